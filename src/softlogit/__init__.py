@@ -1,0 +1,18 @@
+"""softlogit: binary logistic and multinomial (softmax) regression, one cross-entropy engine
+seen as a GLM (Newton/IRLS, Fisher information) and as a neural network (SGD, Adam)."""
+
+from .estimators import LogisticRegression, SoftmaxRegression
+from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
+from .separation import find_separation
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CollinearityWarning",
+    "ConvergenceWarning",
+    "LogisticRegression",
+    "PerfectSeparationWarning",
+    "SoftmaxRegression",
+    "find_separation",
+    "__version__",
+]

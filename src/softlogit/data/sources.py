@@ -1,0 +1,96 @@
+"""Data sources: where the rows live, seen through two verbs.
+
+``reduce(fn)`` maps every chunk of rows to a small summary (a tuple of numbers and arrays)
+and adds the summaries up; ``batches(size, rng)`` yields shuffled mini-batches. Solvers see
+the data only through these verbs, so the same code runs on any source that offers them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["Chunk", "InMemorySource", "add_summaries"]
+
+DEFAULT_CHUNK_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A block of rows: design ``X`` (dense or CSR), class codes ``y``, prior weights
+    ``weight`` and ``offset`` on the free-logit scale, shape (rows, m), or None."""
+
+    X: object
+    y: np.ndarray
+    weight: np.ndarray
+    offset: np.ndarray | None
+
+    @property
+    def n_rows(self):
+        """Number of rows in the chunk."""
+        return self.X.shape[0]
+
+
+def add_summaries(a, b):
+    """Add two summaries element by element (tuples of floats, arrays or None)."""
+    if a is None:
+        return b
+    return tuple(None if x is None else x + y for x, y in zip(a, b, strict=True))
+
+
+class InMemorySource:
+    """Rows held in memory, visited in chunks of at most ``chunk_rows`` rows.
+
+    Parameters
+    ----------
+    X : ndarray or scipy.sparse matrix of shape (n, p)
+    y : ndarray of shape (n,)
+        Integer class codes.
+    weight : ndarray of shape (n,)
+        Prior (sample) weights.
+    offset : ndarray of shape (n, m) or None
+        Offset on the free-logit scale.
+    chunk_rows : int
+        Rows per chunk; bounds every temporary at ``chunk_rows`` times a few ``p``.
+    """
+
+    def __init__(self, X, y, weight, offset=None, chunk_rows=DEFAULT_CHUNK_ROWS):
+        self.X = X.tocsr() if sp.issparse(X) else X
+        self.y = y
+        self.weight = weight
+        self.offset = offset
+        self.chunk_rows = max(1, int(chunk_rows))
+
+    @property
+    def n_rows(self):
+        """Number of rows."""
+        return self.X.shape[0]
+
+    @property
+    def n_features(self):
+        """Number of columns of X."""
+        return self.X.shape[1]
+
+    def _take(self, rows):
+        off = None if self.offset is None else self.offset[rows]
+        return Chunk(self.X[rows], self.y[rows], self.weight[rows], off)
+
+    def chunks(self):
+        """Yield consecutive chunks of rows (views for dense X)."""
+        for start in range(0, self.n_rows, self.chunk_rows):
+            yield self._take(slice(start, start + self.chunk_rows))
+
+    def reduce(self, fn):
+        """Sum ``fn(chunk)`` over all chunks."""
+        total = None
+        for chunk in self.chunks():
+            total = add_summaries(total, fn(chunk))
+        return total
+
+    def batches(self, batch_size, rng=None):
+        """Yield mini-batches of ``batch_size`` rows, shuffled by ``rng`` when given."""
+        order = np.arange(self.n_rows) if rng is None else rng.permutation(self.n_rows)
+        for start in range(0, self.n_rows, batch_size):
+            yield self._take(np.sort(order[start : start + batch_size]))

@@ -1,0 +1,441 @@
+"""scikit-learn estimators: they validate, choose a solver and store the result.
+
+``LogisticRegression`` is the binary model (one neuron: affine map + sigmoid);
+``SoftmaxRegression`` the K-class model (one layer of K neurons: affine maps + softmax).
+Both minimise the same objective, the mean weighted cross-entropy plus an optional L2
+penalty (glmnet convention, intercepts unpenalised).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from .data.design import (
+    encode_labels,
+    validate_design,
+    validate_offset,
+    validate_weights,
+)
+from .fitting import FitSpec, build_objective, fit_model, solver_for
+from .penalties import make_penalty
+from .solvers import SOLVERS, STOCHASTIC, SolverOptions
+
+__all__ = ["LogisticRegression", "SoftmaxRegression"]
+
+DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "gd": 5000, "sgd": 1000, "adam": 1000}
+DEFAULT_TOL = {"newton": 1e-8, "lbfgs": 1e-8, "gd": 1e-6, "sgd": 1e-5, "adam": 1e-5}
+LEARNING_RATES = ("constant", "invscaling", "adaptive")
+
+
+class _LinearClassifier(ClassifierMixin, BaseEstimator):
+    """Shared machinery of the binary and softmax estimators."""
+
+    _binary_only = False
+
+    def __init__(
+        self,
+        *,
+        penalty=None,
+        alpha=0.0,
+        solver="auto",
+        fit_intercept=True,
+        max_iter=None,
+        tol=None,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        batch_size=None,
+        learning_rate="adaptive",
+        learning_rate_init=None,
+        momentum=0.0,
+    ):
+        self.penalty = penalty
+        self.alpha = alpha
+        self.solver = solver
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+
+    # ----------------------------------------------------------------- settings
+    def _reference_code(self, classes):
+        return 0
+
+    def _options(self, solver_name, max_iter=None):
+        if self.learning_rate not in LEARNING_RATES:
+            raise ValueError(f"learning_rate={self.learning_rate!r} is not one of {LEARNING_RATES}")
+        key = solver_name if solver_name in DEFAULT_TOL else "newton"
+        tol = DEFAULT_TOL[key] if self.tol is None else float(self.tol)
+        iters = max_iter or (DEFAULT_MAX_ITER[key] if self.max_iter is None else self.max_iter)
+        if not (tol > 0 and np.isfinite(tol)):
+            raise ValueError(f"tol must be a positive number, got {self.tol!r}")
+        if int(iters) < 1:
+            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        if self.batch_size is not None and int(self.batch_size) < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        return SolverOptions(
+            max_iter=int(iters),
+            tol=tol,
+            verbose=int(self.verbose),
+            random_state=self.random_state,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            learning_rate_init=self.learning_rate_init,
+            momentum=float(self.momentum),
+        )
+
+    def _feature_names(self, n_features):
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            return [str(v) for v in names]
+        return [f"x{j}" for j in range(n_features)]
+
+    def _class_weights(self, classes, y_codes):
+        if self.class_weight is None:
+            return np.ones(classes.size)
+        labels = classes[y_codes]
+        return compute_class_weight(self.class_weight, classes=classes, y=labels)
+
+    def _spec(self, X, y, sample_weight, offset, classes=None):
+        if self.solver != "auto" and self.solver not in SOLVERS:
+            raise ValueError(f"solver={self.solver!r} is not one of {['auto', *SOLVERS]}")
+        if classes is None:
+            classes, codes = encode_labels(y, X.shape[0])
+        else:
+            codes = self._codes_for(y, classes, X.shape[0])
+        if self._binary_only and classes.size > 2:
+            raise ValueError(
+                "Only binary classification is supported. LogisticRegression is binary but y "
+                f"has {classes.size} classes "
+                f"{list(classes[:6])}{'...' if classes.size > 6 else ''}; use SoftmaxRegression "
+                "for multinomial (softmax) regression"
+            )
+        weight = validate_weights(sample_weight, X.shape[0])
+        weight = weight * self._class_weights(classes, codes)[codes]
+        return FitSpec(
+            X=X,
+            codes=codes,
+            weight=weight,
+            offset=validate_offset(offset, X.shape[0], classes.size),
+            classes=classes,
+            reference=self._reference_code(classes),
+            fit_intercept=bool(self.fit_intercept),
+            penalty=make_penalty(self.penalty, self.alpha),
+            solver=self.solver,
+            options=None,
+            feature_names=self._feature_names(X.shape[1]),
+            binary_fast=self._binary_only,
+        )
+
+    @staticmethod
+    def _codes_for(y, classes, n_rows):
+        y_classes, codes = encode_labels_partial(y, n_rows)
+        unknown = np.setdiff1d(y_classes, classes)
+        if unknown.size:
+            raise ValueError(f"y contains labels {list(unknown)} not in classes {list(classes)}")
+        return np.searchsorted(classes, y_classes)[codes]
+
+    # ----------------------------------------------------------------- fitting
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Fit by maximum likelihood (or penalised likelihood).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or data frame of shape (n, p)
+            Numeric features.
+        y : array-like of shape (n,)
+            Class labels of any sortable type.
+        sample_weight : array-like of shape (n,), optional
+            Non-negative prior weights (multiplied by ``class_weight``).
+        offset : array-like of shape (n,) or (n, K), optional
+            Known part of the linear predictor, added before the inverse link.
+
+        Returns
+        -------
+        self
+        """
+        X = validate_design(self, X, reset=True)
+        spec = self._spec(X, y, sample_weight, offset)
+        spec.options = self._options(solver_for(spec))
+        theta0 = self._warm_start_theta(spec)
+        out = fit_model(spec, theta0=theta0)
+        self._store(spec, out)
+        return self
+
+    def _warm_start_theta(self, spec):
+        if not (self.warm_start and hasattr(self, "coef_")):
+            return None
+        if not np.array_equal(getattr(self, "classes_", None), spec.classes):
+            return None
+        stored = self._stored_in_solver_layout(spec)
+        if stored is None or self.coef_.shape[1] != spec.X.shape[1]:
+            return None
+        coef, intercept = stored
+        T = np.hstack([coef, intercept[:, None]]) if spec.fit_intercept else coef
+        return T.ravel()
+
+    def _stored_in_solver_layout(self, spec):
+        """Stored parameters in the layout the solver will use, or None if it differs."""
+        m = self.coef_.shape[0]
+        K = spec.classes.size
+        m_fit = K if spec.reference is None else K - 1
+        same_ref = getattr(self, "_reference", spec.reference) == spec.reference
+        if spec.reference is None and solver_for(spec) not in STOCHASTIC and spec.penalty.is_zero:
+            return None
+        if m != m_fit or not same_ref:
+            return None
+        return self.coef_, self.intercept_
+
+    def _store(self, spec, out):
+        self.classes_ = spec.classes
+        self.coef_ = out.coef
+        self.intercept_ = out.intercept if spec.fit_intercept else np.zeros(out.coef.shape[0])
+        self.n_iter_ = out.n_iter
+        self.converged_ = bool(out.converged)
+        self.loss_curve_ = list(out.history)
+        self.solver_ = out.solver
+        self.aliased_ = out.aliased
+        self.separation_ = out.separation
+        self._family = out.family
+        self._reference = spec.reference
+        self._train_state = out.state
+
+    @available_if(lambda self: self.solver in STOCHASTIC)
+    def partial_fit(self, X, y, classes=None, sample_weight=None, offset=None):
+        """One epoch of the gradient-descent solver on a batch of data (streaming use).
+
+        The first call needs ``classes`` (all labels that will ever appear) unless the model
+        is already fitted; later calls continue from the stored optimiser state.
+        """
+        first = not hasattr(self, "coef_")
+        X = validate_design(self, X, reset=first)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            classes = np.unique(np.asarray(classes))
+            if classes.size < 2:
+                raise ValueError("classes must hold at least 2 classes")
+        spec = self._spec(
+            X, y, sample_weight, offset, classes=self.classes_ if not first else classes
+        )
+        spec.options = self._options(self.solver, max_iter=1)
+        state = None if first else self._train_state
+        theta0 = None if first else self._warm_start_theta_partial(spec)
+        out = fit_model(spec, theta0=theta0, state=state, diagnose=False)
+        self._store(spec, out)
+        return self
+
+    def _warm_start_theta_partial(self, spec):
+        T = np.hstack([self.coef_, self.intercept_[:, None]]) if spec.fit_intercept else self.coef_
+        return T.ravel()
+
+    # ----------------------------------------------------------------- prediction
+    def _free_logits(self, X, offset):
+        check_is_fitted(self, "coef_")
+        X = validate_design(self, X, reset=False)
+        eta = np.asarray(X @ self.coef_.T) + self.intercept_
+        if offset is not None:
+            o = validate_offset(offset, X.shape[0], self.classes_.size)
+            eta = eta + self._family.offset_to_free(o)
+        return eta
+
+    def decision_function(self, X, offset=None):
+        """Linear predictor: log-odds (n,) for two classes, else the K full logits (n, K)."""
+        eta = self._free_logits(X, offset)
+        if self.classes_.size == 2:
+            full = self._full(eta)
+            return full[:, 1] - full[:, 0]
+        return self._full(eta)
+
+    def _full(self, eta):
+        return self._family.full_logits(eta)
+
+    def predict_proba(self, X, offset=None):
+        """Class probabilities (n, K): sigmoid (binary) or softmax of the linear predictor."""
+        eta = self._free_logits(X, offset)
+        return self._family.probabilities(eta)
+
+    def predict_log_proba(self, X, offset=None):
+        """Log class probabilities (n, K), computed in log space (finite for any logit)."""
+        eta = self._free_logits(X, offset)
+        return self._family.log_probabilities(eta)
+
+    def predict(self, X, offset=None):
+        """Most probable class label for each row."""
+        return self.classes_[np.argmax(self._full(self._free_logits(X, offset)), axis=1)]
+
+    def objective(self, X, y, sample_weight=None, offset=None):
+        """The training objective (mean weighted cross-entropy + penalty) at the fitted
+        parameters on data ``X, y``."""
+        check_is_fitted(self, "coef_")
+        X = validate_design(self, X, reset=False)
+        spec = self._spec(X, y, sample_weight, offset, classes=self.classes_)
+        obj = build_objective(spec, self._family)
+        T = np.hstack([self.coef_, self.intercept_[:, None]]) if spec.fit_intercept else self.coef_
+        return obj.value(T.ravel())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_class = not self._binary_only
+        return tags
+
+
+def encode_labels_partial(y, n_rows):
+    """Labels and codes of a batch that may hold a single class (``partial_fit``)."""
+    from sklearn.utils.validation import column_or_1d
+
+    y = column_or_1d(np.asarray(y), warn=True)
+    if len(y) != n_rows:
+        raise ValueError(f"X has {n_rows} rows but y has {len(y)}: they must have the same length")
+    return np.unique(y, return_inverse=True)
+
+
+class LogisticRegression(_LinearClassifier):
+    r"""Binary logistic regression: :math:`P(y = 1 \mid x) = \sigma(x^T\beta + b)`.
+
+    The GLM view: a Bernoulli response with the canonical logit link, so coefficients are
+    log-odds ratios. The network view: one neuron, an affine map followed by the sigmoid,
+    trained on the cross-entropy. Both minimise
+
+    .. math::
+
+        \frac{1}{\sum_i w_i}\sum_i w_i \bigl[\log(1 + e^{\eta_i}) - y_i \eta_i\bigr]
+        + \frac{\alpha}{2}\lVert\beta\rVert_2^2 \quad (\text{with } \texttt{penalty="l2"}).
+
+    Parameters
+    ----------
+    penalty : {None, "l2"}
+        None fits the plain maximum-likelihood estimate.
+    alpha : float
+        Penalty strength (glmnet convention; ``C = 1 / (n * alpha)`` in scikit-learn terms).
+    solver : {"auto", "newton", "lbfgs", "gd", "sgd", "adam"}
+        "auto" uses Newton up to 1000 parameters, else L-BFGS.
+    fit_intercept : bool
+        Whether to fit an (unpenalised) intercept.
+    max_iter : int or None
+        Iterations (Newton, L-BFGS) or epochs (gd, sgd, adam); None: a per-solver default.
+    tol : float or None
+        Stop when the largest absolute gradient entry is at most ``tol``; None: 1e-8 for
+        Newton/L-BFGS, 1e-6 for gd and 1e-5 for sgd/adam.
+    class_weight : dict, "balanced" or None
+        Weights multiplied into the sample weights per class.
+    warm_start : bool
+        Start from the previous solution when refitting.
+    random_state : int, Generator or None
+        Shuffling of mini-batches.
+    verbose : int
+        Print the objective every iteration when > 0.
+    batch_size : int or None
+        Mini-batch rows for "sgd" and "adam" (default 200).
+    learning_rate : {"constant", "invscaling", "adaptive"}
+        Step-size schedule of the gradient-descent solvers.
+    learning_rate_init : float or None
+        Initial step (in standardised coordinates); default 1.0 (gd), 0.1 (sgd), 0.01 (adam).
+    momentum : float
+        Heavy-ball momentum of "gd"/"sgd".
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, p)
+    intercept_ : ndarray of shape (1,)
+    classes_ : ndarray of shape (2,)
+    n_iter_, converged_, loss_curve_, solver_, aliased_, separation_
+        How the fit went: iterations, convergence, objective per iteration, the solver used,
+        the aliased columns (fixed at 0) and the separation diagnosis (or None).
+    """
+
+    _binary_only = True
+
+
+class SoftmaxRegression(_LinearClassifier):
+    r"""Multinomial (softmax) regression over K classes.
+
+    :math:`P(y = k \mid x) = \operatorname{softmax}_k(B x + b)`. With a reference class the
+    K-1 coefficient rows are log relative-risk ratios against it (the GLM parameterisation);
+    with ``reference=None`` all K rows are estimated (the network layer), and the
+    unpenalised solution returned is the one whose rows sum to zero.
+
+    Parameters
+    ----------
+    reference : "first", a class label, or None
+        "first" (default) makes the lowest label the reference; a label picks that class.
+    penalty, alpha, solver, fit_intercept, max_iter, tol, class_weight, warm_start, \
+    random_state, verbose, batch_size, learning_rate, learning_rate_init, momentum
+        As for :class:`LogisticRegression`.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (K-1, p), or (K, p) when ``reference=None``
+        Rows in ``classes_`` order, skipping the reference class.
+    intercept_ : ndarray of shape (K-1,) or (K,)
+    reference_ : label or None
+        The reference class used.
+    """
+
+    def __init__(
+        self,
+        *,
+        reference="first",
+        penalty=None,
+        alpha=0.0,
+        solver="auto",
+        fit_intercept=True,
+        max_iter=None,
+        tol=None,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        batch_size=None,
+        learning_rate="adaptive",
+        learning_rate_init=None,
+        momentum=0.0,
+    ):
+        super().__init__(
+            penalty=penalty,
+            alpha=alpha,
+            solver=solver,
+            fit_intercept=fit_intercept,
+            max_iter=max_iter,
+            tol=tol,
+            class_weight=class_weight,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            momentum=momentum,
+        )
+        self.reference = reference
+
+    def _reference_code(self, classes):
+        if self.reference is None:
+            return None
+        if isinstance(self.reference, str) and self.reference == "first" and "first" not in classes:
+            return 0
+        hits = np.flatnonzero(classes == self.reference)
+        if hits.size == 0:
+            raise ValueError(
+                f"reference={self.reference!r} is not a class label; classes are "
+                f"{list(classes)} (or use 'first' or None)"
+            )
+        return int(hits[0])
+
+    def _store(self, spec, out):
+        super()._store(spec, out)
+        ref = spec.reference
+        self.reference_ = None if ref is None else spec.classes[ref]

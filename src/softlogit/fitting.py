@@ -1,0 +1,224 @@
+"""From validated arrays to a fitted linear layer: parameterisation, checks, solver, diagnosis.
+
+The estimators call :func:`fit_model`; it chooses the parameterisation the solver works in,
+fixes aliased columns, runs the solver chosen through the table, maps the result to the
+parameterisation the user asked for and diagnoses separation.
+
+Softmax identifiability (reference versus symmetric) is handled here, in one place:
+
+* reference class ``r``: ``m = K - 1`` free logit rows, the GLM parameterisation;
+* symmetric (``reference=None``): ``K`` rows. Gradient-descent solvers train all ``K`` rows (the
+  network layer). Newton and L-BFGS solve the identifiable problem instead: unpenalised in the
+  reference parameterisation, penalised with the intercept of class 0 held at 0. The result is
+  mapped to the sum-to-zero solution by :func:`to_symmetric`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data.sources import InMemorySource
+from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
+from .families import Categorical, make_family
+from .objective import Objective
+from .rank import aliased_columns, design_gram
+from .separation import find_separation
+from .solvers import SOLVERS, STOCHASTIC, resolve_solver
+
+__all__ = ["FitSpec", "FitOutcome", "fit_model", "to_symmetric", "build_objective", "solver_for"]
+
+#: A row whose observed class has a fitted probability above 1 - this triggers the LP test.
+SEPARATION_TRIGGER = 1e-6
+
+
+@dataclass
+class FitSpec:
+    """Everything a fit needs, validated: data, model, penalty and solver settings."""
+
+    X: object
+    codes: np.ndarray
+    weight: np.ndarray
+    offset: np.ndarray | None
+    classes: np.ndarray
+    reference: int | None
+    fit_intercept: bool
+    penalty: object
+    solver: str
+    options: object
+    feature_names: list
+    binary_fast: bool = True
+
+
+@dataclass
+class FitOutcome:
+    """Fitted coefficients in the requested parameterisation and how the fit went."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    family: object
+    solver: str
+    n_iter: int
+    converged: bool
+    history: list
+    aliased: np.ndarray
+    separation: object
+    state: object = None
+
+
+def to_symmetric(coef, intercept, reference):
+    """Map reference-class parameters (K-1 rows) to the sum-to-zero K-row form.
+
+    Inserts a zero row for the reference class and subtracts the column means; the full
+    logits change by a common shift per row, so the probabilities are identical.
+    """
+    if reference is not None:
+        coef = np.insert(coef, reference, 0.0, axis=0)
+        intercept = np.insert(intercept, reference, 0.0)
+    return coef - coef.mean(axis=0), intercept - intercept.mean()
+
+
+def build_objective(spec, family):
+    """The objective of ``spec`` under ``family`` on an in-memory source."""
+    offset = None if spec.offset is None else family.offset_to_free(spec.offset)
+    source = InMemorySource(spec.X, spec.codes, spec.weight, offset)
+    return Objective(family, source, spec.penalty, spec.fit_intercept)
+
+
+def _solver_family(spec, solver_name):
+    """Family the solver works in, and whether the result must be mapped to symmetric."""
+    K = spec.classes.size
+    if spec.reference is not None:
+        return make_family(K, spec.reference, spec.binary_fast), False
+    if solver_name in STOCHASTIC or not spec.penalty.is_zero:
+        return Categorical(K, None), False
+    return Categorical(K, 0), True
+
+
+def _null_intercepts(spec, family):
+    """Intercepts of the intercept-only model (log class frequencies), the Newton start."""
+    freq = np.bincount(spec.codes, weights=spec.weight, minlength=spec.classes.size)
+    logp = np.log(np.maximum(freq / freq.sum(), 1e-10))
+    if family.reference is None:
+        return logp - logp.mean()
+    return np.delete(logp - logp[family.reference], family.reference)
+
+
+def _aliased(spec, objective):
+    """Mask of aliased feature columns (unpenalised fits only), with a warning naming them."""
+    p = objective.p
+    if not spec.penalty.is_zero:
+        return np.zeros(p, dtype=bool)
+    mask = aliased_columns(design_gram(objective.source, spec.fit_intercept))
+    mask = mask[1:] if spec.fit_intercept else mask
+    if mask.any():
+        names = [spec.feature_names[j] for j in np.flatnonzero(mask)]
+        warnings.warn(
+            f"columns {names} are linear combinations of earlier columns"
+            f"{' and the intercept' if spec.fit_intercept else ''} (aliased); their "
+            "coefficients are fixed at 0 and the remaining ones are fitted",
+            CollinearityWarning,
+            stacklevel=4,
+        )
+    return mask
+
+
+def _start(spec, family, objective, theta0):
+    if theta0 is not None:
+        return theta0
+    T = np.zeros(objective.shape)
+    if spec.fit_intercept:
+        T[:, -1] = _null_intercepts(spec, family)
+    return T.ravel()
+
+
+def fit_model(spec, theta0=None, state=None, diagnose=True):
+    """Fit the model described by ``spec``; ``theta0`` is a warm start in solver layout."""
+    name = solver_for(spec)
+    solve = SOLVERS[name]
+    family, map_symmetric = _solver_family(spec, name)
+    objective = build_objective(spec, family)
+    aliased = _aliased(spec, objective) if diagnose else np.zeros(objective.p, dtype=bool)
+    free = np.ones(objective.shape, dtype=bool)
+    free[:, : objective.p][:, aliased] = False
+    if family.reference is None and name not in STOCHASTIC and spec.fit_intercept:
+        free[0, objective.p] = False
+    theta0 = _start(spec, family, objective, theta0)
+    kwargs = {"state": state} if name in STOCHASTIC else {}
+    result = solve(objective, theta0, free.ravel(), spec.options, **kwargs)
+    coef, intercept = objective.split(result.theta)
+    coef, intercept = coef.copy(), intercept.copy()
+    if family.reference is None or map_symmetric:
+        coef, intercept = to_symmetric(coef, intercept, family.reference)
+        family = Categorical(spec.classes.size, None)
+    separation = None
+    if diagnose and spec.penalty.is_zero:
+        separation = _diagnose_separation(spec, objective, result.theta, aliased)
+    converged = result.converged and separation is None
+    if not result.converged and separation is None and diagnose:
+        warnings.warn(
+            f"solver {name!r} did not converge in {result.n_iter} iterations "
+            f"(max_iter={spec.options.max_iter}, tol={spec.options.tol:g}); increase max_iter "
+            "or scale the features",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return FitOutcome(
+        coef,
+        intercept,
+        family,
+        name,
+        result.n_iter,
+        converged,
+        result.history,
+        aliased,
+        separation,
+        result.state,
+    )
+
+
+def solver_for(spec):
+    """Name of the solver ``spec.solver`` resolves to ("auto" looks at the Hessian size)."""
+    K = spec.classes.size
+    m = K if spec.reference is None else K - 1
+    return resolve_solver(spec.solver, m * (spec.X.shape[1] + spec.fit_intercept))[0]
+
+
+def _n_perfectly_predicted(objective, theta):
+    """Rows (with positive weight) whose observed class has fitted probability near 1."""
+
+    def count(chunk):
+        eta = objective.linear_predictor(theta, chunk)
+        loss, _ = objective.family.loss_gradient(eta, chunk.y)
+        return (float(np.sum((loss < SEPARATION_TRIGGER) & (chunk.weight > 0))),)
+
+    return objective.source.reduce(count)[0]
+
+
+def _diagnose_separation(spec, objective, theta, aliased):
+    """Run the LP test when some observed class has fitted probability near 1."""
+    if _n_perfectly_predicted(objective, theta) == 0:
+        return None
+    keep = spec.weight > 0
+    result = find_separation(
+        spec.X[keep], spec.codes[keep], spec.classes.size, spec.fit_intercept, ~aliased
+    )
+    if not result.separated:
+        return None
+    kind = "complete" if result.complete else "quasi-complete"
+    classes = [
+        spec.classes[k].item() if hasattr(spec.classes[k], "item") else spec.classes[k]
+        for k in result.classes
+    ]
+    features = [spec.feature_names[j] for j in result.columns]
+    warnings.warn(
+        f"perfect separation ({kind}) detected: classes {classes} are perfectly predicted for "
+        f"{result.rows.size} of {keep.sum()} rows by features {features or ['(intercept)']}; "
+        "the maximum-likelihood estimate does not exist and the reported coefficients "
+        "diverge. Use penalty='l2' (alpha > 0) for finite estimates.",
+        PerfectSeparationWarning,
+        stacklevel=4,
+    )
+    return result

@@ -1,0 +1,197 @@
+r"""The one objective every solver minimises: a linear layer under the cross-entropy.
+
+For parameters :math:`\Theta = [B, b]` (``m`` rows; ``B`` is ``m x p``, ``b`` the intercepts)
+the free logits are :math:`\eta_i = B x_i + b + o_i` and the objective is
+
+.. math::
+
+    f(\Theta) = \frac{1}{\sum_i w_i} \sum_i w_i\, \ell(\eta_i, y_i) + \text{penalty}(B),
+
+the mean weighted negative log-likelihood (the cross-entropy of the neural-network view).
+With :math:`g_i = \partial\ell/\partial\eta_i` and the family's working weights
+:math:`H_i = \operatorname{diag}(D_i) - P_i P_i^T`,
+
+.. math::
+
+    \nabla_\Theta f = \frac{1}{W}\sum_i w_i\, g_i \tilde x_i^T, \qquad
+    \nabla^2_\Theta f = \frac{1}{W}\sum_i w_i\, H_i \otimes \tilde x_i \tilde x_i^T,
+
+with :math:`\tilde x_i = [x_i, 1]`. Everything is accumulated chunk by chunk through the
+source's ``reduce``; the largest temporary is one chunk times ``m (p + 1)``.
+
+Parameters are passed to every method as a flat vector ``theta``: the ``m x (p + 1)`` matrix
+``[B, b]`` (``[B]`` without intercept) in row-major order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["Objective"]
+
+
+def _with_ones(X):
+    """``[X, 1]`` for one chunk (a copy bounded by the chunk size)."""
+    ones = np.ones((X.shape[0], 1))
+    if sp.issparse(X):
+        return sp.hstack([X, sp.csr_matrix(ones)], format="csr")
+    return np.hstack([X, ones])
+
+
+def _weighted_gram(X, c):
+    r""":math:`X^T \operatorname{diag}(c) X` for non-negative ``c`` (dense: one ``syrk``)."""
+    if sp.issparse(X):
+        return np.asarray((X.T @ X.multiply(c[:, None])).todense())
+    Xs = X * np.sqrt(c)[:, None]
+    return Xs.T @ Xs
+
+
+class Objective:
+    """Mean weighted cross-entropy of a linear layer plus a penalty, over a data source.
+
+    Parameters
+    ----------
+    family : Bernoulli or Categorical
+        Response family (fixes ``m``, the number of free logits).
+    source : data source
+        Offers ``reduce(fn)`` and ``batches(size, rng)`` over ``Chunk`` objects.
+    penalty : NoPenalty or L2
+        Penalty on the coefficients (never the intercepts).
+    fit_intercept : bool
+        Whether the last parameter column is an intercept.
+    """
+
+    def __init__(self, family, source, penalty, fit_intercept=True):
+        self.family = family
+        self.source = source
+        self.penalty = penalty
+        self.fit_intercept = bool(fit_intercept)
+        self.m = family.n_outputs
+        self.p = source.n_features
+        self.q = self.p + self.fit_intercept
+        self.total_weight = float(source.reduce(lambda c: (float(np.sum(c.weight)),))[0])
+
+    @property
+    def n_params(self):
+        """Length of ``theta``: ``m * (p + fit_intercept)``."""
+        return self.m * self.q
+
+    @property
+    def shape(self):
+        """Shape ``(m, p + fit_intercept)`` of the parameter matrix."""
+        return (self.m, self.q)
+
+    def split(self, theta):
+        """Coefficients (m, p) and intercepts (m,) of a flat parameter vector."""
+        T = np.asarray(theta, dtype=float).reshape(self.m, self.q)
+        intercept = T[:, self.p] if self.fit_intercept else np.zeros(self.m)
+        return T[:, : self.p], intercept
+
+    def linear_predictor(self, theta, chunk):
+        r"""Free logits :math:`\eta = X B^T + b + o` for one chunk, shape (rows, m)."""
+        coef, intercept = self.split(theta)
+        eta = np.asarray(chunk.X @ coef.T) + intercept
+        if chunk.offset is not None:
+            eta = eta + chunk.offset
+        return eta
+
+    def _grad_matrix(self, chunk, G):
+        """``G^T [X, 1]`` for per-row logit gradients ``G`` (rows, m) -> (m, q)."""
+        gx = np.asarray(chunk.X.T @ G).T
+        if self.fit_intercept:
+            return np.hstack([gx, G.sum(axis=0)[:, None]])
+        return gx
+
+    def _chunk_stats(self, theta, chunk, order):
+        """Summed weighted loss, gradient (m, q) and, for ``order`` 2, Hessian of one chunk."""
+        eta = self.linear_predictor(theta, chunk)
+        loss, grad = self.family.loss_gradient(eta, chunk.y)
+        w = chunk.weight
+        value = float(w @ loss)
+        if order == 0:
+            return (value,)
+        gmat = self._grad_matrix(chunk, grad * w[:, None])
+        if order == 1:
+            return value, gmat
+        return value, gmat, self._chunk_hessian(chunk, eta)
+
+    def _chunk_hessian(self, chunk, eta):
+        r""":math:`\sum_i w_i H_i \otimes \tilde x_i \tilde x_i^T` for one chunk."""
+        X1 = _with_ones(chunk.X) if self.fit_intercept else chunk.X
+        D, P = self.family.working_weights(eta)
+        w = chunk.weight
+        m, q = self.m, self.q
+        H = np.zeros((m * q, m * q))
+        for a in range(m):
+            H[a * q : (a + 1) * q, a * q : (a + 1) * q] = _weighted_gram(X1, w * D[:, a])
+        if P is not None:
+            s = np.sqrt(w)
+            if sp.issparse(X1):
+                Z = sp.hstack([X1.multiply((s * P[:, a])[:, None]) for a in range(m)]).tocsr()
+                H -= np.asarray((Z.T @ Z).todense())
+            else:
+                Z = ((s[:, None] * P)[:, :, None] * X1[:, None, :]).reshape(X1.shape[0], m * q)
+                H -= Z.T @ Z
+        return H
+
+    def _penalised(self, theta, value, gmat=None, H=None):
+        coef, _ = self.split(theta)
+        out = [value / self.total_weight + self.penalty.value(coef)]
+        if gmat is not None:
+            G = gmat / self.total_weight
+            G[:, : self.p] += self.penalty.gradient(coef)
+            out.append(G.ravel())
+        if H is not None:
+            H = H / self.total_weight
+            diag = np.zeros((self.m, self.q))
+            diag[:, : self.p] = self.penalty.hessian_diag(coef)
+            H[np.diag_indices_from(H)] += diag.ravel()
+            out.append(H)
+        return out[0] if len(out) == 1 else tuple(out)
+
+    def value(self, theta):
+        """Objective value at ``theta``: one pass over the data."""
+        (v,) = self.source.reduce(lambda c: self._chunk_stats(theta, c, 0))
+        return self._penalised(theta, v)
+
+    def value_grad(self, theta):
+        """Objective value and flat gradient in one pass (the forward/backward pass)."""
+        v, g = self.source.reduce(lambda c: self._chunk_stats(theta, c, 1))
+        return self._penalised(theta, v, g)
+
+    def value_grad_hess(self, theta):
+        """Value, gradient and the dense Hessian (``n_params`` square) in one pass."""
+        v, g, H = self.source.reduce(lambda c: self._chunk_stats(theta, c, 2))
+        return self._penalised(theta, v, g, H)
+
+    def hessp(self, theta, vec):
+        r"""Hessian-vector product :math:`\nabla^2 f(\theta)\,v` without forming the Hessian."""
+        V = np.asarray(vec, dtype=float)
+        vcoef, vint = self.split(V)
+
+        def stats(chunk):
+            eta = self.linear_predictor(theta, chunk)
+            d_eta = np.asarray(chunk.X @ vcoef.T) + vint
+            D, P = self.family.working_weights(eta)
+            u = D * d_eta
+            if P is not None:
+                u -= P * np.sum(P * d_eta, axis=1, keepdims=True)
+            return (self._grad_matrix(chunk, u * chunk.weight[:, None]),)
+
+        (hv,) = self.source.reduce(stats)
+        coef_v, _ = self.split(V)
+        out = hv / self.total_weight
+        out[:, : self.p] += self.penalty.hessian_diag(coef_v) * coef_v
+        return out.ravel()
+
+    def batch_value_grad(self, theta, chunk):
+        """Value and gradient of the objective on one mini-batch (its own weighted mean)."""
+        v, g = self._chunk_stats(theta, chunk, 1)
+        wsum = float(np.sum(chunk.weight))
+        if wsum <= 0:
+            return 0.0, np.zeros(self.n_params)
+        coef, _ = self.split(theta)
+        G = g / wsum
+        G[:, : self.p] += self.penalty.gradient(coef)
+        return v / wsum + self.penalty.value(coef), G.ravel()

@@ -1,0 +1,61 @@
+r"""Rank deficiency: which columns are linear combinations of earlier ones.
+
+Like R's ``glm`` (LINPACK QR with limited pivoting), columns are visited in order (intercept
+first) and a column is *aliased* when its residual after projection on the kept earlier
+columns is tiny: :math:`r_{jj} \le \text{tol}\,\lVert x_j \rVert`. The projection is a
+Cholesky factorisation of the weighted Gram matrix :math:`\tilde X^T W \tilde X` that skips
+aliased columns, so it needs only the summed Gram matrix (one pass, any data source).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["aliased_columns", "design_gram"]
+
+ALIAS_TOL = 1e-7
+
+
+def design_gram(source, fit_intercept):
+    r"""Weighted Gram :math:`\tilde X^T W \tilde X` with the intercept column *first*."""
+
+    def gram(chunk):
+        X = chunk.X
+        Xd = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=float)
+        if fit_intercept:
+            Xd = np.hstack([np.ones((Xd.shape[0], 1)), Xd])
+        Xs = Xd * np.sqrt(chunk.weight)[:, None]
+        return (Xs.T @ Xs,)
+
+    return source.reduce(gram)[0]
+
+
+def aliased_columns(gram, tol=ALIAS_TOL):
+    """Boolean mask of aliased columns of a Gram matrix, visiting columns in order.
+
+    Parameters
+    ----------
+    gram : ndarray of shape (q, q)
+        Symmetric positive semi-definite Gram matrix.
+    tol : float
+        Relative residual norm below which a column counts as aliased.
+
+    Returns
+    -------
+    ndarray of bool, shape (q,)
+    """
+    q = gram.shape[0]
+    L = np.zeros((q, q))
+    aliased = np.zeros(q, dtype=bool)
+    for j in range(q):
+        norm2 = gram[j, j]
+        kept = np.flatnonzero(~aliased[:j])
+        proj = L[j, kept]
+        resid2 = norm2 - proj @ proj
+        if norm2 <= 0 or resid2 <= (tol**2) * norm2:
+            aliased[j] = True
+            continue
+        L[j, j] = np.sqrt(resid2)
+        rest = np.arange(j + 1, q)
+        L[rest, j] = (gram[rest, j] - L[np.ix_(rest, kept)] @ proj) / L[j, j]
+    return aliased
