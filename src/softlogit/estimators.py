@@ -274,7 +274,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X, offset=None):
         """Most probable class label for each row."""
-        return self.classes_[np.argmax(self._full(self._free_logits(X, offset)), axis=1)]
+        full = self._full(self._free_logits(X, offset))
+        return self.classes_[np.argmax(full, axis=1)]
 
     def objective(self, X, y, sample_weight=None, offset=None):
         """The training objective (mean weighted cross-entropy + penalty) at the fitted

@@ -155,7 +155,7 @@ def fit_model(spec, theta0=None, state=None, diagnose=True):
         family = Categorical(spec.classes.size, None)
     separation = None
     if diagnose and spec.penalty.is_zero:
-        separation = _diagnose_separation(spec, objective, result.theta, aliased)
+        separation = _diagnose_separation(spec, objective, result, aliased)
     converged = result.converged and separation is None
     if not result.converged and separation is None and diagnose:
         warnings.warn(
@@ -197,9 +197,10 @@ def _n_perfectly_predicted(objective, theta):
     return objective.source.reduce(count)[0]
 
 
-def _diagnose_separation(spec, objective, theta, aliased):
-    """Run the LP test when some observed class has fitted probability near 1."""
-    if _n_perfectly_predicted(objective, theta) == 0:
+def _diagnose_separation(spec, objective, result, aliased):
+    """Run the LP test when the fit did not converge or some observed class has a fitted
+    probability within ``SEPARATION_TRIGGER`` of 1."""
+    if result.converged and _n_perfectly_predicted(objective, result.theta) == 0:
         return None
     keep = spec.weight > 0
     result = find_separation(

@@ -85,8 +85,44 @@ def _constraint_matrix(X1, y, n_classes, reference):
     return A, np.column_stack([rows_i, cls_k]), free
 
 
+def _max_total_margin(A):
+    """Konis' LP: maximise the summed margins over the box; returns (direction, optimum)."""
+    res = linprog(
+        -np.asarray(A.sum(axis=0)).ravel(),
+        A_ub=-A,
+        b_ub=np.zeros(A.shape[0]),
+        bounds=(-1.0, 1.0),
+        method="highs",
+    )
+    return (res.x, -res.fun) if res.status == 0 else (None, 0.0)
+
+
+def _sparsest_direction(A):
+    """A separating direction of least L1 norm (the features that drive the separation):
+    minimise ``|b|_1`` subject to ``A b >= 0`` and ``sum(A b) >= 1``, with ``b = u - v``."""
+    d = A.shape[1]
+    total = np.asarray(A.sum(axis=0)).ravel()
+    A_ub = sp.vstack([sp.hstack([-A, A]), sp.csr_matrix(np.r_[-total, total][None, :])])
+    b_ub = np.r_[np.zeros(A.shape[0]), -1.0]
+    res = linprog(np.ones(2 * d), A_ub=A_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+    return res.x[:d] - res.x[d:] if res.status == 0 else None
+
+
+def _is_complete(A):
+    """Whether some direction makes every margin strictly positive: max t s.t. A b >= t."""
+    d = A.shape[1]
+    A_ub = sp.hstack([-A, sp.csr_matrix(np.ones((A.shape[0], 1)))])
+    bounds = [(-1.0, 1.0)] * d + [(0.0, 1.0)]
+    c = np.r_[np.zeros(d), -1.0]
+    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(A.shape[0]), bounds=bounds, method="highs")
+    return res.status == 0 and -res.fun > LP_TOL
+
+
 def find_separation(X, y, n_classes, fit_intercept=True, columns=None):
     """Run Konis' linear program on design ``X`` and class codes ``y``.
+
+    When the data are separated, two more small LPs find a sparsest separating direction
+    (which names the features involved) and decide whether the separation is complete.
 
     Parameters
     ----------
@@ -110,23 +146,20 @@ def find_separation(X, y, n_classes, fit_intercept=True, columns=None):
     if fit_intercept:
         X1 = np.hstack([X1, np.ones((X1.shape[0], 1))])
     A, pairs, free = _constraint_matrix(X1, y, n_classes, reference=0)
-    res = linprog(
-        c=-np.asarray(A.sum(axis=0)).ravel(),
-        A_ub=-A,
-        b_ub=np.zeros(A.shape[0]),
-        bounds=(-1.0, 1.0),
-        method="highs",
-    )
     q = X1.shape[1]
     direction = np.zeros((n_classes, q))
-    if res.status != 0 or -res.fun <= LP_TOL:
+    x, optimum = _max_total_margin(A)
+    sparse_dir = _sparsest_direction(A) if optimum > LP_TOL else None
+    if sparse_dir is None:
         empty = np.array([], dtype=int)
         return SeparationResult(False, False, direction, empty, empty, empty)
-    direction[free] = res.x.reshape(len(free), q)
-    margins = A @ res.x
-    strict = margins > LP_TOL
-    rows = np.unique(pairs[strict, 0])
-    classes = np.unique(np.concatenate([pairs[strict, 1], y[rows]]))
+    rows = np.unique(pairs[A @ x > LP_TOL, 0])
+    direction[free] = sparse_dir.reshape(len(free), q)
+    strict = A @ sparse_dir > LP_TOL
+    classes = np.unique(np.r_[pairs[strict, 1], y[pairs[strict, 0]]])
     varying = np.ptp(direction[:, : Xd.shape[1]], axis=0) > LP_TOL
     feat = np.flatnonzero(use)[varying]
-    return SeparationResult(True, rows.size == X1.shape[0], direction, rows, feat, classes)
+    complete = _is_complete(A)
+    if complete:
+        rows = np.arange(X1.shape[0])
+    return SeparationResult(True, complete, direction, rows, feat, classes)

@@ -149,7 +149,7 @@ def validate_weights(sample_weight, n_rows):
     check_finite(w, "sample_weight")
     if np.any(w < 0):
         i = int(np.flatnonzero(w < 0)[0])
-        raise ValueError(f"sample_weight must be non-negative; row {i} has {w[i]!r}")
+        raise ValueError(f"sample_weight must be non-negative; row {i} has {float(w[i])!r}")
     if not np.any(w > 0):
         raise ValueError("sample_weight is zero for every row: nothing to fit")
     return w

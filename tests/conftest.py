@@ -1,0 +1,28 @@
+"""Shared generated data for the tests."""
+
+import numpy as np
+import pytest
+
+
+def make_data(n=600, p=4, n_classes=2, seed=0, scale=0.7):
+    """Well-conditioned logistic/softmax data: standard-normal features, moderate effects."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    B = rng.normal(size=(n_classes, p)) * scale
+    b = rng.normal(size=n_classes) * 0.3
+    logits = X @ B.T + b
+    logits -= logits.max(axis=1, keepdims=True)
+    P = np.exp(logits)
+    P /= P.sum(axis=1, keepdims=True)
+    y = (P.cumsum(axis=1) < rng.random(n)[:, None]).sum(axis=1)
+    return X, y
+
+
+@pytest.fixture
+def binary_data():
+    return make_data(n=600, p=4, n_classes=2, seed=1)
+
+
+@pytest.fixture
+def multi_data():
+    return make_data(n=800, p=3, n_classes=4, seed=2)

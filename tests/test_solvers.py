@@ -1,0 +1,130 @@
+"""Every solver reaches the same minimiser of the same objective."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import softlogit as sl
+
+from .conftest import make_data
+
+SLOW_KW = {"max_iter": 20_000, "tol": 1e-7, "random_state": 0}
+
+
+def params(model):
+    return np.column_stack([model.coef_, model.intercept_])
+
+
+def rel_err(a, b):
+    return np.max(np.abs(a - b)) / np.max(np.abs(b))
+
+
+CASES = {
+    "binary": (sl.LogisticRegression, {}, 2),
+    "softmax": (sl.SoftmaxRegression, {}, 3),
+    "softmax-symmetric": (sl.SoftmaxRegression, {"reference": None}, 3),
+    "binary-l2": (sl.LogisticRegression, {"penalty": "l2", "alpha": 0.05}, 2),
+    "softmax-l2": (sl.SoftmaxRegression, {"penalty": "l2", "alpha": 0.05}, 3),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_newton_and_lbfgs_agree_to_1e7(case):
+    est, kw, K = CASES[case]
+    X, y = make_data(n=500, p=4, n_classes=K, seed=11)
+    newton = est(solver="newton", **kw).fit(X, y)
+    lbfgs = est(solver="lbfgs", **kw).fit(X, y)
+    assert newton.converged_ and lbfgs.converged_
+    np.testing.assert_allclose(params(lbfgs), params(newton), atol=1e-7, rtol=0)
+    assert newton.solver_ == "newton" and lbfgs.solver_ == "lbfgs"
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("solver", ["gd", "sgd", "adam"])
+def test_gradient_descent_solvers_reach_newton_solution(case, solver):
+    est, kw, K = CASES[case]
+    X, y = make_data(n=500, p=4, n_classes=K, seed=11)
+    newton = est(solver="newton", **kw).fit(X, y)
+    net = est(solver=solver, **kw, **SLOW_KW).fit(X, y)
+    assert net.converged_
+    assert rel_err(params(net), params(newton)) < 1e-4
+    assert len(net.loss_curve_) == net.n_iter_
+    assert net.loss_curve_[-1] == pytest.approx(newton.loss_curve_[-1], rel=1e-8)
+
+
+@pytest.mark.parametrize("solver", ["newton", "lbfgs", "gd", "sgd", "adam"])
+def test_loss_curve_records_objective_per_iteration(solver, binary_data):
+    X, y = binary_data
+    m = sl.LogisticRegression(solver=solver, random_state=0).fit(X, y)
+    curve = np.array(m.loss_curve_)
+    assert curve.size == m.n_iter_ >= 1
+    assert curve[-1] == pytest.approx(m.objective(X, y), rel=1e-12)
+    if solver in ("newton", "gd"):
+        assert np.all(np.diff(curve) <= 1e-15)
+
+
+def test_auto_picks_newton_for_small_and_lbfgs_for_large_problems():
+    X, y = make_data(n=200, p=3, n_classes=2, seed=1)
+    assert sl.LogisticRegression().fit(X, y).solver_ == "newton"
+    rng = np.random.default_rng(0)
+    Xw = rng.normal(size=(300, 1001)) * 0.01
+    m = sl.LogisticRegression(penalty="l2", alpha=1.0).fit(
+        Xw, y[:1].repeat(300) ^ (rng.random(300) < 0.5)
+    )
+    assert m.solver_ == "lbfgs"
+
+
+def test_convergence_warning_at_max_iter(binary_data):
+    X, y = binary_data
+    with pytest.warns(sl.ConvergenceWarning, match="did not converge"):
+        m = sl.LogisticRegression(solver="lbfgs", max_iter=2).fit(X, y)
+    assert not m.converged_
+    with pytest.warns(sl.ConvergenceWarning):
+        m = sl.LogisticRegression(solver="newton", max_iter=1).fit(X * 5, y)
+    assert not m.converged_ and m.n_iter_ == 1
+
+
+def test_unknown_solver_is_rejected(binary_data):
+    X, y = binary_data
+    with pytest.raises(ValueError, match="solver='irls'"):
+        sl.LogisticRegression(solver="irls").fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_streams_to_the_same_solution(solver):
+    X, y = make_data(n=600, p=3, n_classes=3, seed=5)
+    target = sl.SoftmaxRegression().fit(X, y)
+    m = sl.SoftmaxRegression(
+        solver=solver,
+        random_state=0,
+        learning_rate="constant",
+        learning_rate_init=0.02 if solver == "adam" else 0.3,
+    )
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        order = rng.permutation(600)
+        for chunk in np.array_split(order, 6):
+            m.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
+    assert rel_err(params(m), params(target)) < 0.05
+    assert not hasattr(sl.SoftmaxRegression(), "partial_fit")
+    with pytest.raises(ValueError, match="classes must be passed"):
+        sl.SoftmaxRegression(solver=solver).partial_fit(X, y)
+
+
+def test_warm_start_resumes_from_previous_solution(binary_data):
+    X, y = binary_data
+    m = sl.LogisticRegression(warm_start=True).fit(X, y)
+    first = m.n_iter_
+    m.fit(X, y)
+    assert m.n_iter_ < first and m.n_iter_ <= 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cold = sl.LogisticRegression().fit(X, y)
+    np.testing.assert_allclose(params(m), params(cold), atol=1e-10)
+
+
+def test_verbose_prints_progress(binary_data, capsys):
+    X, y = binary_data
+    sl.LogisticRegression(verbose=1).fit(X, y)
+    assert "newton iter" in capsys.readouterr().out
