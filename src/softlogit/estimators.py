@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .data.design import (
     encode_labels,
+    encode_labels_partial,
     validate_design,
     validate_offset,
     validate_weights,
@@ -175,28 +176,21 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _warm_start_theta(self, spec):
-        if not (self.warm_start and hasattr(self, "coef_")):
+        """The stored solution as a start, when ``warm_start`` is on and the layouts match."""
+        if not (self.warm_start and hasattr(self, "coef_")) or not self._same_layout(spec):
             return None
-        if not np.array_equal(getattr(self, "classes_", None), spec.classes):
-            return None
-        stored = self._stored_in_solver_layout(spec)
-        if stored is None or self.coef_.shape[1] != spec.X.shape[1]:
-            return None
-        coef, intercept = stored
-        T = np.hstack([coef, intercept[:, None]]) if spec.fit_intercept else coef
-        return T.ravel()
+        return self._stored_theta(spec.fit_intercept)
 
-    def _stored_in_solver_layout(self, spec):
-        """Stored parameters in the layout the solver will use, or None if it differs."""
-        m = self.coef_.shape[0]
+    def _same_layout(self, spec):
+        """Whether the stored fit used the classes, features and parameter rows of ``spec``."""
         K = spec.classes.size
-        m_fit = K if spec.reference is None else K - 1
-        same_ref = getattr(self, "_reference", spec.reference) == spec.reference
-        if spec.reference is None and solver_for(spec) not in STOCHASTIC and spec.penalty.is_zero:
-            return None
-        if m != m_fit or not same_ref:
-            return None
-        return self.coef_, self.intercept_
+        mapped = spec.reference is None and solver_for(spec) not in STOCHASTIC
+        return (
+            np.array_equal(self.classes_, spec.classes)
+            and self.coef_.shape == ((K if spec.reference is None else K - 1), spec.X.shape[1])
+            and self._reference == spec.reference
+            and not (mapped and spec.penalty.is_zero)
+        )
 
     def _store(self, spec, out):
         self.classes_ = spec.classes
@@ -232,13 +226,14 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         )
         spec.options = self._options(self.solver, max_iter=1)
         state = None if first else self._train_state
-        theta0 = None if first else self._warm_start_theta_partial(spec)
+        theta0 = None if first else self._stored_theta(spec.fit_intercept)
         out = fit_model(spec, theta0=theta0, state=state, diagnose=False)
         self._store(spec, out)
         return self
 
-    def _warm_start_theta_partial(self, spec):
-        T = np.hstack([self.coef_, self.intercept_[:, None]]) if spec.fit_intercept else self.coef_
+    def _stored_theta(self, fit_intercept):
+        """The fitted parameters as the flat ``[coef, intercept]`` vector of the objective."""
+        T = np.column_stack([self.coef_, self.intercept_]) if fit_intercept else self.coef_
         return T.ravel()
 
     # ----------------------------------------------------------------- prediction
@@ -283,25 +278,13 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         X = validate_design(self, X, reset=False)
         spec = self._spec(X, y, sample_weight, offset, classes=self.classes_)
-        obj = build_objective(spec, self._family)
-        T = np.hstack([self.coef_, self.intercept_[:, None]]) if spec.fit_intercept else self.coef_
-        return obj.value(T.ravel())
+        return build_objective(spec, self._family).value(self._stored_theta(spec.fit_intercept))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = not self._binary_only
         return tags
-
-
-def encode_labels_partial(y, n_rows):
-    """Labels and codes of a batch that may hold a single class (``partial_fit``)."""
-    from sklearn.utils.validation import column_or_1d
-
-    y = column_or_1d(np.asarray(y), warn=True)
-    if len(y) != n_rows:
-        raise ValueError(f"X has {n_rows} rows but y has {len(y)}: they must have the same length")
-    return np.unique(y, return_inverse=True)
 
 
 class LogisticRegression(_LinearClassifier):

@@ -15,6 +15,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 __all__ = [
     "check_finite",
     "encode_labels",
+    "encode_labels_partial",
     "validate_design",
     "validate_offset",
     "validate_weights",
@@ -129,6 +130,14 @@ def encode_labels(y, n_rows):
             f"y has only 1 class ({classes[0]!r}); classification needs at least 2 classes"
         )
     return classes, codes.astype(np.intp)
+
+
+def encode_labels_partial(y, n_rows):
+    """Labels and codes of a batch that may hold a single class (``partial_fit``)."""
+    y = column_or_1d(np.asarray(y), warn=True)
+    if len(y) != n_rows:
+        raise ValueError(f"X has {n_rows} rows but y has {len(y)}: they must have the same length")
+    return np.unique(y, return_inverse=True)
 
 
 def _first_missing(y):
