@@ -69,9 +69,12 @@ class Bernoulli:
         r"""Per-row log-likelihood :math:`y\eta - \log(1 + e^{\eta})`."""
         return -binary_cross_entropy(_column(eta), y)[0]
 
-    def loss_gradient(self, eta, y):
-        """Per-row NLL, shape (n,), and its gradient in eta, shape (n, 1)."""
+    def loss_gradient(self, eta, y, with_weights=False):
+        """Per-row NLL, shape (n,), its gradient in eta, shape (n, 1), and with
+        ``with_weights`` also :meth:`working_weights`."""
         loss, grad = binary_cross_entropy(_column(eta), y)
+        if with_weights:
+            return loss, grad[:, None], self.working_weights(eta)
         return loss, grad[:, None]
 
     def working_weights(self, eta):
@@ -120,7 +123,9 @@ class Categorical:
         eta = np.asarray(eta, dtype=float).reshape(-1, self.n_outputs)
         if self.reference is None:
             return eta
-        return np.insert(eta, self.reference, 0.0, axis=1)
+        full = np.zeros((eta.shape[0], self.n_classes))
+        full[:, self._free] = eta
+        return full
 
     def probabilities(self, eta):
         """Softmax of the full logits, shape (n, K)."""
@@ -138,10 +143,16 @@ class Categorical:
         r"""Per-row log-likelihood :math:`\eta_y - A(\eta)`."""
         return -softmax_cross_entropy(self.full_logits(eta), y)[0]
 
-    def loss_gradient(self, eta, y):
-        """Per-row NLL, shape (n,), and its gradient in the free logits, shape (n, m)."""
-        loss, grad = softmax_cross_entropy(self.full_logits(eta), y)
-        return loss, grad[:, self._free]
+    def loss_gradient(self, eta, y, with_weights=False):
+        """Per-row NLL, shape (n,), its gradient in the free logits, shape (n, m), and with
+        ``with_weights`` also :meth:`working_weights` (from the same exponentials)."""
+        full = self.full_logits(eta)
+        if not with_weights:
+            loss, grad = softmax_cross_entropy(full, y)
+            return loss, grad[:, self._free]
+        loss, grad, proba = softmax_cross_entropy(full, y, return_proba=True)
+        p = proba[:, self._free]
+        return loss, grad[:, self._free], (p, p)
 
     def working_weights(self, eta):
         r"""``(P, P)``: the Hessian of :math:`A` in the free logits is

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data.sources import InMemorySource
+from .data.sources import InMemorySource, chunk_rows_for
 from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
 from .families import Categorical, make_family
 from .objective import Objective
@@ -83,7 +83,8 @@ def to_symmetric(coef, intercept, reference):
 def build_objective(spec, family):
     """The objective of ``spec`` under ``family`` on an in-memory source."""
     offset = None if spec.offset is None else family.offset_to_free(spec.offset)
-    source = InMemorySource(spec.X, spec.codes, spec.weight, offset)
+    rows = chunk_rows_for(spec.X.shape[1] + spec.fit_intercept, family.n_outputs)
+    source = InMemorySource(spec.X, spec.codes, spec.weight, offset, chunk_rows=rows)
     return Objective(family, source, spec.penalty, spec.fit_intercept)
 
 
@@ -106,12 +107,24 @@ def _null_intercepts(spec, family):
     return np.delete(logp - logp[family.reference], family.reference)
 
 
-def _aliased(spec, objective):
-    """Mask of aliased feature columns (unpenalised fits only), with a warning naming them."""
+def _aliased(spec, objective, theta0, solver_name):
+    """Mask of aliased feature columns (unpenalised fits only), with a warning naming them.
+
+    Newton reads the weighted Gram matrix off its first Hessian (the class-0 diagonal block,
+    ``[X, 1]^T diag(w D) [X, 1]`` with working weights ``D > 0``, the matrix R's QR sees);
+    the other solvers make one pass for ``[X, 1]^T W [X, 1]``.
+    """
     p = objective.p
     if not spec.penalty.is_zero:
         return np.zeros(p, dtype=bool)
-    mask = aliased_columns(design_gram(objective.source, spec.fit_intercept))
+    if solver_name == "newton":
+        gram = objective.value_grad_hess(theta0)[2][: objective.q, : objective.q]
+        if spec.fit_intercept:  # intercept first, as R orders the columns
+            order = np.r_[p, :p]
+            gram = gram[np.ix_(order, order)]
+    else:
+        gram = design_gram(objective.source, spec.fit_intercept)
+    mask = aliased_columns(gram)
     mask = mask[1:] if spec.fit_intercept else mask
     if mask.any():
         names = [spec.feature_names[j] for j in np.flatnonzero(mask)]
@@ -140,12 +153,14 @@ def fit_model(spec, theta0=None, state=None, diagnose=True):
     solve = SOLVERS[name]
     family, map_symmetric = _solver_family(spec, name)
     objective = build_objective(spec, family)
-    aliased = _aliased(spec, objective) if diagnose else np.zeros(objective.p, dtype=bool)
+    theta0 = _start(spec, family, objective, theta0)
+    aliased = np.zeros(objective.p, dtype=bool)
+    if diagnose:
+        aliased = _aliased(spec, objective, theta0, name)
     free = np.ones(objective.shape, dtype=bool)
     free[:, : objective.p][:, aliased] = False
     if family.reference is None and name not in STOCHASTIC and spec.fit_intercept:
         free[0, objective.p] = False
-    theta0 = _start(spec, family, objective, theta0)
     kwargs = {"state": state} if name in STOCHASTIC else {}
     result = solve(objective, theta0, free.ravel(), spec.options, **kwargs)
     coef, intercept = objective.split(result.theta)

@@ -25,21 +25,12 @@ __all__ = [
 def log1pexp(x):
     r"""Softplus, :math:`\log(1 + e^{x})`, without overflow or loss of precision.
 
-    Uses the cut-offs of Maechler (2012): :math:`e^{x}` for :math:`x \le -37`,
-    ``log1p(exp(x))`` up to 18, :math:`x + e^{-x}` up to 33.3 and :math:`x` beyond.
-    This is the log-partition function of the Bernoulli family.
+    Evaluated as ``logaddexp(0, x)``, i.e. :math:`\max(x, 0) + \operatorname{log1p}(e^{-|x|})`:
+    correctly rounded for large negative ``x`` (where it equals :math:`e^{x}`) and for large
+    positive ``x`` (where it equals :math:`x`). This is the log-partition function of the
+    Bernoulli family.
     """
-    x = np.asarray(x, dtype=float)
-    out = np.empty_like(x)
-    a = x <= -37.0
-    b = (x > -37.0) & (x <= 18.0)
-    c = (x > 18.0) & (x <= 33.3)
-    d = x > 33.3
-    out[a] = np.exp(x[a])
-    out[b] = np.log1p(np.exp(x[b]))
-    out[c] = x[c] + np.exp(-x[c])
-    out[d] = x[d]
-    return out
+    return np.logaddexp(0.0, np.asarray(x, dtype=float))
 
 
 def log_expit(x):
@@ -75,9 +66,9 @@ def log_softmax(z, axis=-1):
 def binary_cross_entropy(eta, y):
     r"""Per-row Bernoulli negative log-likelihood and its derivative in the logit.
 
-    With :math:`s = 2y - 1`, the loss is :math:`\ell = \log(1 + e^{-s\eta})` and
-    :math:`\partial \ell / \partial \eta = \sigma(\eta) - y`, computed as
-    :math:`-\sigma(-\eta)` when :math:`y = 1`, so that tiny residuals keep full relative
+    With :math:`s = 1 - 2y` and :math:`u = s\eta` (the logit of the *other* class), the loss is
+    :math:`\ell = \log(1 + e^{u})` and :math:`\partial\ell/\partial\eta = \sigma(\eta) - y
+    = s\,\sigma(u)`: both computed from one sigmoid, so that tiny residuals keep full relative
     precision.
 
     Parameters
@@ -92,43 +83,50 @@ def binary_cross_entropy(eta, y):
     loss, grad : ndarray of shape (n,)
     """
     eta = np.asarray(eta, dtype=float)
-    pos = np.asarray(y) == 1
-    loss = log1pexp(np.where(pos, -eta, eta))
-    grad = np.where(pos, -expit(-eta), expit(eta))
-    return loss, grad
+    sign = 1.0 - 2.0 * (np.asarray(y) == 1)
+    u = sign * eta
+    return np.logaddexp(0.0, u), sign * expit(u)
 
 
-def softmax_cross_entropy(logits, y):
+def softmax_cross_entropy(logits, y, return_proba=False):
     r"""Per-row categorical negative log-likelihood and its gradient in the logits.
 
-    The loss is :math:`\ell = \log \sum_k e^{z_k - z_y}`. With :math:`d = z - z_y` and
-    :math:`m = \max_k d_k \ge 0`, it is evaluated as ``log1p(S)`` when :math:`m = 0` (the
-    observed class is the most likely one) and as :math:`m + \log(e^{-m} + S)` otherwise,
-    where :math:`S = \sum_{k \ne y} e^{d_k - m}`: no cancellation in either branch. The
-    gradient is :math:`p - e_y`, whose observed-class entry is computed as
-    :math:`-\sum_{k \ne y} p_k`.
+    With :math:`e_k = \exp(z_k - \max_j z_j)`, :math:`e_y` the observed class's term and
+    :math:`T = \sum_{k \ne y} e_k`, the loss :math:`-\log p_y = \log(1 + T/e_y)` is evaluated
+    as ``log1p(T / e_y)`` (exact however small), or as :math:`\max_j z_j - z_y + \log(e_y + T)`
+    when :math:`e_y` underflows (no cancellation there). The gradient is :math:`p - e_{y}`, with
+    the observed-class entry computed as :math:`-T / (e_y + T)`.
 
     Parameters
     ----------
     logits : ndarray of shape (n, K)
     y : ndarray of shape (n,)
         Integer class codes in ``0..K-1``.
+    return_proba : bool
+        Also return the probabilities (n, K).
 
     Returns
     -------
     loss : ndarray of shape (n,)
     grad : ndarray of shape (n, K)
+    proba : ndarray of shape (n, K), only with ``return_proba``
     """
-    z = np.asarray(logits, dtype=float)
-    rows = np.arange(z.shape[0])
-    d = z - z[rows, y][:, None]
-    m = np.max(d, axis=1)
-    e = np.exp(d - m[:, None])
-    e[rows, y] = 0.0
-    s = e.sum(axis=1)
-    at_max = m == 0.0
-    loss = np.where(at_max, np.log1p(s), m + np.log(np.exp(-m) + s))
-    p = softmax(z)
-    p[rows, y] = 0.0
-    p[rows, y] = -p.sum(axis=1)
-    return loss, p
+    # work class-major (K, n): reductions over K short rows of length n are vectorised
+    z = np.ascontiguousarray(np.asarray(logits, dtype=float).T)
+    rows = np.arange(z.shape[1])
+    top = z.max(axis=0)
+    e = np.exp(z - top)
+    e_y = e[y, rows]
+    total = e.sum(axis=0)
+    others = total - e_y
+    exact_others = others < 0.5 * total  # observed class dominates: re-sum without it
+    if np.any(exact_others):
+        e[y, rows] = 0.0
+        others = np.where(exact_others, e.sum(axis=0), others)
+        e[y, rows] = e_y
+    gap = z[y, rows] - top
+    loss = np.where(gap > -700.0, np.log1p(others / np.maximum(e_y, 1e-300)), -gap + np.log(total))
+    proba = e / total
+    grad = proba.copy() if return_proba else proba
+    grad[y, rows] = -others / total
+    return (loss, grad.T, proba.T) if return_proba else (loss, grad.T)

@@ -28,23 +28,28 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Objective"]
+__all__ = ["Objective", "gram_matrix", "scaled_design"]
 
 
-def _with_ones(X):
-    """``[X, 1]`` for one chunk (a copy bounded by the chunk size)."""
-    ones = np.ones((X.shape[0], 1))
+def scaled_design(X, s, fit_intercept, out=None):
+    r"""``diag(s) [X, 1]`` (or ``diag(s) X``) for one chunk, written into ``out`` if given
+    (dense only), so that no copy of ``X`` with a ones column is ever made."""
     if sp.issparse(X):
-        return sp.hstack([X, sp.csr_matrix(ones)], format="csr")
-    return np.hstack([X, ones])
+        Xs = X.multiply(s[:, None]).tocsr()
+        return sp.hstack([Xs, sp.csr_matrix(s[:, None])], format="csr") if fit_intercept else Xs
+    p = X.shape[1]
+    if out is None:
+        out = np.empty((X.shape[0], p + fit_intercept))
+    np.multiply(X, s[:, None], out=out[:, :p])
+    if fit_intercept:
+        out[:, p] = s
+    return out
 
 
-def _weighted_gram(X, c):
-    r""":math:`X^T \operatorname{diag}(c) X` for non-negative ``c`` (dense: one ``syrk``)."""
-    if sp.issparse(X):
-        return np.asarray((X.T @ X.multiply(c[:, None])).todense())
-    Xs = X * np.sqrt(c)[:, None]
-    return Xs.T @ Xs
+def gram_matrix(Z):
+    """``Z^T Z`` as a dense array (``syrk`` for dense ``Z``)."""
+    G = Z.T @ Z
+    return G.toarray() if sp.issparse(G) else G
 
 
 class Objective:
@@ -71,6 +76,7 @@ class Objective:
         self.p = source.n_features
         self.q = self.p + self.fit_intercept
         self.total_weight = float(source.reduce(lambda c: (float(np.sum(c.weight)),))[0])
+        self._last = None
 
     @property
     def n_params(self):
@@ -106,33 +112,39 @@ class Objective:
     def _chunk_stats(self, theta, chunk, order):
         """Summed weighted loss, gradient (m, q) and, for ``order`` 2, Hessian of one chunk."""
         eta = self.linear_predictor(theta, chunk)
-        loss, grad = self.family.loss_gradient(eta, chunk.y)
         w = chunk.weight
+        if order < 2:
+            loss, grad = self.family.loss_gradient(eta, chunk.y)
+        else:
+            loss, grad, weights = self.family.loss_gradient(eta, chunk.y, with_weights=True)
         value = float(w @ loss)
         if order == 0:
             return (value,)
         gmat = self._grad_matrix(chunk, grad * w[:, None])
         if order == 1:
             return value, gmat
-        return value, gmat, self._chunk_hessian(chunk, eta)
+        return value, gmat, self._chunk_hessian(chunk, weights)
 
-    def _chunk_hessian(self, chunk, eta):
-        r""":math:`\sum_i w_i H_i \otimes \tilde x_i \tilde x_i^T` for one chunk."""
-        X1 = _with_ones(chunk.X) if self.fit_intercept else chunk.X
-        D, P = self.family.working_weights(eta)
-        w = chunk.weight
+    def _chunk_hessian(self, chunk, weights):
+        r""":math:`\sum_i w_i H_i \otimes \tilde x_i \tilde x_i^T` for one chunk, from the
+        working weights ``(D, P)``: diagonal blocks ``X^T diag(w D_a) X`` minus ``Z^T Z`` with
+        ``Z = [sqrt(w) P_a x]_a`` (a single ``syrk``)."""
+        D, P = weights
+        w, X, fi = chunk.weight, chunk.X, self.fit_intercept
         m, q = self.m, self.q
         H = np.zeros((m * q, m * q))
         for a in range(m):
-            H[a * q : (a + 1) * q, a * q : (a + 1) * q] = _weighted_gram(X1, w * D[:, a])
+            block = slice(a * q, (a + 1) * q)
+            H[block, block] = gram_matrix(scaled_design(X, np.sqrt(w * D[:, a]), fi))
         if P is not None:
-            s = np.sqrt(w)
-            if sp.issparse(X1):
-                Z = sp.hstack([X1.multiply((s * P[:, a])[:, None]) for a in range(m)]).tocsr()
-                H -= np.asarray((Z.T @ Z).todense())
+            sw = np.sqrt(w)
+            if sp.issparse(X):
+                Z = sp.hstack([scaled_design(X, sw * P[:, a], fi) for a in range(m)], "csr")
             else:
-                Z = ((s[:, None] * P)[:, :, None] * X1[:, None, :]).reshape(X1.shape[0], m * q)
-                H -= Z.T @ Z
+                Z = np.empty((X.shape[0], m * q))
+                for a in range(m):
+                    scaled_design(X, sw * P[:, a], fi, out=Z[:, a * q : (a + 1) * q])
+            H -= gram_matrix(Z)
         return H
 
     def _penalised(self, theta, value, gmat=None, H=None):
@@ -161,9 +173,19 @@ class Objective:
         return self._penalised(theta, v, g)
 
     def value_grad_hess(self, theta):
-        """Value, gradient and the dense Hessian (``n_params`` square) in one pass."""
+        """Value, gradient and the dense Hessian (``n_params`` square) in one pass.
+
+        The last evaluation is remembered, so asking twice for the same ``theta`` (a rank
+        check on the starting Hessian, then the first Newton step) costs one pass.
+        """
+        theta = np.asarray(theta, dtype=float)
+        if self._last is not None and np.array_equal(self._last[0], theta):
+            f, g, H = self._last[1]
+            return f, g.copy(), H.copy()
         v, g, H = self.source.reduce(lambda c: self._chunk_stats(theta, c, 2))
-        return self._penalised(theta, v, g, H)
+        out = self._penalised(theta, v, g, H)
+        self._last = (theta.copy(), (out[0], out[1].copy(), out[2].copy()))
+        return out
 
     def hessp(self, theta, vec):
         r"""Hessian-vector product :math:`\nabla^2 f(\theta)\,v` without forming the Hessian."""

@@ -7,14 +7,32 @@ the data only through these verbs, so the same code runs on any source that offe
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
-__all__ = ["Chunk", "InMemorySource", "add_summaries"]
+__all__ = ["Chunk", "InMemorySource", "add_summaries", "chunk_rows_for"]
 
 DEFAULT_CHUNK_ROWS = 50_000
+_POOL = None
+
+
+def chunk_rows_for(n_columns, n_outputs=1):
+    """Rows per chunk so that the widest per-chunk temporary (rows x outputs x columns
+    doubles) stays near 2 MiB, cache-sized: every pass then reads ``X`` from memory once."""
+    rows = 2**21 // (8 * max(1, n_outputs) * max(1, n_columns))
+    return int(min(max(rows, 2048), 16384))
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+    return _POOL
 
 
 @dataclass(frozen=True)
@@ -83,10 +101,22 @@ class InMemorySource:
             yield self._take(slice(start, start + self.chunk_rows))
 
     def reduce(self, fn):
-        """Sum ``fn(chunk)`` over all chunks."""
+        """Sum ``fn(chunk)`` over all chunks.
+
+        Chunks are mapped on a thread pool (one BLAS thread each, so the cores are busy with
+        chunks rather than oversubscribed) and the summaries are added in chunk order, so the
+        result does not depend on the scheduling.
+        """
+        if self.n_rows <= self.chunk_rows or (os.cpu_count() or 1) == 1:
+            total = None
+            for chunk in self.chunks():
+                total = add_summaries(total, fn(chunk))
+            return total
+        with threadpool_limits(limits=1, user_api="blas"):
+            summaries = list(_pool().map(fn, self.chunks()))
         total = None
-        for chunk in self.chunks():
-            total = add_summaries(total, fn(chunk))
+        for summary in summaries:
+            total = add_summaries(total, summary)
         return total
 
     def batches(self, batch_size, rng=None):

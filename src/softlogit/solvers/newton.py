@@ -30,16 +30,27 @@ def newton_direction(H, g):
         return -sla.lstsq(H, g, cond=1e-12, check_finite=False)[0]
 
 
-def _line_search(objective, theta, f, gd, d):
-    """Largest ``t`` in 1, 1/2, 1/4, ... meeting Armijo; None if none does."""
-    t = 1.0
+def _accepted(f_new, f, t, gd):
+    """Armijo's sufficient decrease, or a change at rounding level (a flat optimum)."""
+    return np.isfinite(f_new) and (
+        f_new <= f + ARMIJO * t * gd or abs(f_new - f) <= ROUNDING * abs(f)
+    )
+
+
+def _step(objective, theta, f, gd, d):
+    """Take the full Newton step if Armijo accepts it (one fused pass for value, gradient and
+    Hessian), else halve it until Armijo holds (value-only passes). None if no step does."""
+    candidate = theta + d
+    f_new, g_new, H_new = objective.value_grad_hess(candidate)
+    if _accepted(f_new, f, 1.0, gd):
+        return candidate, (f_new, g_new, H_new)
+    t = 0.5
     while t >= MIN_STEP:
         candidate = theta + t * d
-        fc = objective.value(candidate)
-        if np.isfinite(fc) and (fc <= f + ARMIJO * t * gd or abs(fc - f) <= ROUNDING * abs(f)):
-            return candidate, fc
+        if _accepted(objective.value(candidate), f, t, gd):
+            return candidate, objective.value_grad_hess(candidate)
         t *= 0.5
-    return None, f
+    return None, None
 
 
 def solve(objective, theta0, free, options):
@@ -56,12 +67,11 @@ def solve(objective, theta0, free, options):
         gd = float(g[free] @ d[free])
         if not gd < 0:  # not a descent direction: fall back to steepest descent
             d[free], gd = -g[free], -float(g[free] @ g[free])
-        candidate, f_new = _line_search(objective, theta, f, gd, d)
+        candidate, stats = _step(objective, theta, f, gd, d)
         if candidate is None:
             converged = -gd <= 1e3 * ROUNDING * max(1.0, abs(f))
             break
-        theta = candidate
-        f_old, (f, g, H) = f, objective.value_grad_hess(theta)
+        f_old, theta, (f, g, H) = f, candidate, stats
         history.append(f)
         if options.verbose:
             print(f"newton iter {it:3d}  objective {f:.12g}  max|grad| {max_abs(g, free):.3e}")
