@@ -107,6 +107,7 @@ def test_partial_fit_streams_to_the_same_solution(solver):
         for chunk in np.array_split(order, 6):
             m.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
     assert rel_err(params(m), params(target)) < 0.05
+    assert m.n_iter_ == len(m.loss_curve_) == 360
     assert not hasattr(sl.SoftmaxRegression(), "partial_fit")
     with pytest.raises(ValueError, match="classes must be passed"):
         sl.SoftmaxRegression(solver=solver).partial_fit(X, y)

@@ -228,7 +228,10 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         state = None if first else self._train_state
         theta0 = None if first else self._stored_theta(spec.fit_intercept)
         out = fit_model(spec, theta0=theta0, state=state, diagnose=False)
+        curve = [] if first else self.loss_curve_
         self._store(spec, out)
+        self.loss_curve_ = curve + self.loss_curve_
+        self.n_iter_ = out.state.epoch
         return self
 
     def _stored_theta(self, fit_intercept):

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["Chunk", "InMemorySource", "add_summaries", "chunk_rows_for"]
 
 DEFAULT_CHUNK_ROWS = 50_000
 _POOL = None
+_BLAS = None
 
 
 def chunk_rows_for(n_columns, n_outputs=1):
@@ -29,10 +30,12 @@ def chunk_rows_for(n_columns, n_outputs=1):
 
 
 def _pool():
-    global _POOL
+    """The shared chunk thread pool and BLAS controller, made on first use."""
+    global _POOL, _BLAS
     if _POOL is None:
         _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
-    return _POOL
+        _BLAS = ThreadpoolController()
+    return _POOL, _BLAS
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,9 @@ class InMemorySource:
             for chunk in self.chunks():
                 total = add_summaries(total, fn(chunk))
             return total
-        with threadpool_limits(limits=1, user_api="blas"):
-            summaries = list(_pool().map(fn, self.chunks()))
+        pool, blas = _pool()
+        with blas.limit(limits=1, user_api="blas"):
+            summaries = list(pool.map(fn, self.chunks()))
         total = None
         for summary in summaries:
             total = add_summaries(total, summary)
