@@ -3,6 +3,7 @@ seen as a GLM (Newton/IRLS, Fisher information) and as a neural network (SGD, Ad
 
 from .estimators import LogisticRegression, SoftmaxRegression
 from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
+from .results import lr_test
 from .separation import find_separation
 
 __version__ = "0.1.0"
@@ -14,5 +15,6 @@ __all__ = [
     "PerfectSeparationWarning",
     "SoftmaxRegression",
     "find_separation",
+    "lr_test",
     "__version__",
 ]

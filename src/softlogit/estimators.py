@@ -21,8 +21,10 @@ from .data.design import (
     validate_offset,
     validate_weights,
 )
-from .fitting import FitSpec, build_objective, fit_model, solver_for
+from .families import Categorical
+from .fitting import FitSpec, build_objective, fit_model, null_loglike, solver_for
 from .penalties import make_penalty
+from .results import FitResults
 from .solvers import SOLVERS, STOCHASTIC, SolverOptions
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
@@ -110,6 +112,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return compute_class_weight(self.class_weight, classes=classes, y=labels)
 
     def _spec(self, X, y, sample_weight, offset, classes=None):
+        new_fit = classes is None
         if self.solver != "auto" and self.solver not in SOLVERS:
             raise ValueError(f"solver={self.solver!r} is not one of {['auto', *SOLVERS]}")
         if classes is None:
@@ -125,6 +128,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             )
         weight = validate_weights(sample_weight, X.shape[0])
         weight = weight * self._class_weights(classes, codes)[codes]
+        if new_fit:
+            _require_two_weighted_classes(classes, codes, weight)
         return FitSpec(
             X=X,
             codes=codes,
@@ -173,7 +178,27 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         theta0 = self._warm_start_theta(spec)
         out = fit_model(spec, theta0=theta0)
         self._store(spec, out)
+        self._store_results(spec, out)
         return self
+
+    def _store_results(self, spec, out):
+        """Build the inference object and copy its fit statistics to attributes."""
+        objective, theta = out.objective, out.theta
+        if spec.reference is None:  # statistics from the equivalent reference-0 fit
+            objective = build_objective(spec, Categorical(spec.classes.size, 0))
+            full = np.column_stack([out.coef, out.intercept]) if spec.fit_intercept else out.coef
+            theta = (full[1:] - full[0]).ravel()
+        free = np.ones(objective.shape, dtype=bool)
+        free[:, : objective.p][:, out.aliased] = False
+        rows = None if self._binary_only else list(np.delete(spec.classes, spec.reference or 0))
+        self.results_ = FitResults(
+            objective, theta, free.ravel(), spec.feature_names, rows, null_loglike(spec)
+        )
+        r = self.results_
+        self.loglike_, self.null_loglike_ = r.loglike, r.null_loglike
+        self.deviance_, self.aic_, self.bic_ = r.deviance, r.aic, r.bic
+        self.pseudo_r2_, self.lr_stat_, self.lr_pvalue_ = r.pseudo_r2, r.lr_stat, r.lr_pvalue
+        self.df_model_, self.df_resid_, self.nobs_ = r.df_model, r.df_resid, r.nobs
 
     def _warm_start_theta(self, spec):
         """The stored solution as a start, when ``warm_start`` is on and the layouts match."""
@@ -239,6 +264,39 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         T = np.column_stack([self.coef_, self.intercept_]) if fit_intercept else self.coef_
         return T.ravel()
 
+    # ----------------------------------------------------------------- inference
+    def _inference(self):
+        check_is_fitted(self, "results_")
+        if getattr(self, "_reference", 0) is None:
+            raise ValueError(
+                "standard errors need an identifiable parameterisation: refit with "
+                "reference='first' (or a class label) instead of reference=None"
+            )
+        return self.results_
+
+    def coef_table(self, alpha=0.05, cov_type="nonrobust", groups=None):
+        """Coefficient table: ``coef, std_err, z, p_value, ci_low, ci_high`` (a DataFrame).
+
+        Parameters
+        ----------
+        alpha : float
+            Intervals have coverage ``1 - alpha``.
+        cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
+            Inverse Fisher information or a sandwich estimator (see
+            :mod:`softlogit.inference` for the conventions).
+        groups : array-like of shape (n,), optional
+            Cluster labels of the training rows, with ``cov_type="cluster"``.
+        """
+        return self._inference().coef_table(alpha, cov_type, groups)
+
+    def cov_params(self, cov_type="nonrobust", groups=None):
+        """Covariance matrix of the estimates over the rows of :meth:`coef_table`."""
+        return self._inference().cov_params(cov_type, groups)
+
+    def wald_test(self, hypotheses, cov_type="nonrobust", groups=None):
+        """Wald chi-squared test of linear hypotheses such as ``"gpa = 0, gre = 0"``."""
+        return self._inference().wald_test(hypotheses, cov_type, groups)
+
     # ----------------------------------------------------------------- prediction
     def _free_logits(self, X, offset):
         check_is_fitted(self, "coef_")
@@ -288,6 +346,15 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = not self._binary_only
         return tags
+
+
+def _require_two_weighted_classes(classes, codes, weight):
+    totals = np.bincount(codes, weights=weight, minlength=classes.size)
+    if np.count_nonzero(totals > 0) < 2:
+        raise ValueError(
+            f"only 1 class ({classes[np.argmax(totals)]!r}) has positive weight; "
+            "classification needs at least 2 classes with positive sample_weight"
+        )
 
 
 class LogisticRegression(_LinearClassifier):
@@ -345,6 +412,10 @@ class LogisticRegression(_LinearClassifier):
     """
 
     _binary_only = True
+
+    def odds_ratios(self, alpha=0.05, cov_type="nonrobust", groups=None):
+        """``exp(coef)`` with the exponentiated interval ends: odds ratios per unit change."""
+        return self._inference().exp_table(alpha, cov_type, groups)
 
 
 class SoftmaxRegression(_LinearClassifier):
@@ -426,3 +497,8 @@ class SoftmaxRegression(_LinearClassifier):
         super()._store(spec, out)
         ref = spec.reference
         self.reference_ = None if ref is None else spec.classes[ref]
+
+    def relative_risk_ratios(self, alpha=0.05, cov_type="nonrobust", groups=None):
+        """``exp(coef)`` with the exponentiated interval ends: relative-risk ratios against
+        the reference class."""
+        return self._inference().exp_table(alpha, cov_type, groups)

@@ -24,11 +24,20 @@ from .data.sources import InMemorySource, chunk_rows_for
 from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
 from .families import Categorical, make_family
 from .objective import Objective
+from .penalties import NoPenalty
 from .rank import aliased_columns, design_gram
 from .separation import find_separation
-from .solvers import SOLVERS, STOCHASTIC, resolve_solver
+from .solvers import SOLVERS, STOCHASTIC, SolverOptions, resolve_solver
 
-__all__ = ["FitSpec", "FitOutcome", "fit_model", "to_symmetric", "build_objective", "solver_for"]
+__all__ = [
+    "FitOutcome",
+    "FitSpec",
+    "build_objective",
+    "fit_model",
+    "null_loglike",
+    "solver_for",
+    "to_symmetric",
+]
 
 #: A row whose observed class has a fitted probability above 1 - this triggers the LP test.
 SEPARATION_TRIGGER = 1e-6
@@ -66,6 +75,9 @@ class FitOutcome:
     aliased: np.ndarray
     separation: object
     state: object = None
+    objective: object = None
+    theta: np.ndarray | None = None
+    free: np.ndarray | None = None
 
 
 def to_symmetric(coef, intercept, reference):
@@ -191,6 +203,9 @@ def fit_model(spec, theta0=None, state=None, diagnose=True):
         aliased,
         separation,
         result.state,
+        objective,
+        result.theta,
+        free.ravel(),
     )
 
 
@@ -238,3 +253,35 @@ def _diagnose_separation(spec, objective, result, aliased):
         stacklevel=4,
     )
     return result
+
+
+def null_loglike(spec):
+    r"""Log-likelihood of the intercept-only model (no features), honouring weights and offset.
+
+    Without an offset it is :math:`\sum_k W_k \log(W_k / W)` with :math:`W_k` the total weight
+    of class :math:`k`; with one, the intercepts are fitted by Newton. Without an intercept the
+    null model has no parameters: all logits equal the offset.
+    """
+    K = spec.classes.size
+    if spec.offset is None and spec.fit_intercept:
+        wk = np.bincount(spec.codes, weights=spec.weight, minlength=K)
+        wk = wk[wk > 0]
+        return float(np.sum(wk * np.log(wk / wk.sum())))
+    null = FitSpec(
+        X=np.empty((spec.X.shape[0], 0)),
+        codes=spec.codes,
+        weight=spec.weight,
+        offset=spec.offset,
+        classes=spec.classes,
+        reference=0,
+        fit_intercept=spec.fit_intercept,
+        penalty=NoPenalty(),
+        solver="newton",
+        options=SolverOptions(max_iter=100, tol=1e-10),
+        feature_names=[],
+    )
+    objective = build_objective(null, make_family(K, 0))
+    theta = np.zeros(objective.n_params)
+    if spec.fit_intercept:
+        theta = fit_model(null, diagnose=False).theta
+    return -objective.total_weight * objective.value(theta)

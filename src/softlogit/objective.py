@@ -163,7 +163,9 @@ class Objective:
         return out[0] if len(out) == 1 else tuple(out)
 
     def value(self, theta):
-        """Objective value at ``theta``: one pass over the data."""
+        """Objective value at ``theta``: one pass over the data (none if just evaluated)."""
+        if self._last is not None and np.array_equal(self._last[0], theta):
+            return self._last[1][0]
         (v,) = self.source.reduce(lambda c: self._chunk_stats(theta, c, 0))
         return self._penalised(theta, v)
 

@@ -41,12 +41,14 @@ def _pool():
 @dataclass(frozen=True)
 class Chunk:
     """A block of rows: design ``X`` (dense or CSR), class codes ``y``, prior weights
-    ``weight`` and ``offset`` on the free-logit scale, shape (rows, m), or None."""
+    ``weight``, ``offset`` on the free-logit scale, shape (rows, m), or None, and cluster
+    ``groups`` codes or None."""
 
     X: object
     y: np.ndarray
     weight: np.ndarray
     offset: np.ndarray | None
+    groups: np.ndarray | None = None
 
     @property
     def n_rows(self):
@@ -77,12 +79,17 @@ class InMemorySource:
         Rows per chunk; bounds every temporary at ``chunk_rows`` times a few ``p``.
     """
 
-    def __init__(self, X, y, weight, offset=None, chunk_rows=DEFAULT_CHUNK_ROWS):
+    def __init__(self, X, y, weight, offset=None, chunk_rows=DEFAULT_CHUNK_ROWS, groups=None):
         self.X = X.tocsr() if sp.issparse(X) else X
         self.y = y
         self.weight = weight
         self.offset = offset
         self.chunk_rows = max(1, int(chunk_rows))
+        self.groups = groups
+
+    def with_groups(self, groups):
+        """The same rows with cluster codes attached to every chunk."""
+        return InMemorySource(self.X, self.y, self.weight, self.offset, self.chunk_rows, groups)
 
     @property
     def n_rows(self):
@@ -96,7 +103,8 @@ class InMemorySource:
 
     def _take(self, rows):
         off = None if self.offset is None else self.offset[rows]
-        return Chunk(self.X[rows], self.y[rows], self.weight[rows], off)
+        grp = None if self.groups is None else self.groups[rows]
+        return Chunk(self.X[rows], self.y[rows], self.weight[rows], off, grp)
 
     def chunks(self):
         """Yield consecutive chunks of rows (views for dense X)."""
@@ -110,7 +118,7 @@ class InMemorySource:
         chunks rather than oversubscribed) and the summaries are added in chunk order, so the
         result does not depend on the scheduling.
         """
-        if self.n_rows <= self.chunk_rows or (os.cpu_count() or 1) == 1:
+        if self.n_rows <= self.chunk_rows or (os.cpu_count() or 1) == 1:  # serial
             total = None
             for chunk in self.chunks():
                 total = add_summaries(total, fn(chunk))

@@ -1,0 +1,323 @@
+r"""The statistics of a fitted model: likelihoods, information criteria, covariance, tables
+and tests (the GLM view's output, as R's ``glm`` and statsmodels' ``LogitResults`` give it).
+
+Parameters are listed per class (binary: one), each with ``Intercept`` first and then the
+terms, as R and Stata print them; softmax rows are a ``(class, term)`` MultiIndex over the
+non-reference classes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .inference import (
+    COV_TYPES,
+    TestResult,
+    covariance,
+    information,
+    score_products,
+    small_sample_factor,
+    wald,
+)
+
+__all__ = ["FitResults"]
+
+TABLE_COLUMNS = ["coef", "std_err", "z", "p_value", "ci_low", "ci_high"]
+
+
+class FitResults:
+    """Inference for a fitted LogisticRegression or SoftmaxRegression.
+
+    Parameters
+    ----------
+    objective : Objective
+        The training objective (its source still holds the training rows).
+    theta : ndarray
+        Fitted parameters in the objective's layout.
+    free : ndarray of bool
+        Estimated (not aliased) parameters.
+    names : list of str
+        Term names of the features.
+    row_labels : list or None
+        Class labels of the parameter rows (None for binary).
+    null_loglike : float
+        Log-likelihood of the intercept-only model.
+    """
+
+    def __init__(self, objective, theta, free, names, row_labels, null_loglike):
+        self._objective = objective
+        self._theta = np.asarray(theta, dtype=float)
+        self._free = np.asarray(free, dtype=bool)
+        self._names = list(names)
+        self._rows = row_labels
+        self.null_loglike = float(null_loglike)
+        value = objective.value(self._theta)
+        coef, _ = objective.split(self._theta)
+        self.loglike = -objective.total_weight * (value - objective.penalty.value(coef))
+        self._info = None
+        self._cov_cache = {}
+
+    # ------------------------------------------------------------------ counts
+    @property
+    def nobs(self):
+        """Number of observations: the sum of the (frequency) weights."""
+        return self._objective.total_weight
+
+    @property
+    def k_params(self):
+        """Estimated parameters, intercepts included (aliased ones excluded)."""
+        return int(self._free.sum())
+
+    @property
+    def df_model(self):
+        """Model degrees of freedom: estimated parameters other than the intercepts."""
+        m = self._objective.m
+        return self.k_params - (m if self._objective.fit_intercept else 0)
+
+    @property
+    def df_resid(self):
+        """Residual degrees of freedom: ``nobs - k_params``."""
+        return self.nobs - self.k_params
+
+    # ------------------------------------------------------------------ fit statistics
+    @property
+    def deviance(self):
+        """Residual deviance ``-2 loglike`` (the saturated model's log-likelihood is 0)."""
+        return -2.0 * self.loglike
+
+    @property
+    def aic(self):
+        """Akaike's criterion ``-2 loglike + 2 k``."""
+        return -2.0 * self.loglike + 2.0 * self.k_params
+
+    @property
+    def bic(self):
+        """Schwarz's criterion ``-2 loglike + k log(nobs)``."""
+        return -2.0 * self.loglike + self.k_params * np.log(self.nobs)
+
+    @property
+    def pseudo_r2(self):
+        """McFadden's pseudo-R2 ``1 - loglike / null_loglike``."""
+        return 1.0 - self.loglike / self.null_loglike
+
+    @property
+    def lr_stat(self):
+        """Likelihood-ratio statistic against the intercept-only model."""
+        return 2.0 * (self.loglike - self.null_loglike)
+
+    @property
+    def lr_pvalue(self):
+        """Chi-squared p-value of ``lr_stat`` on ``df_model`` degrees of freedom."""
+        return float(stats.chi2.sf(self.lr_stat, self.df_model))
+
+    # ------------------------------------------------------------------ layout
+    @property
+    def _order(self):
+        """Positions in ``theta`` of the table rows: per class, intercept then terms."""
+        obj = self._objective
+        p, q = obj.p, obj.q
+        per_class = ([p] if obj.fit_intercept else []) + list(range(p))
+        return np.concatenate([a * q + np.array(per_class, dtype=int) for a in range(obj.m)])
+
+    @property
+    def index(self):
+        """Row labels of every table: terms, or (class, term) pairs for softmax."""
+        terms = (["Intercept"] if self._objective.fit_intercept else []) + self._names
+        if self._rows is None:
+            return pd.Index(terms, name="term")
+        pairs = [(label, term) for label in self._rows for term in terms]
+        return pd.MultiIndex.from_tuples(pairs, names=["class", "term"])
+
+    @property
+    def params(self):
+        """Estimates as a Series over :attr:`index`."""
+        return pd.Series(self._theta[self._order], index=self.index, name="coef")
+
+    # ------------------------------------------------------------------ covariance
+    def _cov_theta(self, cov_type="nonrobust", groups=None):
+        """Covariance in the objective's parameter layout."""
+        if cov_type not in COV_TYPES:
+            raise ValueError(f"cov_type={cov_type!r} is not one of {COV_TYPES}")
+        if (cov_type == "cluster") != (groups is not None):
+            raise ValueError("cov_type='cluster' needs groups=..., and groups needs 'cluster'")
+        key = cov_type
+        if key in self._cov_cache and groups is None:
+            return self._cov_cache[key]
+        if self._info is None:
+            self._info = information(self._objective, self._theta)
+        A_pen, A = self._info
+        n_groups = None
+        if cov_type == "nonrobust":
+            meat = A
+        elif cov_type == "cluster":
+            codes, n_groups = _group_codes(groups, self._objective.source.n_rows)
+            meat = score_products(self._objective, self._theta, codes, n_groups)
+        else:
+            meat = score_products(self._objective, self._theta)
+        factor = small_sample_factor(cov_type, self.nobs, self.k_params, n_groups)
+        V = covariance(A_pen, meat, self._free, factor)
+        if groups is None:
+            self._cov_cache[key] = V
+        return V
+
+    def cov_params(self, cov_type="nonrobust", groups=None):
+        """Covariance of the estimates as a DataFrame over :attr:`index` (NaN where aliased).
+
+        Parameters
+        ----------
+        cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
+            Inverse Fisher information, or a sandwich (see :mod:`softlogit.inference`).
+        groups : array-like of shape (n,), optional
+            Cluster labels of the training rows, for ``cov_type="cluster"``.
+        """
+        V = self._cov_theta(cov_type, groups)[np.ix_(self._order, self._order)]
+        return pd.DataFrame(V, index=self.index, columns=self.index)
+
+    def coef_table(self, alpha=0.05, cov_type="nonrobust", groups=None):
+        r"""Estimates with standard errors, Wald :math:`z = \hat\beta / \mathrm{se}`, two-sided
+        normal p-values and :math:`1 - \alpha` confidence intervals
+        :math:`\hat\beta \pm z_{1-\alpha/2}\,\mathrm{se}`.
+
+        Returns
+        -------
+        DataFrame with columns ``coef, std_err, z, p_value, ci_low, ci_high``.
+        """
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+        coef = self.params.to_numpy()
+        se = np.sqrt(np.diag(self.cov_params(cov_type, groups).to_numpy()))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = coef / se
+        crit = stats.norm.ppf(1 - alpha / 2)
+        table = pd.DataFrame(
+            {
+                "coef": coef,
+                "std_err": se,
+                "z": z,
+                "p_value": 2 * stats.norm.sf(np.abs(z)),
+                "ci_low": coef - crit * se,
+                "ci_high": coef + crit * se,
+            },
+            index=self.index,
+        )
+        return table[TABLE_COLUMNS]
+
+    def exp_table(self, alpha=0.05, cov_type="nonrobust", groups=None):
+        """``exp`` of the estimates and of the interval ends (odds or relative-risk ratios)."""
+        table = self.coef_table(alpha, cov_type, groups)
+        out = np.exp(table[["coef", "ci_low", "ci_high"]])
+        out.insert(1, "p_value", table["p_value"])
+        return out
+
+    # ------------------------------------------------------------------ tests
+    def wald_test(self, hypotheses, cov_type="nonrobust", groups=None):
+        """Wald test of linear hypotheses on named terms.
+
+        Parameters
+        ----------
+        hypotheses : str or list of str
+            ``"gpa = 0, gre = 0"``, ``"gpa - gre = 0"``, ``"2 * gpa = 1"``, or a list of
+            terms meaning each equals 0. For softmax each equation is tested in every
+            non-reference class (as Stata's ``test`` after ``mlogit``); ``"class:term"``
+            names a single class's coefficient.
+        """
+        R, r = self._constraints(hypotheses)
+        V = self.cov_params(cov_type, groups).to_numpy()
+        free = ~np.isnan(np.diag(V))
+        used = np.abs(R).sum(axis=0) > 0
+        if np.any(used & ~free):
+            raise ValueError("the hypotheses involve aliased terms, which were not estimated")
+        return wald(self.params.to_numpy()[free], V[np.ix_(free, free)], R[:, free], r)
+
+    def _constraints(self, hypotheses):
+        if isinstance(hypotheses, (list, tuple)):
+            hypotheses = ", ".join(f"{term} = 0" for term in hypotheses)
+        rows, rhs = [], []
+        index = list(self.index)
+        for equation in str(hypotheses).split(","):
+            lhs, sep, right = equation.partition("=")
+            if not sep or not lhs.strip():
+                raise ValueError(f"hypothesis {equation.strip()!r} is not of the form 'a = 0'")
+            terms = _parse_linear(lhs)
+            for label in self._rows if self._rows is not None else [None]:
+                row = np.zeros(len(index))
+                for term, weight in terms:
+                    row[self._position(term, label, index)] += weight
+                rows.append(row)
+                rhs.append(float(right))
+        return np.array(rows), np.array(rhs)
+
+    def _position(self, term, label, index):
+        if self._rows is None:
+            if term not in index:
+                raise ValueError(f"unknown term {term!r}; terms are {index}")
+            return index.index(term)
+        cls, colon, name = term.partition(":")
+        if colon and (_match_label(cls, self._rows) is not None) and name:
+            label, term = _match_label(cls, self._rows), name
+        if (label, term) not in index:
+            raise ValueError(f"unknown term {term!r}; terms are {sorted({t for _, t in index})}")
+        return index.index((label, term))
+
+
+def _match_label(text, labels):
+    for label in labels:
+        if str(label) == text.strip():
+            return label
+    return None
+
+
+def _parse_linear(expression):
+    """``"2 * gpa - gre"`` -> ``[("gpa", 2.0), ("gre", -1.0)]``."""
+    out, sign, text = [], 1.0, expression.replace("-", " - ").replace("+", " + ")
+    for token in text.split():
+        if token in "+-":
+            sign = -1.0 if token == "-" else 1.0
+            continue
+        factor, star, name = token.partition("*")
+        if star:
+            out.append((name.strip(), sign * float(factor)))
+        else:
+            out.append((token, sign))
+        sign = 1.0
+    if not out:
+        raise ValueError(f"empty hypothesis {expression!r}")
+    return out
+
+
+def _group_codes(groups, n_rows):
+    groups = np.asarray(groups)
+    if groups.shape != (n_rows,):
+        raise ValueError(f"groups has shape {groups.shape}; expected ({n_rows},), one per row")
+    _, codes = np.unique(groups, return_inverse=True)
+    n_groups = int(codes.max()) + 1
+    if n_groups < 2:
+        raise ValueError("cluster-robust covariance needs at least 2 groups")
+    return codes, n_groups
+
+
+def lr_test(restricted, full):
+    """Likelihood-ratio test of nested fitted models: ``2 (ll_full - ll_restricted)`` on the
+    difference in estimated parameters.
+
+    Parameters
+    ----------
+    restricted, full : fitted LogisticRegression or SoftmaxRegression
+        The restricted model must be nested in the full one and fitted to the same rows.
+    """
+    r, f = restricted.results_, full.results_
+    if not np.isclose(r.nobs, f.nobs):
+        raise ValueError(f"the models were fitted to different data (nobs {r.nobs} vs {f.nobs})")
+    df = f.k_params - r.k_params
+    if df <= 0:
+        raise ValueError(
+            f"the full model must have more parameters than the restricted one "
+            f"({f.k_params} vs {r.k_params}): pass (restricted, full)"
+        )
+    stat = 2.0 * (f.loglike - r.loglike)
+    return TestResult(stat, df, float(stats.chi2.sf(stat, df)), "LR")
+
+
+TestResult.__test__ = False  # not a pytest test class
