@@ -21,6 +21,7 @@ from .data.design import (
     validate_offset,
     validate_weights,
 )
+from .data.formula import FormulaDesign
 from .families import Categorical
 from .fitting import FitSpec, build_objective, fit_model, null_loglike, solver_for
 from .penalties import make_penalty
@@ -56,7 +57,9 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         learning_rate="adaptive",
         learning_rate_init=None,
         momentum=0.0,
+        formula=None,
     ):
+        self.formula = formula
         self.penalty = penalty
         self.alpha = alpha
         self.solver = solver
@@ -71,6 +74,36 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.momentum = momentum
+
+    # ----------------------------------------------------------------- data
+    def _design(self, X, y, reset, need_y=False):
+        """Validated design matrix (and response): from a formula when one is set."""
+        if self.formula is None:
+            return validate_design(self, X, reset=reset), y
+        if y is not None and (reset or need_y):
+            raise ValueError(
+                f"formula={self.formula!r} takes the response from the data: call fit(data) "
+                "without y"
+            )
+        if reset:
+            self._formula = FormulaDesign(self.formula)
+            frame, y = self._formula.fit(X)
+            if self._formula.has_intercept and not self.fit_intercept:
+                raise ValueError(
+                    "fit_intercept=False but the formula has an intercept: write '... - 1' "
+                    "in the formula instead"
+                )
+        else:
+            check_is_fitted(self, "_formula")
+            frame = self._formula.transform(X)
+            if need_y:
+                y = self._formula.response_values(X)
+        return validate_design(self, frame, reset=reset), y
+
+    def _fit_intercept(self):
+        if self.formula is not None:
+            return bool(self._formula.has_intercept)
+        return bool(self.fit_intercept)
 
     # ----------------------------------------------------------------- settings
     def _reference_code(self, classes):
@@ -137,7 +170,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             offset=validate_offset(offset, X.shape[0], classes.size),
             classes=classes,
             reference=self._reference_code(classes),
-            fit_intercept=bool(self.fit_intercept),
+            fit_intercept=self._fit_intercept(),
             penalty=make_penalty(self.penalty, self.alpha),
             solver=self.solver,
             options=None,
@@ -154,15 +187,16 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return np.searchsorted(classes, y_classes)[codes]
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, X, y, sample_weight=None, offset=None):
+    def fit(self, X, y=None, sample_weight=None, offset=None):
         """Fit by maximum likelihood (or penalised likelihood).
 
         Parameters
         ----------
         X : array-like, sparse matrix or data frame of shape (n, p)
-            Numeric features.
-        y : array-like of shape (n,)
-            Class labels of any sortable type.
+            Numeric features; with ``formula``, the data frame the formula refers to.
+        y : array-like of shape (n,), optional
+            Class labels of any sortable type; with ``formula`` it comes from the formula's
+            left side and must not be passed.
         sample_weight : array-like of shape (n,), optional
             Non-negative prior weights (multiplied by ``class_weight``).
         offset : array-like of shape (n,) or (n, K), optional
@@ -172,7 +206,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        X = validate_design(self, X, reset=True)
+        X, y = self._design(X, y, reset=True)
         spec = self._spec(X, y, sample_weight, offset)
         spec.options = self._options(solver_for(spec))
         theta0 = self._warm_start_theta(spec)
@@ -239,7 +273,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         is already fitted; later calls continue from the stored optimiser state.
         """
         first = not hasattr(self, "coef_")
-        X = validate_design(self, X, reset=first)
+        X, y = self._design(X, y, reset=first)
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
@@ -300,7 +334,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     # ----------------------------------------------------------------- prediction
     def _free_logits(self, X, offset):
         check_is_fitted(self, "coef_")
-        X = validate_design(self, X, reset=False)
+        X, _ = self._design(X, None, reset=False)
         eta = np.asarray(X @ self.coef_.T) + self.intercept_
         if offset is not None:
             o = validate_offset(offset, X.shape[0], self.classes_.size)
@@ -333,11 +367,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         full = self._full(self._free_logits(X, offset))
         return self.classes_[np.argmax(full, axis=1)]
 
-    def objective(self, X, y, sample_weight=None, offset=None):
+    def objective(self, X, y=None, sample_weight=None, offset=None):
         """The training objective (mean weighted cross-entropy + penalty) at the fitted
-        parameters on data ``X, y``."""
+        parameters on data ``X, y`` (with ``formula``, ``y`` comes from the data)."""
         check_is_fitted(self, "coef_")
-        X = validate_design(self, X, reset=False)
+        X, y = self._design(X, y, reset=False, need_y=True)
         spec = self._spec(X, y, sample_weight, offset, classes=self.classes_)
         return build_objective(spec, self._family).value(self._stored_theta(spec.fit_intercept))
 
@@ -400,6 +434,10 @@ class LogisticRegression(_LinearClassifier):
         Initial step (in standardised coordinates); default 1.0 (gd), 0.1 (sgd), 0.01 (adam).
     momentum : float
         Heavy-ball momentum of "gd"/"sgd".
+    formula : str or None
+        A Wilkinson formula such as ``"admit ~ gre + gpa + C(rank)"`` (formulaic): ``fit(data)``
+        then takes the response from the left side, the intercept from the formula, and
+        predictions on new data frames reuse the fitted encoding.
 
     Attributes
     ----------
@@ -431,7 +469,7 @@ class SoftmaxRegression(_LinearClassifier):
     reference : "first", a class label, or None
         "first" (default) makes the lowest label the reference; a label picks that class.
     penalty, alpha, solver, fit_intercept, max_iter, tol, class_weight, warm_start, \
-    random_state, verbose, batch_size, learning_rate, learning_rate_init, momentum
+    random_state, verbose, batch_size, learning_rate, learning_rate_init, momentum, formula
         As for :class:`LogisticRegression`.
 
     Attributes
@@ -461,8 +499,10 @@ class SoftmaxRegression(_LinearClassifier):
         learning_rate="adaptive",
         learning_rate_init=None,
         momentum=0.0,
+        formula=None,
     ):
         super().__init__(
+            formula=formula,
             penalty=penalty,
             alpha=alpha,
             solver=solver,

@@ -1,0 +1,114 @@
+"""Wilkinson formulas through formulaic: ``"admit ~ gre + gpa + C(rank)"``.
+
+The right-hand side becomes the design matrix (its ``Intercept`` column becomes the model's
+intercept), the left-hand side the response. The encoding learnt at fit time (levels of
+categorical terms, transforms' state) is reused on new data, where an unseen category or a
+missing value is an error, never a silent row of zeros or a dropped row.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import narwhals.stable.v1 as nw
+import numpy as np
+import pandas as pd
+from formulaic import Formula, model_matrix
+from formulaic.errors import FormulaicError
+
+__all__ = ["FormulaDesign"]
+
+INTERCEPT = "Intercept"
+
+
+def _as_pandas(data):
+    """A pandas DataFrame view of a pandas/polars/other data frame (or a dict of columns)."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, dict):
+        return pd.DataFrame(data)
+    if nw.dependencies.is_into_dataframe(data):
+        frame = nw.from_native(data, eager_only=True)
+        return pd.DataFrame({name: frame[name].to_numpy() for name in frame.columns})
+    raise TypeError(
+        f"with a formula, X must be a data frame (pandas, polars) or a dict of columns; "
+        f"got {type(data).__name__}"
+    )
+
+
+def _evaluate(spec_or_formula, data):
+    """Run formulaic, turning its errors and mismatch warnings into clear ValueErrors."""
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*categories outside.*")
+            return model_matrix(spec_or_formula, data, na_action="raise")
+    except Warning as warn:
+        raise ValueError(f"unseen category in new data: {warn}") from None
+    except FormulaicError as err:
+        raise ValueError(f"formula error: {err}") from None
+    except ValueError as err:
+        if "null values" in str(err):
+            raise ValueError(f"{err} (first missing row: {_first_missing_row(data)})") from None
+        raise
+
+
+def _first_missing_row(data):
+    missing = data.isna().any(axis=1).to_numpy()
+    return int(np.flatnonzero(missing)[0]) if missing.any() else "unknown"
+
+
+class FormulaDesign:
+    """A formula with the encoding state learnt at fit time.
+
+    Parameters
+    ----------
+    formula : str
+        ``"y ~ x1 + C(g)"``; ``C(g, Treatment(reference="b"))``, interactions ``a:b``,
+        ``a*b`` and transforms such as ``np.log(x)`` work as in formulaic.
+    """
+
+    def __init__(self, formula):
+        if not isinstance(formula, str) or "~" not in formula:
+            raise ValueError(f"formula must be a string like 'y ~ x1 + x2', got {formula!r}")
+        self.formula = formula
+        self.spec = None
+        self.has_intercept = None
+        self.response = formula.split("~", 1)[0].strip()
+
+    def fit(self, data):
+        """Design (a DataFrame of term columns, no intercept column) and response of ``data``."""
+        data = _as_pandas(data)
+        if not self.response:
+            raise ValueError(f"formula {self.formula!r} has no response on its left side")
+        matrices = _evaluate(Formula(self.formula), data)
+        rhs = matrices.rhs
+        self.spec = rhs.model_spec
+        self.has_intercept = INTERCEPT in rhs.columns
+        y = self._response(data, matrices.lhs)
+        return self._terms(rhs), y
+
+    def transform(self, data):
+        """Design of new ``data`` with the fit-time encoding (the response is not needed)."""
+        if self.spec is None:
+            raise ValueError("the formula has not been fitted")
+        return self._terms(_evaluate(self.spec, _as_pandas(data)))
+
+    def _terms(self, matrix):
+        frame = pd.DataFrame(np.asarray(matrix, dtype=float), columns=list(matrix.columns))
+        return frame.drop(columns=[INTERCEPT]) if INTERCEPT in frame.columns else frame
+
+    def response_values(self, data):
+        """The response column of new ``data`` (a plain column name on the left side)."""
+        data = _as_pandas(data)
+        if self.response not in data.columns:
+            raise ValueError(f"the data have no response column {self.response!r}")
+        return data[self.response].to_numpy()
+
+    def _response(self, data, lhs):
+        if self.response in data.columns:
+            return data[self.response].to_numpy()
+        if lhs.shape[1] == 1:
+            return np.asarray(lhs).ravel()
+        raise ValueError(
+            f"the response {self.response!r} must be one column or a one-column expression"
+        )
