@@ -13,7 +13,7 @@ import warnings
 import narwhals.stable.v1 as nw
 import numpy as np
 import pandas as pd
-from formulaic import Formula, model_matrix
+from formulaic import model_matrix
 from formulaic.errors import FormulaicError
 
 __all__ = ["FormulaDesign"]
@@ -80,7 +80,7 @@ class FormulaDesign:
         data = _as_pandas(data)
         if not self.response:
             raise ValueError(f"formula {self.formula!r} has no response on its left side")
-        matrices = _evaluate(Formula(self.formula), data)
+        matrices = _evaluate(self.formula, data)
         rhs = matrices.rhs
         self.spec = rhs.model_spec
         self.has_intercept = INTERCEPT in rhs.columns

@@ -4,6 +4,7 @@
   and ``rank`` (1-4, also as dummies ``rank_2..rank_4``).
 * ``hsbdemo``: High School and Beyond (200 rows): program choice ``prog`` (academic, general,
   vocation) with ``ses``, ``write`` and more.
+* ``mtcars``: Motor Trend cars (32 rows): engine shape ``vs`` (0/1) with ``wt``, ``disp``...
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from importlib.resources import files
 
 import pandas as pd
 
-__all__ = ["load_admissions", "load_hsbdemo"]
+__all__ = ["load_admissions", "load_hsbdemo", "load_mtcars"]
 
 
 def _load(name):
@@ -28,3 +29,8 @@ def load_admissions():
 def load_hsbdemo():
     """High School and Beyond program-choice data as a pandas DataFrame (200 rows)."""
     return _load("hsbdemo")
+
+
+def load_mtcars():
+    """Motor Trend car road tests as a pandas DataFrame (32 rows)."""
+    return _load("mtcars")
