@@ -27,6 +27,7 @@ from .fitting import FitSpec, build_objective, fit_model, null_loglike, solver_f
 from .penalties import make_penalty
 from .results import FitResults
 from .solvers import SOLVERS, STOCHASTIC, SolverOptions
+from .summary import Summary
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
@@ -330,6 +331,16 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     def wald_test(self, hypotheses, cov_type="nonrobust", groups=None):
         """Wald chi-squared test of linear hypotheses such as ``"gpa = 0, gre = 0"``."""
         return self._inference().wald_test(hypotheses, cov_type, groups)
+
+    def summary(self, alpha=0.05, cov_type="nonrobust", groups=None):
+        """The model summary: ``str()`` gives a text report, notebooks render its HTML.
+
+        It shows the model, observations, classes and reference, log-likelihoods, the LR
+        test against the intercept-only model, McFadden's pseudo-R2, AIC/BIC, convergence,
+        the coefficient table and notes (separation, aliased columns, penalty).
+        """
+        check_is_fitted(self, "results_")
+        return Summary.from_model(self, alpha, cov_type, groups)
 
     # ----------------------------------------------------------------- prediction
     def _free_logits(self, X, offset):

@@ -59,6 +59,11 @@ class FitResults:
         self._info = None
         self._cov_cache = {}
 
+    @property
+    def terms(self):
+        """Names of the feature terms (without the intercept)."""
+        return list(self._names)
+
     # ------------------------------------------------------------------ counts
     @property
     def nobs(self):
