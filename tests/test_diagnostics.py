@@ -35,7 +35,7 @@ def test_complete_separation_warns_and_is_not_converged(solver):
     assert "quasi" not in str(rec[0].message)
     assert not m.converged_
     assert m.separation_.complete and "noise" not in str(rec[0].message).split("features")[1]
-    assert "60 of 60 rows" in str(rec[0].message)
+    assert "all 60 rows" in str(rec[0].message) and "firth" in str(rec[0].message)
     assert np.all(np.isfinite(m.coef_))
 
 
@@ -117,3 +117,18 @@ def test_constant_column_without_intercept_is_not_aliased():
         m = sl.LogisticRegression(fit_intercept=False).fit(Xc, y)
     ref = sl.LogisticRegression().fit(X, y)
     np.testing.assert_allclose(m.coef_[0, 2], ref.intercept_[0], atol=1e-8)
+
+
+def test_check_separation_before_fitting_names_terms():
+    X, y = complete_binary()
+    report = sl.check_separation(X, y)
+    assert report.separated and report.kind == "complete" and report.features == ["x"]
+    assert "all 60 rows" in str(report)
+    Xq, yq = quasi_binary()
+    q = sl.check_separation(Xq, yq)
+    assert q.kind == "quasi-complete" and q.features == ["x"] and 0 < q.rows.size < 80
+    data = Xq.assign(outcome=np.where(yq == 1, "pass", "fail"))
+    f = sl.check_separation(data, None, formula="outcome ~ x + z")
+    assert f.kind == "quasi-complete" and f.classes == ["fail", "pass"]
+    none = sl.check_separation(data, None, formula="outcome ~ z")
+    assert not none.separated and none.kind == "none" and "exists" in str(none)

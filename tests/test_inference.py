@@ -241,3 +241,41 @@ def test_bad_inference_arguments(binary_data):
         m.coef_table(cov_type="cluster", groups=[1, 2])
     with pytest.raises(ValueError, match="alpha must be"):
         m.coef_table(alpha=1.5)
+
+
+def test_probability_intervals_equal_statsmodels_for_binary():
+    data = load_admissions()
+    f = "admit ~ gre + gpa + C(rank)"
+    m = sl.LogisticRegression(formula=f).fit(data)
+    P, lo, hi = m.predict_proba(data.head(20), return_ci=True, alpha=0.1)
+    frame = smf.logit(f, data).fit(disp=0).get_prediction(data.head(20)).summary_frame(0.1)
+    np.testing.assert_allclose(P[:, 1], frame["predicted"], rtol=1e-7)
+    np.testing.assert_allclose(lo[:, 1], frame["ci_lower"], rtol=1e-6)
+    np.testing.assert_allclose(hi[:, 1], frame["ci_upper"], rtol=1e-6)
+    np.testing.assert_allclose(lo[:, 0], 1 - hi[:, 1], rtol=1e-9)
+
+
+def test_softmax_probability_intervals_by_numerical_delta_method():
+    data = load_hsbdemo()
+    m = sl.SoftmaxRegression(formula="prog ~ C(ses) + write").fit(data)
+    new = data.head(6)
+    P, lo, hi = m.predict_proba(new, return_ci=True)
+    assert np.all((lo <= P) & (P <= hi))
+    X = m._design(new, None, reset=False)[0]
+    theta = np.column_stack([m.coef_, m.intercept_]).ravel()
+    V = m.results_._cov_theta()
+
+    def logit_p(t):
+        T = t.reshape(2, -1)
+        eta = X @ T[:, :-1].T + T[:, -1]
+        p = m._family.probabilities(eta)
+        return np.log(p / (1 - p)).ravel()
+
+    h = 1e-6
+    J = np.column_stack(
+        [(logit_p(theta + h * e) - logit_p(theta - h * e)) / (2 * h) for e in np.eye(theta.size)]
+    )
+    se = np.sqrt(np.einsum("ij,jk,ik->i", J, V, J)).reshape(P.shape)
+    z = 1.959963984540054
+    expected_hi = 1 / (1 + np.exp(-(np.log(P / (1 - P)) + z * se)))
+    np.testing.assert_allclose(hi, expected_hi, rtol=1e-6)

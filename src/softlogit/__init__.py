@@ -4,7 +4,7 @@ seen as a GLM (Newton/IRLS, Fisher information) and as a neural network (SGD, Ad
 from .estimators import LogisticRegression, SoftmaxRegression
 from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
 from .results import lr_test
-from .separation import find_separation
+from .separation import SeparationReport, check_separation, find_separation
 
 __version__ = "0.1.0"
 
@@ -14,6 +14,8 @@ __all__ = [
     "LogisticRegression",
     "PerfectSeparationWarning",
     "SoftmaxRegression",
+    "SeparationReport",
+    "check_separation",
     "find_separation",
     "lr_test",
     "__version__",

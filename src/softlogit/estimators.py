@@ -363,10 +363,24 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     def _full(self, eta):
         return self._family.full_logits(eta)
 
-    def predict_proba(self, X, offset=None):
-        """Class probabilities (n, K): sigmoid (binary) or softmax of the linear predictor."""
+    def predict_proba(self, X, offset=None, return_ci=False, alpha=0.05, cov_type="nonrobust"):
+        """Class probabilities (n, K): sigmoid (binary) or softmax of the linear predictor.
+
+        With ``return_ci=True`` also the lower and upper ends of ``1 - alpha`` delta-method
+        intervals, computed on the log-odds scale of each probability (see
+        :meth:`softlogit.results.FitResults.proba_interval`): ``(proba, lower, upper)``.
+        """
         eta = self._free_logits(X, offset)
-        return self._family.probabilities(eta)
+        if not return_ci:
+            return self._family.probabilities(eta)
+        check_is_fitted(self, "results_")
+        X, _ = self._design(X, None, reset=False)
+        res = self.results_
+        o = None
+        if offset is not None:
+            o = validate_offset(offset, X.shape[0], self.classes_.size)
+            o = res._objective.family.offset_to_free(o)
+        return res.proba_interval(X, o, alpha, cov_type)
 
     def predict_log_proba(self, X, offset=None):
         """Log class probabilities (n, K), computed in log space (finite for any logit)."""

@@ -26,7 +26,7 @@ from .families import Categorical, make_family
 from .objective import Objective
 from .penalties import NoPenalty
 from .rank import aliased_columns, design_gram
-from .separation import find_separation
+from .separation import SeparationReport, find_separation
 from .solvers import SOLVERS, STOCHASTIC, SolverOptions, resolve_solver
 
 __all__ = [
@@ -229,30 +229,24 @@ def _n_perfectly_predicted(objective, theta):
 
 def _diagnose_separation(spec, objective, result, aliased):
     """Run the LP test when the fit did not converge or some observed class has a fitted
-    probability within ``SEPARATION_TRIGGER`` of 1."""
+    probability within ``SEPARATION_TRIGGER`` of 1; warn with the classes and terms."""
     if result.converged and _n_perfectly_predicted(objective, result.theta) == 0:
         return None
     keep = spec.weight > 0
-    result = find_separation(
+    found = find_separation(
         spec.X[keep], spec.codes[keep], spec.classes.size, spec.fit_intercept, ~aliased
     )
-    if not result.separated:
+    if not found.separated:
         return None
-    kind = "complete" if result.complete else "quasi-complete"
-    classes = [
-        spec.classes[k].item() if hasattr(spec.classes[k], "item") else spec.classes[k]
-        for k in result.classes
-    ]
-    features = [spec.feature_names[j] for j in result.columns]
+    report = SeparationReport.from_result(found, spec.classes, spec.feature_names)
+    remedy = "penalty='firth' or penalty='l2'" if spec.classes.size == 2 else "penalty='l2'"
     warnings.warn(
-        f"perfect separation ({kind}) detected: classes {classes} are perfectly predicted for "
-        f"{result.rows.size} of {keep.sum()} rows by features {features or ['(intercept)']}; "
-        "the maximum-likelihood estimate does not exist and the reported coefficients "
-        "diverge. Use penalty='l2' (alpha > 0) for finite estimates.",
+        f"{report}; the maximum-likelihood estimate does not exist and the reported "
+        f"coefficients diverge. Use {remedy} (alpha > 0) for finite estimates.",
         PerfectSeparationWarning,
         stacklevel=4,
     )
-    return result
+    return found
 
 
 def null_loglike(spec):

@@ -100,10 +100,11 @@ def marginal_effects(
     rows, weight = _evaluation_rows(rows, weight, at)
     effects, jac = _effects_and_jacobian(layer, rows, weight, dummies)
     binary = results.index.nlevels == 1
-    classes = [layer.free[0]] if binary else range(layer.n_classes)
-    effects, jac = effects[classes].reshape(-1), jac[classes].reshape(-1, jac[0, 0].size)
+    shown = layer.free[:1] if binary else np.arange(layer.n_classes)
+    effects = effects[shown].ravel()
+    jac = jac[shown].reshape(effects.size, -1)
     se = _delta_se(jac, results.cov_params(cov_type, groups).to_numpy())
-    se[np.tile(np.asarray(model.aliased_, dtype=bool), len(classes))] = np.nan
+    se[np.tile(np.asarray(model.aliased_, dtype=bool), shown.size)] = np.nan
     return _table(effects, se, alpha, _index(model, layer, binary))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.special import expit
 
 from .inference import (
     COV_TYPES,
@@ -216,6 +217,42 @@ class FitResults:
         out.insert(1, "p_value", table["p_value"])
         return out
 
+    # ------------------------------------------------------------------ predictions
+    def proba_interval(self, X, offset_free=None, alpha=0.05, cov_type="nonrobust", groups=None):
+        r"""Probabilities with delta-method intervals computed on the log-odds scale.
+
+        For class :math:`k`, :math:`g_k = \operatorname{logit} p_k` has gradient
+        :math:`\partial g_k / \partial \eta_a = (\delta_{ka} - p_a) / (1 - p_k)` in the free
+        logits, so :math:`\operatorname{Var} g_k = \sum_{a,b} J_{ka} J_{kb}\,
+        \tilde x^T V_{ab} \tilde x`; the interval :math:`g_k \pm z\,\mathrm{se}` is mapped
+        back by the sigmoid. For a binary model this is the usual interval on the linear
+        predictor.
+
+        Returns
+        -------
+        proba, lower, upper : ndarray of shape (n, K)
+        """
+        obj = self._objective
+        V = np.nan_to_num(self._cov_theta(cov_type, groups))  # aliased: fixed, no variance
+        m, q = obj.m, obj.q
+        coef, intercept = obj.split(self._theta)
+        eta = np.asarray(X @ coef.T) + intercept
+        if offset_free is not None:
+            eta = eta + offset_free
+        P = obj.family.probabilities(eta)
+        X1 = np.hstack([_dense(X), np.ones((X.shape[0], 1))]) if obj.fit_intercept else _dense(X)
+        Q = np.einsum("iq,aqbr,ir->iab", X1, V.reshape(m, q, m, q), X1)
+        free = [k for k in range(P.shape[1]) if k != obj.family.reference]
+        delta = np.zeros((P.shape[1], m))
+        delta[free, np.arange(m)] = 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            J = (delta[None, :, :] - P[:, None, free]) / (1.0 - P)[:, :, None]
+            se = np.sqrt(np.maximum(np.einsum("ika,iab,ikb->ik", J, Q, J), 0.0))
+            logit = np.log(P) - np.log1p(-P)
+        crit = stats.norm.ppf(1 - alpha / 2)
+        lower, upper = expit(logit - crit * se), expit(logit + crit * se)
+        return P, lower, upper
+
     # ------------------------------------------------------------------ tests
     def wald_test(self, hypotheses, cov_type="nonrobust", groups=None):
         """Wald test of linear hypotheses on named terms.
@@ -265,6 +302,10 @@ class FitResults:
         if (label, term) not in index:
             raise ValueError(f"unknown term {term!r}; terms are {sorted({t for _, t in index})}")
         return index.index((label, term))
+
+
+def _dense(X):
+    return X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=float)
 
 
 def _match_label(text, labels):

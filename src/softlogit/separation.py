@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-__all__ = ["SeparationResult", "find_separation"]
+__all__ = ["SeparationReport", "SeparationResult", "check_separation", "find_separation"]
 
 LP_TOL = 1e-7
 
@@ -163,3 +163,84 @@ def find_separation(X, y, n_classes, fit_intercept=True, columns=None):
     if complete:
         rows = np.arange(X1.shape[0])
     return SeparationResult(True, complete, direction, rows, feat, classes)
+
+
+@dataclass(frozen=True)
+class SeparationReport:
+    """The separation test in the user's terms: class labels and feature names.
+
+    Attributes
+    ----------
+    separated : bool
+        True when the maximum-likelihood estimate does not exist.
+    kind : {"none", "quasi-complete", "complete"}
+    classes : list
+        Class labels perfectly predicted along the separating direction.
+    features : list of str
+        Terms with a non-zero entry in a sparsest separating direction (what drives it).
+    rows : ndarray of int
+        Rows that are perfectly predicted.
+    n_rows : int
+        Rows tested.
+    """
+
+    separated: bool
+    kind: str
+    classes: list
+    features: list
+    rows: np.ndarray
+    n_rows: int
+
+    @classmethod
+    def from_result(cls, result, class_labels, feature_names):
+        """Name the classes and features of a :class:`SeparationResult`."""
+        kind = (
+            "none"
+            if not result.separated
+            else ("complete" if result.complete else "quasi-complete")
+        )
+        labels = [_plain(class_labels[k]) for k in result.classes]
+        features = [feature_names[j] for j in result.columns]
+        n_rows = int(result.rows.size) if result.complete else None
+        return cls(result.separated, kind, labels, features, result.rows, n_rows)
+
+    def __str__(self):
+        if not self.separated:
+            return "no separation: the maximum-likelihood estimate exists"
+        drivers = self.features or ["(intercept)"]
+        rows = f"{self.rows.size} rows" if self.n_rows is None else f"all {self.n_rows} rows"
+        return (
+            f"perfect separation ({self.kind}) detected: classes {self.classes} are "
+            f"perfectly predicted for {rows} by features {drivers}"
+        )
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def check_separation(X, y, fit_intercept=True, formula=None):
+    """Test, before fitting, whether the maximum-likelihood estimate exists (Konis 2007).
+
+    Parameters
+    ----------
+    X : array-like, sparse matrix or data frame of shape (n, p)
+        Features; with ``formula``, the data frame it refers to.
+    y : array-like of shape (n,), optional with ``formula``
+        Class labels.
+    fit_intercept : bool
+        Whether the model has an intercept (a formula decides this itself).
+    formula : str, optional
+        ``"y ~ x1 + C(g)"``: the design and response are built as the estimators build them.
+
+    Returns
+    -------
+    SeparationReport
+    """
+    from .estimators import SoftmaxRegression  # validation as the estimators do it
+
+    probe = SoftmaxRegression(formula=formula, fit_intercept=fit_intercept)
+    Xv, y = probe._design(X, y, reset=True)
+    spec = probe._spec(Xv, y, None, None)
+    result = find_separation(Xv, spec.codes, spec.classes.size, spec.fit_intercept)
+    return SeparationReport.from_result(result, spec.classes, spec.feature_names)
