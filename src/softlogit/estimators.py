@@ -24,6 +24,7 @@ from .data.design import (
 from .data.formula import FormulaDesign
 from .families import Categorical
 from .fitting import FitSpec, build_objective, fit_model, null_loglike, solver_for
+from .margins import marginal_effects
 from .penalties import make_penalty
 from .results import FitResults
 from .solvers import SOLVERS, STOCHASTIC, SolverOptions
@@ -331,6 +332,15 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     def wald_test(self, hypotheses, cov_type="nonrobust", groups=None):
         """Wald chi-squared test of linear hypotheses such as ``"gpa = 0, gre = 0"``."""
         return self._inference().wald_test(hypotheses, cov_type, groups)
+
+    def marginal_effects(
+        self, X=None, at="overall", dummy=False, alpha=0.05, cov_type="nonrobust", groups=None
+    ):
+        """Marginal effects dP(y=k)/dx with delta-method standard errors, z, p and
+        intervals: averaged over rows (``at="overall"``) or at the means (``at="mean"``);
+        ``dummy=True`` treats 0/1 columns as discrete changes. ``X=None`` uses the training
+        rows. See :func:`softlogit.margins.marginal_effects`."""
+        return marginal_effects(self, X, at, dummy, alpha, cov_type, groups)
 
     def summary(self, alpha=0.05, cov_type="nonrobust", groups=None):
         """The model summary: ``str()`` gives a text report, notebooks render its HTML.
