@@ -23,8 +23,9 @@ import numpy as np
 from .data.sources import InMemorySource, chunk_rows_for
 from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
 from .families import Categorical, make_family
+from .firth import FirthObjective
 from .objective import Objective
-from .penalties import NoPenalty
+from .penalties import Firth, NoPenalty
 from .rank import aliased_columns, design_gram
 from .separation import SeparationReport, find_separation
 from .solvers import SOLVERS, STOCHASTIC, SolverOptions, resolve_solver
@@ -97,6 +98,8 @@ def build_objective(spec, family):
     offset = None if spec.offset is None else family.offset_to_free(spec.offset)
     rows = chunk_rows_for(spec.X.shape[1] + spec.fit_intercept, family.n_outputs)
     source = InMemorySource(spec.X, spec.codes, spec.weight, offset, chunk_rows=rows)
+    if isinstance(spec.penalty, Firth):
+        return FirthObjective(Objective(family, source, NoPenalty(), spec.fit_intercept))
     return Objective(family, source, spec.penalty, spec.fit_intercept)
 
 
@@ -127,10 +130,11 @@ def _aliased(spec, objective, theta0, solver_name):
     the other solvers make one pass for ``[X, 1]^T W [X, 1]``.
     """
     p = objective.p
-    if not spec.penalty.is_zero:
+    if not spec.penalty.needs_full_rank:
         return np.zeros(p, dtype=bool)
     if solver_name == "newton":
-        gram = objective.value_grad_hess(theta0)[2][: objective.q, : objective.q]
+        unpenalised = getattr(objective, "base", objective)  # Firth: the plain likelihood
+        gram = unpenalised.value_grad_hess(theta0)[2][: objective.q, : objective.q]
         if spec.fit_intercept:  # intercept first, as R orders the columns
             order = np.r_[p, :p]
             gram = gram[np.ix_(order, order)]
@@ -173,6 +177,10 @@ def fit_model(spec, theta0=None, state=None, diagnose=True):
     free[:, : objective.p][:, aliased] = False
     if family.reference is None and name not in STOCHASTIC and spec.fit_intercept:
         free[0, objective.p] = False
+    if isinstance(spec.penalty, Firth):
+        if name in STOCHASTIC:
+            raise ValueError(f"penalty='firth' needs solver 'newton' or 'lbfgs', not {name!r}")
+        objective.free = free.ravel()
     kwargs = {"state": state} if name in STOCHASTIC else {}
     result = solve(objective, theta0, free.ravel(), spec.options, **kwargs)
     coef, intercept = objective.split(result.theta)

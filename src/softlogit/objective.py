@@ -169,6 +169,12 @@ class Objective:
         (v,) = self.source.reduce(lambda c: self._chunk_stats(theta, c, 0))
         return self._penalised(theta, v)
 
+    def loglike(self, theta):
+        r"""Log-likelihood :math:`\sum_i w_i \log p(y_i)` (the objective without penalty,
+        on the sum scale)."""
+        coef, _ = self.split(theta)
+        return -self.total_weight * (self.value(theta) - self.penalty.value(coef))
+
     def value_grad(self, theta):
         """Objective value and flat gradient in one pass (the forward/backward pass)."""
         v, g = self.source.reduce(lambda c: self._chunk_stats(theta, c, 1))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["NoPenalty", "L2", "make_penalty"]
+__all__ = ["Firth", "L2", "NoPenalty", "make_penalty"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,11 @@ class NoPenalty:
     @property
     def is_zero(self):
         """True: the fit is unpenalised."""
+        return True
+
+    @property
+    def needs_full_rank(self):
+        """True: aliased columns must be found and fixed at 0."""
         return True
 
 
@@ -63,12 +68,53 @@ class L2:
         """True when alpha is 0."""
         return self.alpha == 0.0
 
+    @property
+    def needs_full_rank(self):
+        """Only without shrinkage (alpha = 0) must aliased columns be fixed."""
+        return self.is_zero
 
-PENALTIES = {None: lambda alpha: NoPenalty(), "none": lambda alpha: NoPenalty(), "l2": L2}
+
+@dataclass(frozen=True)
+class Firth:
+    """Marker penalty for ``penalty="firth"``: no coefficient penalty of its own; the
+    objective is wrapped in :class:`FirthObjective`."""
+
+    alpha: float = 0.0
+
+    def value(self, coef):
+        """0: the Jeffreys term lives in :class:`FirthObjective`."""
+        return 0.0
+
+    def gradient(self, coef):
+        """Zeros shaped like ``coef``."""
+        return np.zeros_like(coef)
+
+    def hessian_diag(self, coef):
+        """Zeros shaped like ``coef``."""
+        return np.zeros_like(coef)
+
+    @property
+    def is_zero(self):
+        """False: this is a penalised fit."""
+        return False
+
+    @property
+    def needs_full_rank(self):
+        """True: the Jeffreys term needs a non-singular information matrix."""
+        return True
+
+
+PENALTIES = {
+    None: lambda alpha: NoPenalty(),
+    "none": lambda alpha: NoPenalty(),
+    "l2": L2,
+    "firth": lambda alpha: Firth(),
+}
 
 
 def make_penalty(penalty, alpha):
-    """Build the penalty named ``penalty`` (None/"none" or "l2") with strength ``alpha``."""
+    """Build the penalty named ``penalty`` (None/"none", "l2" or "firth") with strength
+    ``alpha`` (unused by "firth")."""
     if penalty not in PENALTIES:
         raise ValueError(f"penalty={penalty!r} is not supported; choose one of None, 'l2'")
     if not np.isfinite(alpha) or alpha < 0:

@@ -54,9 +54,7 @@ class FitResults:
         self._names = list(names)
         self._rows = row_labels
         self.null_loglike = float(null_loglike)
-        value = objective.value(self._theta)
-        coef, _ = objective.split(self._theta)
-        self.loglike = -objective.total_weight * (value - objective.penalty.value(coef))
+        self.loglike = objective.loglike(self._theta)
         self._info = None
         self._cov_cache = {}
 

@@ -146,7 +146,13 @@ def _notes(model, cov_type):
     if aliased.size:
         names = [model.results_.terms[j] for j in aliased]
         notes.append(f"aliased (collinear) columns fixed at 0, no standard errors: {names}")
-    if model.penalty not in (None, "none"):
+    if model.penalty == "firth":
+        notes.append(
+            "penalty='firth': Jeffreys-prior penalised likelihood (Firth 1993); standard "
+            "errors from the inverse Fisher information at the estimate; log-likelihoods and "
+            "the LR test are unpenalised"
+        )
+    elif model.penalty not in (None, "none"):
         notes.append(
             f"penalty={model.penalty!r} (alpha={model.alpha}): the covariance is the sandwich "
             "H_pen^-1 I H_pen^-1 of the penalised estimator, and estimates are shrunk toward 0"

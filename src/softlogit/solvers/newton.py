@@ -4,8 +4,8 @@ Each iteration takes one pass over the data for value, gradient and Hessian, sol
 :math:`H d = -g` on the free parameters by Cholesky (least squares when the Hessian is not
 numerically positive definite), and halves the step until the Armijo condition
 :math:`f(\theta + t d) \le f(\theta) + c\, t\, g^T d` holds, as R's ``glm.fit`` does.
-It stops when the largest free gradient entry is at most ``tol`` or the Newton decrement
-:math:`-g^T d` reaches rounding level.
+It stops when the largest free gradient entry is at most ``tol``, or when no step size
+decreases the objective and the Newton decrement :math:`-g^T d` is at rounding level.
 """
 
 from __future__ import annotations
@@ -71,13 +71,10 @@ def solve(objective, theta0, free, options):
         if candidate is None:
             converged = -gd <= 1e3 * ROUNDING * max(1.0, abs(f))
             break
-        f_old, theta, (f, g, H) = f, candidate, stats
+        theta, (f, g, H) = candidate, stats
         history.append(f)
         if options.verbose:
             print(f"newton iter {it:3d}  objective {f:.12g}  max|grad| {max_abs(g, free):.3e}")
-        if abs(f_old - f) <= ROUNDING * max(1.0, abs(f)) and -gd <= 1e3 * ROUNDING * abs(f):
-            converged = True
-            break
     else:
         converged = max_abs(g, free) <= options.tol
     return SolverResult(theta, it, converged, history)

@@ -1,0 +1,91 @@
+r"""Firth's bias-reduced logistic regression (Jeffreys-prior penalised likelihood).
+
+Firth (1993) maximises :math:`\ell^*(\theta) = \ell(\theta) + \tfrac12 \log\det I(\theta)` with
+:math:`I = \tilde X^T W D \tilde X`, :math:`D = \operatorname{diag}(p_i(1 - p_i))`. Its
+estimates are finite even under separation, and their first-order bias vanishes. The
+gradient of the penalty is :math:`\sum_i h_i (\tfrac12 - p_i) \tilde x_i`, with the leverages
+:math:`h_i = w_i p_i (1 - p_i)\, \tilde x_i^T I^{-1} \tilde x_i`, giving Firth's modified score
+
+.. math:: U^*(\theta) = \sum_i \bigl[w_i (y_i - p_i) + h_i (\tfrac12 - p_i)\bigr] \tilde x_i .
+
+As R's ``logistf`` does, the iterations are Newton steps with the Fisher information as the
+Hessian and step-halving on :math:`\ell^*`; standard errors come from :math:`I^{-1}` at the
+estimate. Each evaluation takes two passes over the data (information, then leverages).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+from scipy.special import expit
+
+from .penalties import Firth
+
+__all__ = ["FirthObjective"]
+
+
+class FirthObjective:
+    r"""The objective :math:`-\ell^*(\theta) / W` of a binary model, over a base objective.
+
+    Parameters
+    ----------
+    base : Objective
+        The unpenalised binary objective (one logit row).
+    """
+
+    def __init__(self, base):
+        if base.m != 1:
+            raise ValueError("penalty='firth' is implemented for binary models only")
+        self.base = base
+        self.free = np.ones(base.n_params, dtype=bool)
+        self.penalty = Firth()
+
+    def __getattr__(self, name):  # m, p, q, shape, split, source, total_weight, ...
+        return getattr(self.base, name)
+
+    def _information(self, theta):
+        f0, g0, H0 = self.base.value_grad_hess(theta)
+        info = self.total_weight * H0[np.ix_(self.free, self.free)]
+        return f0, g0, H0, sla.cho_factor(info, check_finite=False)
+
+    def _penalty_gradient(self, theta, factor):
+        """:math:`\\sum_i h_i (1/2 - p_i) \\tilde x_i` in the layout of ``theta``."""
+        free = self.free
+
+        def stats(chunk):
+            eta = self.base.linear_predictor(theta, chunk)[:, 0]
+            X = chunk.X.toarray() if sp.issparse(chunk.X) else np.asarray(chunk.X, float)
+            if self.fit_intercept:
+                X = np.hstack([X, np.ones((X.shape[0], 1))])
+            X = X[:, free]
+            p = expit(eta)
+            d = p * expit(-eta)
+            h = chunk.weight * d * np.sum(sla.cho_solve(factor, X.T).T * X, axis=1)
+            return (X.T @ (h * (0.5 - p)),)
+
+        out = np.zeros(self.n_params)
+        out[free] = self.source.reduce(stats)[0]
+        return out
+
+    def value_grad_hess(self, theta):
+        """Penalised value and gradient; the Fisher information (mean scale) as Hessian."""
+        f0, g0, H0, factor = self._information(theta)
+        logdet = 2.0 * np.sum(np.log(np.diag(factor[0])))
+        W = self.total_weight
+        g = g0 - self._penalty_gradient(theta, factor) / W
+        return f0 - 0.5 * logdet / W, g, H0
+
+    def value_grad(self, theta):
+        """Penalised value and gradient (two passes)."""
+        f, g, _ = self.value_grad_hess(theta)
+        return f, g
+
+    def value(self, theta):
+        """Penalised value (one information pass)."""
+        f0, _, _, factor = self._information(theta)
+        return f0 - np.sum(np.log(np.diag(factor[0]))) / self.total_weight
+
+    def loglike(self, theta):
+        """The unpenalised log-likelihood at ``theta``."""
+        return self.base.loglike(theta)
