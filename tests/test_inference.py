@@ -279,3 +279,17 @@ def test_softmax_probability_intervals_by_numerical_delta_method():
     z = 1.959963984540054
     expected_hi = 1 / (1 + np.exp(-(np.log(P / (1 - P)) + z * se)))
     np.testing.assert_allclose(hi, expected_hi, rtol=1e-6)
+
+
+def test_null_loglike_honours_weights_and_offset():
+    X, y = make_data(n=300, p=2, n_classes=2, seed=26)
+    rng = np.random.default_rng(1)
+    off = rng.normal(size=300) * 0.5
+    w = rng.integers(1, 4, size=300).astype(float)
+    m = sl.LogisticRegression().fit(X, y, sample_weight=w, offset=off)
+    glm = smapi.GLM(y, smapi.add_constant(X), family=smapi.families.Binomial(), offset=off,
+                    freq_weights=w).fit(tol=1e-12)
+    np.testing.assert_allclose(m.loglike_, glm.llf, rtol=RTOL)
+    np.testing.assert_allclose(m.null_loglike_, glm.llnull, rtol=RTOL)
+    np.testing.assert_allclose(m.coef_table()["std_err"], glm.bse, rtol=RTOL)
+    assert m.nobs_ == w.sum()
