@@ -133,8 +133,14 @@ def test_wrong_number_of_features_at_predict(Xy):
 
 def test_bad_settings(Xy):
     X, y = Xy
-    with pytest.raises(ValueError, match="penalty='l1'"):
-        sl.LogisticRegression(penalty="l1").fit(X, y)
+    with pytest.raises(ValueError, match="penalty='lasso'"):
+        sl.LogisticRegression(penalty="lasso").fit(X, y)
+    with pytest.raises(ValueError, match="needs solver='cd'"):
+        sl.LogisticRegression(penalty="l1", alpha=0.1, solver="newton").fit(X, y)
+    with pytest.raises(ValueError, match="l1_ratio must be in"):
+        sl.LogisticRegression(penalty="elasticnet", alpha=0.1, l1_ratio=2).fit(X, y)
+    with pytest.raises(ValueError, match="penalty_factor has shape"):
+        sl.LogisticRegression(penalty="l1", alpha=0.1, penalty_factor=[1, 2]).fit(X, y)
     with pytest.raises(ValueError, match="alpha must be"):
         sl.LogisticRegression(penalty="l2", alpha=-1).fit(X, y)
     with pytest.raises(ValueError, match="reference='zebra' is not a class label"):

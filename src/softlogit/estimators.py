@@ -17,6 +17,8 @@ from sklearn.utils.validation import check_is_fitted
 from .data.design import (
     encode_labels,
     encode_labels_partial,
+    feature_scales,
+    penalty_factors,
     validate_design,
     validate_offset,
     validate_weights,
@@ -32,8 +34,8 @@ from .summary import Summary
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
-DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "gd": 5000, "sgd": 1000, "adam": 1000}
-DEFAULT_TOL = {"newton": 1e-8, "lbfgs": 1e-8, "gd": 1e-6, "sgd": 1e-5, "adam": 1e-5}
+DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "gd": 5000, "sgd": 1000, "adam": 1000, "cd": 100}
+DEFAULT_TOL = {"newton": 1e-8, "lbfgs": 1e-8, "gd": 1e-6, "sgd": 1e-5, "adam": 1e-5, "cd": 1e-8}
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 
@@ -60,8 +62,16 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         learning_rate_init=None,
         momentum=0.0,
         formula=None,
+        l1_ratio=0.0,
+        penalty_factor=None,
+        standardize=False,
+        grouped=False,
     ):
         self.formula = formula
+        self.l1_ratio = l1_ratio
+        self.penalty_factor = penalty_factor
+        self.standardize = standardize
+        self.grouped = grouped
         self.penalty = penalty
         self.alpha = alpha
         self.solver = solver
@@ -173,11 +183,21 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             classes=classes,
             reference=self._reference_code(classes),
             fit_intercept=self._fit_intercept(),
-            penalty=make_penalty(self.penalty, self.alpha),
+            penalty=self._penalty(X, weight),
             solver=self.solver,
             options=None,
             feature_names=self._feature_names(X.shape[1]),
             binary_fast=self._binary_only,
+        )
+
+    def _penalty(self, X, weight):
+        """The penalty object, with per-feature factors and standardisation scales."""
+        factor = penalty_factors(self.penalty_factor, X.shape[1])
+        scale = feature_scales(X, weight, self._fit_intercept()) if self.standardize else None
+        if self.grouped and self._binary_only:
+            raise ValueError("grouped=True groups coefficients over classes: SoftmaxRegression")
+        return make_penalty(
+            self.penalty, self.alpha, self.l1_ratio, factor, scale, bool(self.grouped)
         )
 
     @staticmethod
@@ -301,8 +321,19 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return T.ravel()
 
     # ----------------------------------------------------------------- inference
+    def _penalty_has_lasso(self):
+        """Whether the penalty has a lasso part (then no standard errors are given)."""
+        ratio = 1.0 if self.penalty == "l1" else self.l1_ratio
+        return self.penalty in ("l1", "elasticnet") and self.alpha > 0 and ratio > 0
+
     def _inference(self):
         check_is_fitted(self, "results_")
+        if self._penalty_has_lasso():
+            raise ValueError(
+                "no standard errors after lasso/elastic-net selection: the naive covariance "
+                "ignores the selection and its p-values are invalid. Refit the selected terms "
+                "without penalty on new data, or use penalty='l2' (sandwich covariance)"
+            )
         if getattr(self, "_reference", 0) is None:
             raise ValueError(
                 "standard errors need an identifiable parameterisation: refit with "
@@ -408,7 +439,9 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         X, y = self._design(X, y, reset=False, need_y=True)
         spec = self._spec(X, y, sample_weight, offset, classes=self.classes_)
-        return build_objective(spec, self._family).value(self._stored_theta(spec.fit_intercept))
+        objective = build_objective(spec, self._family)
+        theta = self._stored_theta(spec.fit_intercept)
+        return objective.value(theta) + spec.penalty.l1_value(objective.split(theta)[0])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -440,12 +473,14 @@ class LogisticRegression(_LinearClassifier):
 
     Parameters
     ----------
-    penalty : {None, "l2"}
-        None fits the plain maximum-likelihood estimate.
+    penalty : {None, "l2", "l1", "elasticnet", "firth"}
+        None fits the plain maximum-likelihood estimate; "l1"/"elasticnet" are solved by
+        coordinate descent (``solver="cd"``); "firth" is Firth's bias reduction (binary).
     alpha : float
         Penalty strength (glmnet convention; ``C = 1 / (n * alpha)`` in scikit-learn terms).
-    solver : {"auto", "newton", "lbfgs", "gd", "sgd", "adam"}
-        "auto" uses Newton up to 1000 parameters, else L-BFGS.
+    solver : {"auto", "newton", "lbfgs", "gd", "sgd", "adam", "cd"}
+        "auto" uses coordinate descent for lasso/elastic-net penalties, else Newton up to
+        1000 parameters and L-BFGS beyond.
     fit_intercept : bool
         Whether to fit an (unpenalised) intercept.
     max_iter : int or None
@@ -469,6 +504,16 @@ class LogisticRegression(_LinearClassifier):
         Initial step (in standardised coordinates); default 1.0 (gd), 0.1 (sgd), 0.01 (adam).
     momentum : float
         Heavy-ball momentum of "gd"/"sgd".
+    l1_ratio : float
+        Lasso share of ``penalty="elasticnet"`` (glmnet's alpha), in [0, 1].
+    penalty_factor : array-like of shape (p,) or None
+        Per-feature penalty multipliers (0: never penalised), rescaled to sum to p as glmnet.
+    standardize : bool
+        Penalise the coefficients of standardised features (weighted standard deviations)
+        and report them on the original scale, as glmnet's ``standardize=TRUE``.
+    grouped : bool
+        SoftmaxRegression only: the lasso part penalises each feature's coefficients over
+        all classes as one group (glmnet's ``type.multinomial="grouped"``).
     formula : str or None
         A Wilkinson formula such as ``"admit ~ gre + gpa + C(rank)"`` (formulaic): ``fit(data)``
         then takes the response from the left side, the intercept from the formula, and
@@ -504,7 +549,8 @@ class SoftmaxRegression(_LinearClassifier):
     reference : "first", a class label, or None
         "first" (default) makes the lowest label the reference; a label picks that class.
     penalty, alpha, solver, fit_intercept, max_iter, tol, class_weight, warm_start, \
-    random_state, verbose, batch_size, learning_rate, learning_rate_init, momentum, formula
+    random_state, verbose, batch_size, learning_rate, learning_rate_init, momentum, formula, \
+    l1_ratio, penalty_factor, standardize, grouped
         As for :class:`LogisticRegression`.
 
     Attributes
@@ -535,9 +581,17 @@ class SoftmaxRegression(_LinearClassifier):
         learning_rate_init=None,
         momentum=0.0,
         formula=None,
+        l1_ratio=0.0,
+        penalty_factor=None,
+        standardize=False,
+        grouped=False,
     ):
         super().__init__(
             formula=formula,
+            l1_ratio=l1_ratio,
+            penalty_factor=penalty_factor,
+            standardize=standardize,
+            grouped=grouped,
             penalty=penalty,
             alpha=alpha,
             solver=solver,

@@ -185,9 +185,11 @@ def fit_model(spec, theta0=None, state=None, diagnose=True):
     result = solve(objective, theta0, free.ravel(), spec.options, **kwargs)
     coef, intercept = objective.split(result.theta)
     coef, intercept = coef.copy(), intercept.copy()
-    if family.reference is None or map_symmetric:
+    if map_symmetric or (family.reference is None and spec.penalty.is_zero):
         coef, intercept = to_symmetric(coef, intercept, family.reference)
         family = Categorical(spec.classes.size, None)
+    elif family.reference is None:  # penalised: the coefficients are identified as they are
+        intercept = intercept - intercept.mean()
     separation = None
     if diagnose and spec.penalty.is_zero:
         separation = _diagnose_separation(spec, objective, result, aliased)
@@ -221,7 +223,8 @@ def solver_for(spec):
     """Name of the solver ``spec.solver`` resolves to ("auto" looks at the Hessian size)."""
     K = spec.classes.size
     m = K if spec.reference is None else K - 1
-    return resolve_solver(spec.solver, m * (spec.X.shape[1] + spec.fit_intercept))[0]
+    n_params = m * (spec.X.shape[1] + spec.fit_intercept)
+    return resolve_solver(spec.solver, n_params, spec.penalty.nonsmooth)[0]
 
 
 def _n_perfectly_predicted(objective, theta):

@@ -64,10 +64,10 @@ class Summary:
         notes = _notes(model, cov_type)
         if model._reference is None:
             table = _coef_only(model)
-            notes.append(
-                "reference=None: coefficients sum to zero over classes; standard "
-                "errors need a reference class"
-            )
+            notes.append("reference=None: standard errors need a reference class")
+        elif model._penalty_has_lasso():
+            table = _coef_only(model)
+            notes.append("lasso/elastic net: no standard errors after selection")
         else:
             table = model.coef_table(alpha, cov_type, groups)
         return cls(title, _header(model, cov_type), table, notes)
@@ -79,7 +79,7 @@ class Summary:
         cells = [f"{label + ':':<22}{value}" for label, value in self.header]
         row = []
         for cell in cells:  # two cells a line; a long one gets a line of its own
-            if len(cell) >= half:
+            if len(cell) >= half - 2:
                 lines += ["".join(row).rstrip(), cell] if row else [cell]
                 row = []
                 continue
@@ -152,7 +152,7 @@ def _notes(model, cov_type):
             "errors from the inverse Fisher information at the estimate; log-likelihoods and "
             "the LR test are unpenalised"
         )
-    elif model.penalty not in (None, "none"):
+    elif model.penalty in ("l2", "elasticnet") and not model._penalty_has_lasso():
         notes.append(
             f"penalty={model.penalty!r} (alpha={model.alpha}): the covariance is the sandwich "
             "H_pen^-1 I H_pen^-1 of the penalised estimator, and estimates are shrunk toward 0"
@@ -163,10 +163,16 @@ def _notes(model, cov_type):
 
 
 def _coef_only(model):
+    """Estimates without standard errors, one row per class (if several) and term."""
     fit_intercept = model._fit_intercept()
     terms = (["Intercept"] if fit_intercept else []) + model.results_.terms
     values = np.column_stack([model.intercept_, model.coef_]) if fit_intercept else model.coef_
+    if model._binary_only:
+        return pd.DataFrame({"coef": values.ravel()}, index=pd.Index(terms, name="term"))
+    labels = model.classes_
+    if model._reference is not None:
+        labels = np.delete(labels, model._reference)
     index = pd.MultiIndex.from_tuples(
-        [(label, term) for label in model.classes_ for term in terms], names=["class", "term"]
+        [(label, term) for label in labels for term in terms], names=["class", "term"]
     )
     return pd.DataFrame({"coef": values.ravel()}, index=index)

@@ -16,6 +16,8 @@ __all__ = [
     "check_finite",
     "encode_labels",
     "encode_labels_partial",
+    "feature_scales",
+    "penalty_factors",
     "validate_design",
     "validate_offset",
     "validate_weights",
@@ -177,3 +179,31 @@ def validate_offset(offset, n_rows, n_classes):
         )
     check_finite(o, "offset")
     return o
+
+
+def penalty_factors(factor, n_features):
+    """Validated per-feature penalty factors, rescaled to sum to ``p`` (glmnet); None stays."""
+    if factor is None:
+        return None
+    f = np.asarray(factor, dtype=float)
+    if f.shape != (n_features,):
+        raise ValueError(
+            f"penalty_factor has shape {f.shape}; expected ({n_features},), one per feature"
+        )
+    check_finite(f, "penalty_factor")
+    if np.any(f < 0):
+        j = int(np.flatnonzero(f < 0)[0])
+        raise ValueError(f"penalty_factor must be non-negative; feature {j} has {float(f[j])!r}")
+    return f * (n_features / f.sum()) if f.sum() > 0 else f
+
+
+def feature_scales(X, weight, center=True):
+    """Weighted standard deviations of the columns (root mean squares when not centred);
+    constant columns get 1."""
+    W = float(np.sum(weight))
+    sq = X.multiply(X) if sp.issparse(X) else np.asarray(X, dtype=float) ** 2
+    mean = np.asarray(weight @ X).ravel() / W if center else 0.0
+    var = np.asarray(weight @ sq).ravel() / W - mean * mean
+    scale = np.sqrt(np.maximum(var, 0.0))
+    scale[scale <= 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
+    return scale

@@ -1,7 +1,7 @@
 """Solvers, chosen by name through one table. Every solver has the signature
 ``solve(objective, theta0, free, options) -> SolverResult``."""
 
-from . import lbfgs, newton
+from . import cd, lbfgs, newton
 from .base import SolverOptions, SolverResult
 from .gradient_descent import make_trainer
 
@@ -11,6 +11,7 @@ SOLVERS = {
     "gd": make_trainer("gd"),
     "sgd": make_trainer("sgd"),
     "adam": make_trainer("adam"),
+    "cd": cd.solve,
 }
 
 #: Solvers of the neural-network view, which also support ``partial_fit``.
@@ -20,12 +21,17 @@ STOCHASTIC = ("gd", "sgd", "adam")
 AUTO_NEWTON_MAX_PARAMS = 1000
 
 
-def resolve_solver(name, n_params):
-    """The solver function for ``name`` ("auto" picks by the size of the Hessian)."""
+def resolve_solver(name, n_params, nonsmooth=False):
+    """The solver function for ``name``: "auto" picks coordinate descent for penalties with a
+    lasso part, else Newton up to ``AUTO_NEWTON_MAX_PARAMS`` parameters and L-BFGS beyond."""
     if name == "auto":
-        name = "newton" if n_params <= AUTO_NEWTON_MAX_PARAMS else "lbfgs"
+        name = "cd" if nonsmooth else "newton" if n_params <= AUTO_NEWTON_MAX_PARAMS else "lbfgs"
     if name not in SOLVERS:
         raise ValueError(f"solver={name!r} is not one of {['auto', *SOLVERS]}")
+    if nonsmooth and name != "cd":
+        raise ValueError(
+            f"a penalty with a lasso (L1) part needs solver='cd' (or 'auto'), not {name!r}"
+        )
     return name, SOLVERS[name]
 
 
