@@ -287,8 +287,9 @@ def test_null_loglike_honours_weights_and_offset():
     off = rng.normal(size=300) * 0.5
     w = rng.integers(1, 4, size=300).astype(float)
     m = sl.LogisticRegression().fit(X, y, sample_weight=w, offset=off)
-    glm = smapi.GLM(y, smapi.add_constant(X), family=smapi.families.Binomial(), offset=off,
-                    freq_weights=w).fit(tol=1e-12)
+    glm = smapi.GLM(
+        y, smapi.add_constant(X), family=smapi.families.Binomial(), offset=off, freq_weights=w
+    ).fit(tol=1e-12)
     np.testing.assert_allclose(m.loglike_, glm.llf, rtol=RTOL)
     np.testing.assert_allclose(m.null_loglike_, glm.llnull, rtol=RTOL)
     np.testing.assert_allclose(m.coef_table()["std_err"], glm.bse, rtol=RTOL)

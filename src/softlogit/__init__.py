@@ -1,8 +1,10 @@
 """softlogit: binary logistic and multinomial (softmax) regression, one cross-entropy engine
 seen as a GLM (Newton/IRLS, Fisher information) and as a neural network (SGD, Adam)."""
 
+from .cv import LogisticRegressionCV, SoftmaxRegressionCV
 from .estimators import LogisticRegression, SoftmaxRegression
 from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
+from .path import RegularizationPath, regularization_path
 from .results import lr_test
 from .separation import SeparationReport, check_separation, find_separation
 
@@ -12,11 +14,15 @@ __all__ = [
     "CollinearityWarning",
     "ConvergenceWarning",
     "LogisticRegression",
+    "LogisticRegressionCV",
+    "SoftmaxRegressionCV",
     "PerfectSeparationWarning",
     "SoftmaxRegression",
     "SeparationReport",
     "check_separation",
     "find_separation",
     "lr_test",
+    "RegularizationPath",
+    "regularization_path",
     "__version__",
 ]

@@ -1,0 +1,261 @@
+r"""Cross-validated penalised models: ``LogisticRegressionCV`` and ``SoftmaxRegressionCV``.
+
+For each ``l1_ratio``, the ``alpha`` grid is computed on all rows (glmnet's convention), then
+each of ``cv`` stratified folds fits the whole path on its training rows (warm starts, strong
+rules) and scores every alpha on its held-out rows: by default the mean weighted
+cross-entropy (deviance / 2n, lower is better), or any scikit-learn scorer (higher is
+better). The curve's mean and standard error per alpha are kept; ``alpha_`` minimises the
+mean loss (``rule="min"``) and ``alpha_1se_`` is the largest alpha within one standard error
+of it (``rule="1se"`` refits with that one). The final model is refitted on all rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import StratifiedKFold, check_cv
+
+from .estimators import LogisticRegression, SoftmaxRegression
+from .families import Categorical
+from .fitting import build_objective
+from .path import _null_fit, _setup, alpha_grid, check_alphas, path_on_spec
+from .penalties import NoPenalty
+from .solvers import SolverOptions
+
+__all__ = ["LogisticRegressionCV", "SoftmaxRegressionCV"]
+
+CV_PARAMS = ("alphas", "n_alphas", "eps", "l1_ratios", "cv", "scoring", "rule", "n_jobs")
+
+
+def _subset(spec, rows):
+    off = None if spec.offset is None else spec.offset[rows]
+    return replace(
+        spec, X=spec.X[rows], codes=spec.codes[rows], weight=spec.weight[rows], offset=off
+    )
+
+
+def _fold(spec, family, grid, ratio, train, test, options, scorer, template):
+    """Path on the training rows; validation scores per alpha (losses are negated scores)."""
+    train_spec = _subset(spec, train)
+    theta0 = _null_fit(train_spec, family)[1]
+    out = path_on_spec(train_spec, family, grid, ratio, theta0, options)
+    test_spec = replace(_subset(spec, test), penalty=NoPenalty())
+    objective = build_objective(test_spec, family)
+    scores = []
+    for coef, intercept in zip(out["coefs"], out["intercepts"], strict=True):
+        theta = np.column_stack([coef, intercept]) if spec.fit_intercept else coef
+        if scorer is None:
+            scores.append(-objective.loglike(theta.ravel()) / objective.total_weight)
+        else:
+            model = _scoring_model(template, spec, family, coef, intercept)
+            scores.append(scorer(model, test_spec.X, spec.classes[test_spec.codes]))
+    return np.array(scores)
+
+
+def _scoring_model(template, spec, family, coef, intercept):
+    """A fitted plain estimator with the given coefficients, for a scikit-learn scorer."""
+    model = type(template)()
+    model.classes_ = spec.classes
+    model.coef_, model.intercept_ = coef, intercept
+    model._family = family if family.reference is not None else Categorical(family.n_classes, None)
+    model._reference = family.reference
+    model.n_features_in_ = spec.X.shape[1]
+    return model
+
+
+class _CrossValidated:
+    """Shared ``fit`` of the cross-validated estimators."""
+
+    def fit(self, X, y=None, sample_weight=None, offset=None):
+        """Cross-validate the penalty over the alpha path (and ``l1_ratios``), then refit.
+
+        Parameters are as for :meth:`LogisticRegression.fit`.
+        """
+        ratios = self._ratios()
+        folds = self._folds()
+        scorer = None if self.scoring is None else check_scoring(self, scoring=self.scoring)
+        options = SolverOptions(max_iter=100, tol=self.tol or 1e-7)
+        grids, curves = [], []
+        for ratio in ratios:
+            template, spec, family = _setup(X, y, self._base(), ratio, sample_weight, offset)
+            grid = (
+                alpha_grid(spec, family, ratio, self.n_alphas, self.eps)[0]
+                if self.alphas is None
+                else check_alphas(self.alphas)
+            )
+            splits = list(folds.split(spec.X, spec.codes))
+            scores = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fold)(spec, family, grid, ratio, tr, te, options, scorer, template)
+                for tr, te in splits
+            )
+            grids.append(grid)
+            curves.append(np.array(scores).T)  # (n_alphas, n_folds)
+        self._store_curve(np.array(ratios), np.array(grids), np.array(curves))
+        return self._refit(X, y, sample_weight, offset)
+
+    def _folds(self):
+        """Shuffled stratified folds for an integer ``cv``, else scikit-learn's ``check_cv``."""
+        if isinstance(self.cv, (int, np.integer)):
+            return StratifiedKFold(int(self.cv), shuffle=True, random_state=self.random_state)
+        return check_cv(self.cv, classifier=True)
+
+    def _penalty_has_lasso(self):
+        """The refitted model's penalty (the selected alpha and l1_ratio) decides."""
+        return getattr(self, "l1_ratio_", 0.0) > 0 and getattr(self, "alpha_selected_", 0) > 0
+
+    def _ratios(self):
+        if self.l1_ratios is not None:
+            return [float(r) for r in np.atleast_1d(self.l1_ratios)]
+        return [{"l1": 1.0, "l2": 0.0}.get(self.penalty, self.l1_ratio)]
+
+    def _base(self):
+        params = {k: v for k, v in self.get_params().items() if k not in CV_PARAMS}
+        return type(self).__mro__[2](**params)
+
+    def _store_curve(self, ratios, grids, curves):
+        sign = -1.0 if self.scoring is None else 1.0  # losses: lower is better
+        score = sign * curves  # (n_ratios, n_alphas, n_folds), higher is better
+        self.l1_ratios_ = ratios
+        self.alphas_ = grids
+        self.cv_scores_ = curves
+        self.cv_mean_ = curves.mean(axis=2)
+        self.cv_se_ = curves.std(axis=2, ddof=1) / np.sqrt(curves.shape[2])
+        mean = score.mean(axis=2)
+        r, a = np.unravel_index(np.argmax(mean), mean.shape)
+        self.l1_ratio_, self.alpha_ = float(ratios[r]), float(grids[r, a])
+        within = mean[r] >= mean[r, a] - self.cv_se_[r, a]
+        self.alpha_1se_ = float(grids[r][within].max())
+
+    def _refit(self, X, y, sample_weight, offset):
+        alpha = self.alpha_1se_ if self.rule == "1se" else self.alpha_
+        if self.rule not in ("min", "1se"):
+            raise ValueError(f"rule={self.rule!r} is not 'min' or '1se'")
+        final = self._base().set_params(penalty="elasticnet", l1_ratio=self.l1_ratio_, alpha=alpha)
+        final.fit(X, y, sample_weight=sample_weight, offset=offset)
+        for name, value in vars(final).items():
+            if name.endswith("_") or (name.startswith("_") and not name.startswith("__")):
+                setattr(self, name, value)
+        self.alpha_selected_ = alpha
+        return self
+
+
+_BASE_DOC = """
+    Parameters
+    ----------
+    alphas : array-like or None
+        The alpha grid; None: glmnet's grid of ``n_alphas`` values down to ``eps`` times the
+        largest (computed on all rows).
+    n_alphas : int
+    eps : float or None
+    l1_ratios : float, list of floats, or None
+        Lasso shares to cross-validate; None: the one of ``penalty`` / ``l1_ratio``.
+    cv : int, cross-validation splitter or iterable of (train, test) index arrays
+        An integer is the number of stratified folds, shuffled with ``random_state``.
+    scoring : str, callable or None
+        None: held-out mean cross-entropy (lower is better); otherwise a scikit-learn scorer.
+    rule : {"min", "1se"}
+        Refit at ``alpha_`` (best mean) or ``alpha_1se_`` (largest alpha within one SE).
+    n_jobs : int or None
+        Folds in parallel (joblib).
+    Other parameters are those of the plain estimator (default ``penalty="l1"``).
+
+    Attributes
+    ----------
+    alpha_, l1_ratio_, alpha_1se_ : the selected values; ``alpha_selected_`` is the refit one.
+    alphas_ : ndarray (n_ratios, n_alphas);  l1_ratios_ : ndarray (n_ratios,)
+    cv_scores_ : ndarray (n_ratios, n_alphas, n_folds)
+        Held-out mean cross-entropy (or scorer values) per fold.
+    cv_mean_, cv_se_ : ndarray (n_ratios, n_alphas)
+        The CV curve: mean and standard error over folds, for plotting.
+    Fitted attributes of the refitted model (``coef_``, ``intercept_``, ...).
+"""
+
+
+class LogisticRegressionCV(_CrossValidated, LogisticRegression):
+    __doc__ = "Binary logistic regression with the penalty chosen by cross-validation.\n" + (
+        _BASE_DOC
+    )
+
+    def __init__(
+        self,
+        *,
+        alphas=None,
+        n_alphas=100,
+        eps=None,
+        l1_ratios=None,
+        cv=5,
+        scoring=None,
+        rule="min",
+        n_jobs=None,
+        penalty="l1",
+        alpha=0.0,
+        solver="auto",
+        fit_intercept=True,
+        max_iter=None,
+        tol=None,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        batch_size=None,
+        learning_rate="adaptive",
+        learning_rate_init=None,
+        momentum=0.0,
+        formula=None,
+        l1_ratio=0.0,
+        penalty_factor=None,
+        standardize=False,
+        grouped=False,
+    ):
+        params = dict(locals())
+        params.pop("self")
+        params.pop("__class__", None)
+        for name, value in params.items():
+            setattr(self, name, value)
+
+
+class SoftmaxRegressionCV(_CrossValidated, SoftmaxRegression):
+    __doc__ = "Multinomial (softmax) regression with the penalty chosen by cross-validation.\n" + (
+        _BASE_DOC
+    )
+
+    def __init__(
+        self,
+        *,
+        alphas=None,
+        n_alphas=100,
+        eps=None,
+        l1_ratios=None,
+        cv=5,
+        scoring=None,
+        rule="min",
+        n_jobs=None,
+        reference="first",
+        penalty="l1",
+        alpha=0.0,
+        solver="auto",
+        fit_intercept=True,
+        max_iter=None,
+        tol=None,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        batch_size=None,
+        learning_rate="adaptive",
+        learning_rate_init=None,
+        momentum=0.0,
+        formula=None,
+        l1_ratio=0.0,
+        penalty_factor=None,
+        standardize=False,
+        grouped=False,
+    ):
+        params = dict(locals())
+        params.pop("self")
+        params.pop("__class__", None)
+        for name, value in params.items():
+            setattr(self, name, value)
