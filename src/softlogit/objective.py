@@ -109,8 +109,9 @@ class Objective:
             return np.hstack([gx, G.sum(axis=0)[:, None]])
         return gx
 
-    def _chunk_stats(self, theta, chunk, order):
-        """Summed weighted loss, gradient (m, q) and, for ``order`` 2, Hessian of one chunk."""
+    def _chunk_stats(self, theta, chunk, order, cols=None):
+        """Summed weighted loss, gradient (m, q) and, for ``order`` 2, Hessian of one chunk
+        (over the parameters of design columns ``cols`` only, when given)."""
         eta = self.linear_predictor(theta, chunk)
         w = chunk.weight
         if order < 2:
@@ -123,15 +124,19 @@ class Objective:
         gmat = self._grad_matrix(chunk, grad * w[:, None])
         if order == 1:
             return value, gmat
-        return value, gmat, self._chunk_hessian(chunk, weights)
+        return value, gmat, self._chunk_hessian(chunk, weights, cols)
 
-    def _chunk_hessian(self, chunk, weights):
+    def _chunk_hessian(self, chunk, weights, cols=None):
         r""":math:`\sum_i w_i H_i \otimes \tilde x_i \tilde x_i^T` for one chunk, from the
         working weights ``(D, P)``: diagonal blocks ``X^T diag(w D_a) X`` minus ``Z^T Z`` with
         ``Z = [sqrt(w) P_a x]_a`` (a single ``syrk``)."""
         D, P = weights
         w, X, fi = chunk.weight, chunk.X, self.fit_intercept
         m, q = self.m, self.q
+        if cols is not None:  # a subset of design columns (features, then the intercept p)
+            fi = self.fit_intercept and self.p in cols
+            X = X[:, cols[cols < self.p]]
+            q = len(cols)
         H = np.zeros((m * q, m * q))
         for a in range(m):
             block = slice(a * q, (a + 1) * q)
@@ -194,6 +199,20 @@ class Objective:
         out = self._penalised(theta, v, g, H)
         self._last = (theta.copy(), (out[0], out[1].copy(), out[2].copy()))
         return out
+
+    def value_grad_hess_cols(self, theta, cols):
+        """Value, full gradient, and the Hessian over the parameters of the sorted design
+        columns ``cols`` (indices ``0..p``, ``p`` the intercept) in every class: the
+        ``m * len(cols)`` square block a coordinate-descent step on those columns needs."""
+        cols = np.asarray(cols, dtype=int)
+        v, g, H = self.source.reduce(lambda c: self._chunk_stats(theta, c, 2, cols))
+        f, G = self._penalised(theta, v, g)
+        coef, _ = self.split(theta)
+        diag = np.zeros(self.shape)
+        diag[:, : self.p] = self.penalty.hessian_diag(coef)
+        H = H / self.total_weight
+        H[np.diag_indices_from(H)] += diag[:, cols].ravel()
+        return f, G, H
 
     def hessp(self, theta, vec):
         r"""Hessian-vector product :math:`\nabla^2 f(\theta)\,v` without forming the Hessian."""
