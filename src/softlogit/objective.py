@@ -76,7 +76,7 @@ class Objective:
         self.p = source.n_features
         self.q = self.p + self.fit_intercept
         self.total_weight = float(source.reduce(lambda c: (float(np.sum(c.weight)),))[0])
-        self._last = None
+        self._cache = {}
 
     @property
     def n_params(self):
@@ -167,12 +167,37 @@ class Objective:
             out.append(H)
         return out[0] if len(out) == 1 else tuple(out)
 
+    def _raw(self, theta, order, cols=None):
+        """Summed (unpenalised, unscaled) loss, gradient and Hessian at ``theta``.
+
+        The last pass is remembered (shared with :meth:`with_penalty` copies), so asking
+        again at the same point for no more than was computed costs nothing: a rank check
+        on the starting Hessian then the first Newton step, or the next alpha of a path
+        starting where the previous one ended.
+        """
+        theta = np.asarray(theta, dtype=float)
+        key = (theta.tobytes(), None if cols is None else np.asarray(cols).tobytes())
+        hit = self._cache.get("last")
+        if hit is not None and hit[0] == key and hit[1] >= order:
+            return hit[2][: order + 1]
+        stats = self.source.reduce(lambda c: self._chunk_stats(theta, c, order, cols))
+        self._cache["last"] = (key, order, stats)
+        return stats
+
+    def with_penalty(self, penalty):
+        """The same data and family under another penalty, sharing the pass cache."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.penalty = penalty
+        return other
+
     def value(self, theta):
         """Objective value at ``theta``: one pass over the data (none if just evaluated)."""
-        if self._last is not None and np.array_equal(self._last[0], theta):
-            return self._last[1][0]
-        (v,) = self.source.reduce(lambda c: self._chunk_stats(theta, c, 0))
-        return self._penalised(theta, v)
+        hit = self._cache.get("last")
+        key = np.asarray(theta, dtype=float).tobytes()
+        if hit is not None and hit[0][0] == key:  # any cached pass at theta has the value
+            return self._penalised(theta, hit[2][0])
+        return self._penalised(theta, self._raw(theta, 0)[0])
 
     def loglike(self, theta):
         r"""Log-likelihood :math:`\sum_i w_i \log p(y_i)` (the objective without penalty,
@@ -182,31 +207,26 @@ class Objective:
 
     def value_grad(self, theta):
         """Objective value and flat gradient in one pass (the forward/backward pass)."""
-        v, g = self.source.reduce(lambda c: self._chunk_stats(theta, c, 1))
-        return self._penalised(theta, v, g)
+        hit = self._cache.get("last")
+        key = np.asarray(theta, dtype=float).tobytes()
+        if hit is not None and hit[0][0] == key and hit[1] >= 1:
+            v, g = hit[2][:2]
+        else:
+            v, g = self._raw(theta, 1)
+        return self._penalised(theta, v, g.copy())
 
     def value_grad_hess(self, theta):
-        """Value, gradient and the dense Hessian (``n_params`` square) in one pass.
-
-        The last evaluation is remembered, so asking twice for the same ``theta`` (a rank
-        check on the starting Hessian, then the first Newton step) costs one pass.
-        """
-        theta = np.asarray(theta, dtype=float)
-        if self._last is not None and np.array_equal(self._last[0], theta):
-            f, g, H = self._last[1]
-            return f, g.copy(), H.copy()
-        v, g, H = self.source.reduce(lambda c: self._chunk_stats(theta, c, 2))
-        out = self._penalised(theta, v, g, H)
-        self._last = (theta.copy(), (out[0], out[1].copy(), out[2].copy()))
-        return out
+        """Value, gradient and the dense Hessian (``n_params`` square) in one pass."""
+        v, g, H = self._raw(theta, 2)
+        return self._penalised(theta, v, g.copy(), H.copy())
 
     def value_grad_hess_cols(self, theta, cols):
         """Value, full gradient, and the Hessian over the parameters of the sorted design
         columns ``cols`` (indices ``0..p``, ``p`` the intercept) in every class: the
         ``m * len(cols)`` square block a coordinate-descent step on those columns needs."""
         cols = np.asarray(cols, dtype=int)
-        v, g, H = self.source.reduce(lambda c: self._chunk_stats(theta, c, 2, cols))
-        f, G = self._penalised(theta, v, g)
+        v, g, H = self._raw(theta, 2, cols)
+        f, G = self._penalised(theta, v, g.copy())
         coef, _ = self.split(theta)
         diag = np.zeros(self.shape)
         diag[:, : self.p] = self.penalty.hessian_diag(coef)

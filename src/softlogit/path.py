@@ -113,10 +113,10 @@ def _strong_set(objective, g, penalty, alpha, alpha_prev):
     return score >= penalty.l1_ratio * weights * (2 * alpha - alpha_prev)
 
 
-def _fit_screened(spec, family, alpha, ratio, theta, keep, options):
+def _fit_screened(base, spec, family, alpha, ratio, theta, keep, options):
     """Fit at ``alpha`` on the strong set, adding back KKT violators until none remain."""
     spec_a = replace(spec, penalty=_penalty_at(spec, alpha, ratio))
-    objective = build_objective(spec_a, family)
+    objective = base.with_penalty(spec_a.penalty)
     base_free = np.ones(objective.shape, dtype=bool)
     if family.reference is None and spec.fit_intercept:
         base_free[0, objective.p] = False
@@ -202,12 +202,14 @@ def path_on_spec(spec, family, grid, ratio, theta, options):
     """Fit every alpha of ``grid`` from the start ``theta`` with strong rules; per-alpha
     coefficients, intercepts, deviance, non-zero counts and iterations."""
     out = {"coefs": [], "intercepts": [], "deviance": [], "n_nonzero": [], "n_iter": []}
-    objective = build_objective(spec, family)
+    base = objective = build_objective(spec, family)
     _, g = objective.value_grad(theta)
     prev = grid[0]
     for alpha in grid:
         keep = _strong_set(objective, g, spec.penalty, alpha, prev)
-        theta, g, objective, iters = _fit_screened(spec, family, alpha, ratio, theta, keep, options)
+        theta, g, objective, iters = _fit_screened(
+            base, spec, family, alpha, ratio, theta, keep, options
+        )
         _record(out, objective, theta, iters)
         prev = alpha
     return out

@@ -187,28 +187,31 @@ class _Subproblem:
 
 
 def solve(objective, theta0, free, options):
-    """Minimise ``objective + lasso part of its penalty`` by proximal Newton."""
+    """Minimise ``objective + lasso part of its penalty`` by proximal Newton.
+
+    Each iteration needs the Hessian at the current point; trial points get only a value and
+    gradient pass, enough for the line search and the KKT test, so the final iteration (the
+    one that confirms convergence) costs no Hessian.
+    """
     theta = np.array(theta0, dtype=float)
     free = np.asarray(free, dtype=bool)
     lam, groups = _thresholds(objective, theta)
     sub = _Subproblem(objective, lam, free, groups)
-
-    def evaluate(point):
-        f_, g_, H_ = objective.value_grad_hess_cols(point, sub.cols)
-        return f_, g_, H_, f_ + _l1(objective, point)
-
-    f, g, H, F = evaluate(theta)
+    f, g = objective.value_grad(theta)
+    F = f + _l1(objective, theta)
     history, converged, it = [], False, 0
     for it in range(1, options.max_iter + 1):
         if kkt_violation(g, theta, lam, free, groups) <= options.tol:
             converged, it = True, it - 1
             break
+        _, _, H = objective.value_grad_hess_cols(theta, sub.cols)
         d = sub.step(theta, g, H, options.tol * 0.1) - theta
         decrease = float(g @ d) + _l1(objective, theta + d) - F + f
         t, accepted = 1.0, False
         while t >= MIN_STEP:
             cand = theta + t * d
-            f_c, g_c, H_c, F_c = evaluate(cand)
+            f_c, g_c = objective.value_grad(cand)
+            F_c = f_c + _l1(objective, cand)
             if F_c <= F + ARMIJO * t * decrease or abs(F_c - F) <= 1e-15 * abs(F):
                 accepted = True
                 break
@@ -216,7 +219,7 @@ def solve(objective, theta0, free, options):
         if not accepted:
             converged = kkt_violation(g, theta, lam, free, groups) <= options.tol
             break
-        theta, f, g, H, F = cand, f_c, g_c, H_c, F_c
+        theta, f, g, F = cand, f_c, g_c, F_c
         history.append(F)
         if options.verbose:
             viol = kkt_violation(g, theta, lam, free, groups)
