@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy import stats
@@ -37,6 +38,7 @@ __all__ = [
     "information",
     "score_products",
     "wald",
+    "z_table",
 ]
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
@@ -121,6 +123,27 @@ def small_sample_factor(cov_type, nobs, k, n_groups=None):
     if cov_type == "cluster":
         return n_groups / (n_groups - 1) * (nobs - 1) / (nobs - k)
     return 1.0
+
+
+def z_table(estimate, se, alpha, index, name="coef"):
+    r"""The table of a normal (Wald) approximation: ``name, std_err, z, p_value, ci_low,
+    ci_high`` with :math:`z = \hat\beta / \mathrm{se}`, two-sided p-values and
+    :math:`\hat\beta \pm z_{1-\alpha/2}\,\mathrm{se}` intervals."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    estimate, se = np.asarray(estimate, dtype=float), np.asarray(se, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = estimate / se
+    crit = stats.norm.ppf(1 - alpha / 2)
+    columns = {
+        name: estimate,
+        "std_err": se,
+        "z": z,
+        "p_value": 2 * stats.norm.sf(np.abs(z)),
+        "ci_low": estimate - crit * se,
+        "ci_high": estimate + crit * se,
+    }
+    return pd.DataFrame(columns, index=index)
 
 
 def wald(estimate, cov, R, r=None, name="Wald"):

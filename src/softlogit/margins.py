@@ -38,7 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import stats
+
+from .inference import z_table
 
 __all__ = ["marginal_effects"]
 
@@ -289,15 +290,4 @@ def _index(model, layer, binary):
 
 def _table(effects, se, alpha, index):
     """The effects table: estimate, standard error, z, p-value and interval."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = effects / se
-    crit = stats.norm.ppf(1 - alpha / 2)
-    table = {
-        "dy_dx": effects,
-        "std_err": se,
-        "z": z,
-        "p_value": 2 * stats.norm.sf(np.abs(z)),
-        "ci_low": effects - crit * se,
-        "ci_high": effects + crit * se,
-    }
-    return pd.DataFrame(table, index=index)[COLUMNS]
+    return z_table(effects, se, alpha, index, name="dy_dx")[COLUMNS]

@@ -129,39 +129,14 @@ def L2(alpha):  # noqa: N802 - reads as the penalty's name
 
 
 @dataclass(frozen=True)
-class Firth:
+class Firth(NoPenalty):
     """Marker penalty for ``penalty="firth"``: no coefficient penalty of its own; the
-    objective is wrapped in :class:`FirthObjective`."""
-
-    alpha: float = 0.0
-
-    def value(self, coef):
-        """0: the Jeffreys term lives in :class:`FirthObjective`."""
-        return 0.0
-
-    def gradient(self, coef):
-        """Zeros shaped like ``coef``."""
-        return np.zeros_like(coef)
-
-    def hessian_diag(self, coef):
-        """Zeros shaped like ``coef``."""
-        return np.zeros_like(coef)
-
-    nonsmooth = False
-
-    def l1_value(self, coef):
-        """0: no lasso part."""
-        return 0.0
+    objective is wrapped in :class:`softlogit.firth.FirthObjective`."""
 
     @property
     def is_zero(self):
-        """False: this is a penalised fit."""
+        """False: this is a penalised fit (the Jeffreys prior)."""
         return False
-
-    @property
-    def needs_full_rank(self):
-        """True: the Jeffreys term needs a non-singular information matrix."""
-        return True
 
 
 PENALTY_NAMES = (None, "none", "l2", "l1", "elasticnet", "firth")

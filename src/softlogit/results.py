@@ -21,6 +21,7 @@ from .inference import (
     score_products,
     small_sample_factor,
     wald,
+    z_table,
 )
 
 __all__ = ["FitResults"]
@@ -188,25 +189,9 @@ class FitResults:
         -------
         DataFrame with columns ``coef, std_err, z, p_value, ci_low, ci_high``.
         """
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
         coef = self.params.to_numpy()
         se = np.sqrt(np.diag(self.cov_params(cov_type, groups).to_numpy()))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = coef / se
-        crit = stats.norm.ppf(1 - alpha / 2)
-        table = pd.DataFrame(
-            {
-                "coef": coef,
-                "std_err": se,
-                "z": z,
-                "p_value": 2 * stats.norm.sf(np.abs(z)),
-                "ci_low": coef - crit * se,
-                "ci_high": coef + crit * se,
-            },
-            index=self.index,
-        )
-        return table[TABLE_COLUMNS]
+        return z_table(coef, se, alpha, self.index)
 
     def exp_table(self, alpha=0.05, cov_type="nonrobust", groups=None):
         """``exp`` of the estimates and of the interval ends (odds or relative-risk ratios)."""
