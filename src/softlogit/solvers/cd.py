@@ -99,26 +99,35 @@ def _group(u, idx, r, g, H, lam):
 
 
 def _units(free, groups, n):
-    """Update units: single coordinates, and feature groups when the penalty is grouped."""
+    """Update units: single coordinates (an index array) and, for grouped penalties, the
+    feature groups (a list of index arrays)."""
     if groups is None:
-        return [("c", j) for j in np.flatnonzero(free)]
+        return np.flatnonzero(free), []
     in_group = np.zeros(n, dtype=bool)
-    units = []
+    blocks = []
     for idx in groups:
         idx = idx[free[idx]]
         if idx.size:
             in_group[idx] = True
-            units.append(("g", idx))
-    units += [("c", j) for j in np.flatnonzero(free & ~in_group)]
-    return units
+            blocks.append(idx)
+    return np.flatnonzero(free & ~in_group), blocks
 
 
 def _sweep(units, u, r, g, H, lam):
+    coords, blocks = units
     biggest = 0.0
-    for kind, j in units:
-        update = _coordinate if kind == "c" else _group
-        biggest = max(biggest, update(u, j, r, g, H, lam))
+    for j in coords:
+        biggest = max(biggest, _coordinate(u, j, r, g, H, lam))
+    for idx in blocks:
+        biggest = max(biggest, _group(u, idx, r, g, H, lam))
     return biggest
+
+
+def _active(units, u, lam):
+    """The units that are non-zero or unpenalised."""
+    coords, blocks = units
+    coords = coords[(u[coords] != 0) | (lam[coords] == 0)]
+    return coords, [idx for idx in blocks if np.any(u[idx] != 0)]
 
 
 def _inner(theta, g, H, lam, units, tol):
@@ -129,8 +138,7 @@ def _inner(theta, g, H, lam, units, tol):
         if _sweep(units, u, r, g, H, lam) <= tol:
             break
         for _ in range(MAX_SWEEPS):
-            active = [(k, j) for k, j in units if np.any(u[j] != 0) or np.all(lam[j] == 0)]
-            if _sweep(active, u, r, g, H, lam) <= tol:
+            if _sweep(_active(units, u, lam), u, r, g, H, lam) <= tol:
                 break
     return u
 
@@ -151,7 +159,7 @@ class _Subproblem:
         self.idx = (np.arange(m)[:, None] * q + self.cols[None, :]).ravel()
         scaler = Standardizer.from_objective(objective)
         self.scaler = scaler
-        self.A = self._map(scaler, m, p, objective.fit_intercept)
+        self._map(scaler, m, p, objective.fit_intercept)
         L = lam.reshape(m, q).copy()
         L[:, :p] /= scaler.scale
         self.lam = L.ravel()[self.idx]
@@ -163,25 +171,40 @@ class _Subproblem:
         self.units = _units(free[self.idx], sub_groups, self.idx.size)
 
     def _map(self, scaler, m, p, fit_intercept):
-        """The block of :math:`A` on the subproblem (per class: ``1/s`` on the features, and
-        ``-mu/s`` into the intercept), built directly."""
+        r"""The per-class block of :math:`A = \operatorname{diag}(d) + e_b c^T` on the
+        subproblem: ``d = 1/s`` on the features (1 on the intercept ``b``), ``c = -mu/s``."""
         cols = self.cols
-        qc = cols.size
         feat = np.flatnonzero(cols < p)
-        block = np.zeros((qc, qc))
-        block[feat, feat] = 1.0 / scaler.scale[cols[feat]]
+        d, c = np.ones(cols.size), np.zeros(cols.size)
+        d[feat] = 1.0 / scaler.scale[cols[feat]]
+        self.b = None
         if fit_intercept and p in cols:
-            b = int(np.flatnonzero(cols == p)[0])
-            block[b, feat] = -scaler.mean[cols[feat]] / scaler.scale[cols[feat]]
-            block[b, b] = 1.0
-        return np.kron(np.eye(m), block)
+            self.b = int(np.flatnonzero(cols == p)[0])
+            c[feat] = -scaler.mean[cols[feat]] * d[feat]
+        self.m, self.d, self.c = m, d, c
+
+    def _transform(self, g, H):
+        r""":math:`A^T g` and :math:`A^T H A` in :math:`O(d^2)`, block by block."""
+        m, d, c, b = self.m, self.d, self.c, self.b
+        qc = d.size
+        G = g.reshape(m, qc) * d
+        H4 = H.reshape(m, qc, m, qc) * d  # right factor, diagonal part
+        if b is not None:
+            G = G + np.outer(g.reshape(m, qc)[:, b], c)
+            H4 = H4 + H.reshape(m, qc, m, qc)[..., b][..., None] * c
+        L = H4 * d[None, :, None, None]
+        if b is not None:
+            L = L + c[None, :, None, None] * H4[:, b][:, None]
+        n = m * qc
+        return G.ravel(), L.reshape(n, n)
 
     def step(self, theta, g, H, tol):
         """Minimiser of the penalised quadratic model over the subproblem, as a full vector
         (coordinates outside the subproblem keep their values)."""
-        A, idx = self.A, self.idx
+        idx = self.idx
         phi = self.scaler.to_phi(theta)
-        u = _inner(phi[idx], A.T @ g[idx], A.T @ H @ A, self.lam, self.units, tol)
+        g_phi, H_phi = self._transform(g[idx], H)
+        u = _inner(phi[idx], g_phi, H_phi, self.lam, self.units, tol)
         phi[idx] = u
         return self.scaler.to_theta(phi)
 
