@@ -77,7 +77,7 @@ class _CrossValidated:
         ratios = self._ratios()
         folds = self._folds()
         scorer = None if self.scoring is None else check_scoring(self, scoring=self.scoring)
-        options = SolverOptions(max_iter=100, tol=self.tol or 1e-7)
+        options = SolverOptions(max_iter=100, tol=self.tol or 1e-8)
         grids, curves = [], []
         for ratio in ratios:
             template, spec, family = _setup(X, y, self._base(), ratio, sample_weight, offset)

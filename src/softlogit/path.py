@@ -113,7 +113,7 @@ def _strong_set(objective, g, penalty, alpha, alpha_prev):
     return score >= penalty.l1_ratio * weights * (2 * alpha - alpha_prev)
 
 
-def _fit_screened(base, spec, family, alpha, ratio, theta, keep, options):
+def _fit_screened(base, spec, family, alpha, ratio, theta, keep, options, store=None):
     """Fit at ``alpha`` on the strong set, adding back KKT violators until none remain."""
     spec_a = replace(spec, penalty=_penalty_at(spec, alpha, ratio))
     objective = base.with_penalty(spec_a.penalty)
@@ -126,14 +126,14 @@ def _fit_screened(base, spec, family, alpha, ratio, theta, keep, options):
         free[:, : objective.p] &= keep[None, :]
         T = theta.reshape(objective.shape).copy()
         T[:, : objective.p][:, ~keep] = 0.0
-        result = SOLVERS["cd"](objective, T.ravel(), free.ravel(), options)
+        result = SOLVERS["cd"](objective, T.ravel(), free.ravel(), options, state=store)
         iters += result.n_iter
-        theta = result.theta
+        theta, store = result.theta, result.state
         _, g = objective.value_grad(theta)
         score, weights = _feature_scores(objective, g, spec_a.penalty)
         violators = ~keep & (score > alpha * ratio * weights + options.tol)
         if not violators.any():
-            return theta, g, objective, iters
+            return theta, g, objective, iters, store
         keep = keep | violators
 
 
@@ -147,7 +147,7 @@ def regularization_path(
     l1_ratio=None,
     sample_weight=None,
     offset=None,
-    tol=1e-7,
+    tol=1e-8,
     max_iter=100,
 ):
     """Penalised fits over a decreasing ``alpha`` grid with warm starts and strong rules.
@@ -204,11 +204,11 @@ def path_on_spec(spec, family, grid, ratio, theta, options):
     out = {"coefs": [], "intercepts": [], "deviance": [], "n_nonzero": [], "n_iter": []}
     base = objective = build_objective(spec, family)
     _, g = objective.value_grad(theta)
-    prev = grid[0]
+    prev, store = grid[0], None
     for alpha in grid:
         keep = _strong_set(objective, g, spec.penalty, alpha, prev)
-        theta, g, objective, iters = _fit_screened(
-            base, spec, family, alpha, ratio, theta, keep, options
+        theta, g, objective, iters, store = _fit_screened(
+            base, spec, family, alpha, ratio, theta, keep, options, store
         )
         _record(out, objective, theta, iters)
         prev = alpha

@@ -209,17 +209,57 @@ class _Subproblem:
         return self.scaler.to_theta(phi)
 
 
-def solve(objective, theta0, free, options):
+class _HessianStore:
+    """The likelihood part of the last exact Hessian (mean scale, no ridge term), kept for
+    reuse: by the next iterations, and along a path by the next alpha, whose solution is
+    close. A reused Hessian still gives a descent direction (the line search guards it);
+    it is refreshed when a step with it has to be shortened, after ``MAX_STALE`` uses, or
+    when the columns it covers do not contain the current subproblem's."""
+
+    MAX_STALE = 4
+
+    def __init__(self):
+        self.cols, self.H, self.uses = None, None, 0
+
+    def get(self, objective, theta, cols):
+        ridge = _ridge_diag(objective, theta, cols)
+        if self.H is not None and self.uses < self.MAX_STALE and np.isin(cols, self.cols).all():
+            pos = _positions(self.cols, cols, objective.m)
+            self.uses += 1
+            return self.H[np.ix_(pos, pos)] + np.diag(ridge)
+        _, _, H = objective.value_grad_hess_cols(theta, cols)
+        self.cols, self.H, self.uses = cols, H - np.diag(ridge), 1
+        return H
+
+    def drop(self):
+        self.H = None
+
+
+def _ridge_diag(objective, theta, cols):
+    coef, _ = objective.split(theta)
+    diag = np.zeros(objective.shape)
+    diag[:, : objective.p] = objective.penalty.hessian_diag(coef)
+    return diag[:, cols].ravel()
+
+
+def _positions(stored, cols, m):
+    """Indices of ``cols`` (per class) inside a Hessian over ``stored`` columns."""
+    where = np.searchsorted(stored, cols)
+    return (np.arange(m)[:, None] * stored.size + where[None, :]).ravel()
+
+
+def solve(objective, theta0, free, options, state=None):
     """Minimise ``objective + lasso part of its penalty`` by proximal Newton.
 
-    Each iteration needs the Hessian at the current point; trial points get only a value and
-    gradient pass, enough for the line search and the KKT test, so the final iteration (the
-    one that confirms convergence) costs no Hessian.
+    Trial points get only a value-and-gradient pass (enough for the line search and the
+    KKT test), and exact Hessians are reused while they serve (see :class:`_HessianStore`;
+    pass the returned ``state`` back to warm-start the next alpha of a path).
     """
     theta = np.array(theta0, dtype=float)
     free = np.asarray(free, dtype=bool)
     lam, groups = _thresholds(objective, theta)
     sub = _Subproblem(objective, lam, free, groups)
+    store = state if isinstance(state, _HessianStore) else _HessianStore()
     f, g = objective.value_grad(theta)
     F = f + _l1(objective, theta)
     history, converged, it = [], False, 0
@@ -227,7 +267,7 @@ def solve(objective, theta0, free, options):
         if kkt_violation(g, theta, lam, free, groups) <= options.tol:
             converged, it = True, it - 1
             break
-        _, _, H = objective.value_grad_hess_cols(theta, sub.cols)
+        H = store.get(objective, theta, sub.cols)
         d = sub.step(theta, g, H, options.tol * 0.1) - theta
         decrease = float(g @ d) + _l1(objective, theta + d) - F + f
         t, accepted = 1.0, False
@@ -239,7 +279,11 @@ def solve(objective, theta0, free, options):
                 accepted = True
                 break
             t *= 0.5
+        if t < 1.0:
+            store.drop()  # the model was poor: recompute the Hessian next time
         if not accepted:
+            if store.uses > 1:
+                continue  # retry from the same point with an exact Hessian
             converged = kkt_violation(g, theta, lam, free, groups) <= options.tol
             break
         theta, f, g, F = cand, f_c, g_c, F_c
@@ -249,4 +293,4 @@ def solve(objective, theta0, free, options):
             print(f"cd iter {it:3d}  objective {F:.12g}  KKT {viol:.3e}")
     else:
         converged = kkt_violation(g, theta, lam, free, groups) <= options.tol
-    return SolverResult(theta, it, converged, history)
+    return SolverResult(theta, it, converged, history, store)
