@@ -35,6 +35,7 @@ __all__ = ["kkt_violation", "solve"]
 ARMIJO = 1e-4
 MIN_STEP = 2.0**-30
 MAX_SWEEPS = 10_000
+INEXACT = 0.05  # inner sweeps stop at this fraction of the outer KKT violation
 
 
 def _thresholds(objective, theta):
@@ -264,11 +265,13 @@ def solve(objective, theta0, free, options, state=None):
     F = f + _l1(objective, theta)
     history, converged, it = [], False, 0
     for it in range(1, options.max_iter + 1):
-        if kkt_violation(g, theta, lam, free, groups) <= options.tol:
+        violation = kkt_violation(g, theta, lam, free, groups)
+        if violation <= options.tol:
             converged, it = True, it - 1
             break
         H = store.get(objective, theta, sub.cols)
-        d = sub.step(theta, g, H, options.tol * 0.1) - theta
+        inner_tol = max(0.1 * options.tol, INEXACT * violation)  # inexact Newton steps
+        d = sub.step(theta, g, H, inner_tol) - theta
         decrease = float(g @ d) + _l1(objective, theta + d) - F + f
         t, accepted = 1.0, False
         while t >= MIN_STEP:
