@@ -21,7 +21,7 @@ from sklearn.model_selection import StratifiedKFold, check_cv
 from .estimators import LogisticRegression, SoftmaxRegression
 from .families import Categorical
 from .fitting import build_objective
-from .path import _null_fit, _setup, alpha_grid, check_alphas, path_on_spec
+from .path import alpha_grid, check_alphas, null_fit, path_on_spec, path_setup
 from .penalties import NoPenalty
 from .solvers import SolverOptions
 
@@ -40,7 +40,7 @@ def _subset(spec, rows):
 def _fold(spec, family, grid, ratio, train, test, options, scorer, template):
     """Path on the training rows; validation scores per alpha (losses are negated scores)."""
     train_spec = _subset(spec, train)
-    theta0 = _null_fit(train_spec, family)[1]
+    theta0 = null_fit(train_spec, family)[1]
     out = path_on_spec(train_spec, family, grid, ratio, theta0, options)
     test_spec = replace(_subset(spec, test), penalty=NoPenalty())
     objective = build_objective(test_spec, family)
@@ -80,7 +80,7 @@ class _CrossValidated:
         options = SolverOptions(max_iter=100, tol=self.tol or 1e-8)
         grids, curves = [], []
         for ratio in ratios:
-            template, spec, family = _setup(X, y, self._base(), ratio, sample_weight, offset)
+            template, spec, family = path_setup(X, y, self._base(), ratio, sample_weight, offset)
             grid = (
                 alpha_grid(spec, family, ratio, self.n_alphas, self.eps)[0]
                 if self.alphas is None

@@ -18,7 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from sklearn.base import clone
 
+from .estimators import LogisticRegression, SoftmaxRegression
 from .fitting import _null_intercepts, _solver_family, build_objective
 from .penalties import make_penalty
 from .solvers import SOLVERS, SolverOptions
@@ -27,7 +29,9 @@ __all__ = [
     "RegularizationPath",
     "alpha_grid",
     "check_alphas",
+    "null_fit",
     "path_on_spec",
+    "path_setup",
     "regularization_path",
 ]
 
@@ -78,7 +82,7 @@ def _feature_scores(objective, g, penalty):
     return score, weights
 
 
-def _null_fit(spec, family):
+def null_fit(spec, family):
     """The intercept-only fit (all coefficients fixed at 0) and its objective."""
     objective = build_objective(spec, family)
     T = np.zeros(objective.shape)
@@ -96,7 +100,7 @@ def _null_fit(spec, family):
 
 def alpha_grid(spec, family, l1_ratio, n_alphas=100, eps=None):
     """glmnet's default grid for ``spec`` (largest first) and the intercept-only fit."""
-    objective, theta = _null_fit(replace(spec, penalty=_penalty_at(spec, 0.0, l1_ratio)), family)
+    objective, theta = null_fit(replace(spec, penalty=_penalty_at(spec, 0.0, l1_ratio)), family)
     _, g = objective.value_grad(theta)
     score, weights = _feature_scores(objective, g, spec.penalty)
     penalised = weights > 0
@@ -173,12 +177,12 @@ def regularization_path(
     -------
     RegularizationPath
     """
-    template, spec, family = _setup(X, y, model, l1_ratio, sample_weight, offset)
+    template, spec, family = path_setup(X, y, model, l1_ratio, sample_weight, offset)
     ratio = spec.penalty.l1_ratio
     grid, theta = alpha_grid(spec, family, ratio, n_alphas, eps)
     if alphas is not None:
         grid = check_alphas(alphas)
-        theta = _null_fit(spec, family)[1]
+        theta = null_fit(spec, family)[1]
     options = SolverOptions(max_iter=max_iter, tol=tol)
     out = path_on_spec(spec, family, grid, ratio, theta, options)
     return RegularizationPath(
@@ -227,11 +231,8 @@ def _record(out, objective, theta, iters):
     out["n_iter"].append(iters)
 
 
-def _setup(X, y, model, l1_ratio, sample_weight, offset):
-    from sklearn.base import clone
-
-    from .estimators import LogisticRegression, SoftmaxRegression
-
+def path_setup(X, y, model, l1_ratio, sample_weight, offset):
+    """Template estimator, validated spec (with a unit-strength penalty) and solver family."""
     if model is None:
         labels = np.unique(np.asarray(y)) if y is not None else None
         binary = labels is not None and labels.size == 2
