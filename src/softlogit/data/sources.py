@@ -18,6 +18,7 @@ from threadpoolctl import ThreadpoolController
 __all__ = ["Chunk", "InMemorySource", "add_summaries", "chunk_rows_for"]
 
 DEFAULT_CHUNK_ROWS = 50_000
+N_CPUS = os.cpu_count() or 1
 _POOL = None
 _BLAS = None
 
@@ -33,7 +34,7 @@ def _pool():
     """The shared chunk thread pool and BLAS controller, made on first use."""
     global _POOL, _BLAS
     if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+        _POOL = ThreadPoolExecutor(max_workers=N_CPUS)
         _BLAS = ThreadpoolController()
     return _POOL, _BLAS
 
@@ -118,7 +119,7 @@ class InMemorySource:
         chunks rather than oversubscribed) and the summaries are added in chunk order, so the
         result does not depend on the scheduling.
         """
-        if self.n_rows <= self.chunk_rows or (os.cpu_count() or 1) == 1:  # serial
+        if self.n_rows <= self.chunk_rows or N_CPUS == 1:  # serial
             total = None
             for chunk in self.chunks():
                 total = add_summaries(total, fn(chunk))

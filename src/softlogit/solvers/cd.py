@@ -158,7 +158,9 @@ class _Subproblem:
         F = free.reshape(m, q)
         self.cols = np.flatnonzero(F.any(axis=0))
         self.idx = (np.arange(m)[:, None] * q + self.cols[None, :]).ravel()
-        scaler = Standardizer.from_objective(objective)
+        scaler = objective._cache.get("scaler")  # data moments: one pass per data set
+        if scaler is None:
+            scaler = objective._cache["scaler"] = Standardizer.from_objective(objective)
         self.scaler = scaler
         self._map(scaler, m, p, objective.fit_intercept)
         L = lam.reshape(m, q).copy()
