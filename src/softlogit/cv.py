@@ -27,6 +27,9 @@ from .solvers import SolverOptions
 
 __all__ = ["LogisticRegressionCV", "SoftmaxRegressionCV"]
 
+#: KKT tolerance of the per-fold paths (the refit uses the estimator's own ``tol``).
+CV_PATH_TOL = 1e-7
+
 CV_PARAMS = ("alphas", "n_alphas", "eps", "l1_ratios", "cv", "scoring", "rule", "n_jobs")
 
 
@@ -77,7 +80,7 @@ class _CrossValidated:
         ratios = self._ratios()
         folds = self._folds()
         scorer = None if self.scoring is None else check_scoring(self, scoring=self.scoring)
-        options = SolverOptions(max_iter=100, tol=self.tol or 1e-8)
+        options = SolverOptions(max_iter=100, tol=self.tol or CV_PATH_TOL)
         grids, curves = [], []
         for ratio in ratios:
             template, spec, family = path_setup(X, y, self._base(), ratio, sample_weight, offset)

@@ -219,7 +219,7 @@ class _HessianStore:
     it is refreshed when a step with it has to be shortened, after ``MAX_STALE`` uses, or
     when the columns it covers do not contain the current subproblem's."""
 
-    MAX_STALE = 4
+    MAX_STALE = 16
 
     def __init__(self):
         self.cols, self.H, self.uses = None, None, 0
