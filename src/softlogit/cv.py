@@ -177,6 +177,13 @@ _BASE_DOC = """
 """
 
 
+def _store_params(estimator, params):
+    """``__init__`` only stores its arguments (scikit-learn's contract)."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 class LogisticRegressionCV(_CrossValidated, LogisticRegression):
     __doc__ = "Binary logistic regression with the penalty chosen by cross-validation.\n" + (
         _BASE_DOC
@@ -213,11 +220,7 @@ class LogisticRegressionCV(_CrossValidated, LogisticRegression):
         standardize=False,
         grouped=False,
     ):
-        params = dict(locals())
-        params.pop("self")
-        params.pop("__class__", None)
-        for name, value in params.items():
-            setattr(self, name, value)
+        _store_params(self, locals())
 
 
 class SoftmaxRegressionCV(_CrossValidated, SoftmaxRegression):
@@ -257,8 +260,4 @@ class SoftmaxRegressionCV(_CrossValidated, SoftmaxRegression):
         standardize=False,
         grouped=False,
     ):
-        params = dict(locals())
-        params.pop("self")
-        params.pop("__class__", None)
-        for name, value in params.items():
-            setattr(self, name, value)
+        _store_params(self, locals())
