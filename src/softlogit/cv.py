@@ -19,7 +19,6 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import StratifiedKFold, check_cv
 
 from .estimators import LogisticRegression, SoftmaxRegression
-from .families import Categorical
 from .fitting import build_objective
 from .path import alpha_grid, check_alphas, null_fit, path_on_spec, path_setup
 from .penalties import NoPenalty
@@ -63,7 +62,7 @@ def _scoring_model(template, spec, family, coef, intercept):
     model = type(template)()
     model.classes_ = spec.classes
     model.coef_, model.intercept_ = coef, intercept
-    model._family = family if family.reference is not None else Categorical(family.n_classes, None)
+    model._family = family  # the path's family is the model's (symmetric: Categorical(K, None))
     model._reference = family.reference
     model.n_features_in_ = spec.X.shape[1]
     return model

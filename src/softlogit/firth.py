@@ -20,6 +20,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy.special import expit
 
+from .objective import scaled_design
 from .penalties import Firth
 
 __all__ = ["FirthObjective"]
@@ -55,10 +56,8 @@ class FirthObjective:
 
         def stats(chunk):
             eta = self.base.linear_predictor(theta, chunk)[:, 0]
-            X = chunk.X.toarray() if sp.issparse(chunk.X) else np.asarray(chunk.X, float)
-            if self.fit_intercept:
-                X = np.hstack([X, np.ones((X.shape[0], 1))])
-            X = X[:, free]
+            X = chunk.X.toarray() if sp.issparse(chunk.X) else chunk.X
+            X = scaled_design(X, np.ones(X.shape[0]), self.fit_intercept)[:, free]
             p = expit(eta)
             d = p * expit(-eta)
             h = chunk.weight * d * np.sum(sla.cho_solve(factor, X.T).T * X, axis=1)

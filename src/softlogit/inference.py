@@ -31,6 +31,8 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy import stats
 
+from .objective import scaled_design
+
 __all__ = [
     "COV_TYPES",
     "TestResult",
@@ -72,9 +74,8 @@ def _scores(objective, theta, chunk):
     """Per-row scores ``g_i (x) [x_i, 1]``, shape (rows, m * q) (the loss gradient)."""
     eta = objective.linear_predictor(theta, chunk)
     _, grad = objective.family.loss_gradient(eta, chunk.y)
-    X = chunk.X.toarray() if sp.issparse(chunk.X) else np.asarray(chunk.X, dtype=float)
-    if objective.fit_intercept:
-        X = np.hstack([X, np.ones((X.shape[0], 1))])
+    X = chunk.X.toarray() if sp.issparse(chunk.X) else chunk.X
+    X = scaled_design(X, np.ones(X.shape[0]), objective.fit_intercept)
     return (grad[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)
 
 

@@ -178,8 +178,10 @@ class Objective:
         theta = np.asarray(theta, dtype=float)
         key = (theta.tobytes(), None if cols is None else np.asarray(cols).tobytes())
         hit = self._cache.get("last")
-        if hit is not None and hit[0] == key and hit[1] >= order:
-            return hit[2][: order + 1]
+        # value and gradient do not depend on the Hessian's columns: any pass at theta serves
+        if hit is not None and hit[0][0] == key[0] and hit[1] >= order:
+            if order < 2 or hit[0][1] == key[1]:
+                return hit[2][: order + 1]
         stats = self.source.reduce(lambda c: self._chunk_stats(theta, c, order, cols))
         self._cache["last"] = (key, order, stats)
         return stats
@@ -193,10 +195,6 @@ class Objective:
 
     def value(self, theta):
         """Objective value at ``theta``: one pass over the data (none if just evaluated)."""
-        hit = self._cache.get("last")
-        key = np.asarray(theta, dtype=float).tobytes()
-        if hit is not None and hit[0][0] == key:  # any cached pass at theta has the value
-            return self._penalised(theta, hit[2][0])
         return self._penalised(theta, self._raw(theta, 0)[0])
 
     def loglike(self, theta):
@@ -207,12 +205,7 @@ class Objective:
 
     def value_grad(self, theta):
         """Objective value and flat gradient in one pass (the forward/backward pass)."""
-        hit = self._cache.get("last")
-        key = np.asarray(theta, dtype=float).tobytes()
-        if hit is not None and hit[0][0] == key and hit[1] >= 1:
-            v, g = hit[2][:2]
-        else:
-            v, g = self._raw(theta, 1)
+        v, g = self._raw(theta, 1)
         return self._penalised(theta, v, g.copy())
 
     def value_grad_hess(self, theta):

@@ -23,6 +23,7 @@ from .inference import (
     wald,
     z_table,
 )
+from .objective import scaled_design
 
 __all__ = ["FitResults"]
 
@@ -223,7 +224,7 @@ class FitResults:
         if offset_free is not None:
             eta = eta + offset_free
         P = obj.family.probabilities(eta)
-        X1 = np.hstack([_dense(X), np.ones((X.shape[0], 1))]) if obj.fit_intercept else _dense(X)
+        X1 = scaled_design(_dense(X), np.ones(X.shape[0]), obj.fit_intercept)
         Q = np.einsum("iq,aqbr,ir->iab", X1, V.reshape(m, q, m, q), X1)
         free = [k for k in range(P.shape[1]) if k != obj.family.reference]
         delta = np.zeros((P.shape[1], m))
