@@ -115,3 +115,28 @@ def test_objective_finite_at_extreme_linear_predictors():
         assert np.isfinite(f) and np.all(np.isfinite(g)) and np.all(np.isfinite(H))
         # rows 0 and 1 are predicted perfectly; row 2 has loss ~ 2000 (eta_gap = 2e3 * 2 / 2)
         assert f == pytest.approx((2e3 * (2 if fam.n_outputs == 2 else 1)) / 3, rel=1e-12)
+
+
+def _param_index(obj, cols):
+    """Flat parameter indices of design columns ``cols`` in every class."""
+    return (np.arange(obj.m)[:, None] * obj.q + np.asarray(cols)[None, :]).ravel()
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("family_name", list(FAMILIES))
+def test_column_and_cross_hessian_blocks_are_blocks_of_the_full_hessian(
+    family_name, intercept, sparse
+):
+    obj, theta, _ = build(family_name, intercept, True, True, False, sparse=sparse)
+    _, g_full, H = obj.value_grad_hess(theta)
+    last = obj.q - 1  # the intercept column when there is one
+    rows, cols = np.unique([0, 2, last]), np.unique([1, last])
+    _, g, H_cols = obj.value_grad_hess_cols(theta, rows)
+    np.testing.assert_allclose(g, g_full, rtol=1e-13)
+    ri, ci = _param_index(obj, rows), _param_index(obj, cols)
+    np.testing.assert_allclose(H_cols, H[np.ix_(ri, ri)], rtol=1e-12, atol=1e-14)
+    cross = obj.hessian_cross(theta, rows, cols)
+    np.testing.assert_allclose(cross, H[np.ix_(ri, ci)], rtol=1e-12, atol=1e-14)
+    every = np.arange(obj.q)
+    np.testing.assert_allclose(obj.hessian_cross(theta, every, every), H, rtol=1e-12, atol=1e-14)

@@ -114,3 +114,28 @@ def test_cv_over_l1_ratios_rule_and_scorer():
     assert cv.score(X, y) > 0.5
     with pytest.raises(ValueError, match="no standard errors after lasso"):
         cv.coef_table()
+
+
+@pytest.mark.parametrize("n_classes,grouped", [(2, False), (3, False), (3, True)])
+def test_path_is_the_same_with_grown_or_fresh_hessians(monkeypatch, n_classes, grouped):
+    """The CD solver's Hessian reuse (grown by new columns at the stored point, or fresh at
+    every step) changes the route, never the solutions."""
+    from softlogit.solvers import cd
+
+    X, y = make_data(n=400, p=12, n_classes=n_classes, seed=54)
+    model = sl.SoftmaxRegression(grouped=grouped) if n_classes > 2 else None
+    paths, grown = [], []
+    original = cd._HessianStore._grow
+
+    def counting_grow(self, objective, new):
+        grown.append(new.size)
+        return original(self, objective, new)
+
+    monkeypatch.setattr(cd._HessianStore, "_grow", counting_grow)
+    for cheap in (0.0, np.inf):
+        monkeypatch.setattr(cd._HessianStore, "CHEAP", cheap)
+        paths.append(sl.regularization_path(X, y, model=model, n_alphas=30, tol=1e-10))
+        if cheap == 0.0:
+            assert grown, "the stored Hessian never grew"
+    np.testing.assert_allclose(paths[0].coefs, paths[1].coefs, atol=1e-7)
+    np.testing.assert_allclose(paths[0].deviance, paths[1].deviance, rtol=1e-9)

@@ -126,17 +126,25 @@ class Objective:
             return value, gmat
         return value, gmat, self._chunk_hessian(chunk, weights, cols)
 
+    def _design_columns(self, X, cols):
+        """The feature columns of ``X`` among design columns ``cols`` (``p`` is the intercept)
+        and whether the intercept is among them; all columns when ``cols`` is None."""
+        if cols is None:
+            return X, self.fit_intercept
+        feat = cols[cols < self.p]
+        if feat.size < self.p:
+            X = X[:, feat]
+        return X, self.fit_intercept and self.p in cols
+
     def _chunk_hessian(self, chunk, weights, cols=None):
         r""":math:`\sum_i w_i H_i \otimes \tilde x_i \tilde x_i^T` for one chunk, from the
         working weights ``(D, P)``: diagonal blocks ``X^T diag(w D_a) X`` minus ``Z^T Z`` with
-        ``Z = [sqrt(w) P_a x]_a`` (a single ``syrk``)."""
+        ``Z = [sqrt(w) P_a x]_a`` (one ``syrk`` each); over the parameters of the sorted
+        design columns ``cols`` only (``p`` the intercept) when given."""
         D, P = weights
-        w, X, fi = chunk.weight, chunk.X, self.fit_intercept
-        m, q = self.m, self.q
-        if cols is not None:  # a subset of design columns (features, then the intercept p)
-            fi = self.fit_intercept and self.p in cols
-            X = X[:, cols[cols < self.p]]
-            q = len(cols)
+        w, m = chunk.weight, self.m
+        X, fi = self._design_columns(chunk.X, cols)
+        q = X.shape[1] + fi
         H = np.zeros((m * q, m * q))
         for a in range(m):
             block = slice(a * q, (a + 1) * q)
@@ -150,6 +158,28 @@ class Objective:
                 for a in range(m):
                     scaled_design(X, sw * P[:, a], fi, out=Z[:, a * q : (a + 1) * q])
             H -= gram_matrix(Z)
+        return H
+
+    def _chunk_hessian_cross(self, chunk, weights, rows, cols):
+        r"""The Hessian block between the parameters of design columns ``rows`` and of
+        ``cols``: block :math:`(a, b)` is :math:`[X_r, 1]^T \operatorname{diag}(w (D_a
+        \delta_{ab} - P_a P_b)) [X_c, 1]`, scaling only the (narrow) ``cols`` side."""
+        D, P = weights
+        w, m = chunk.weight, self.m
+        Xr, fr = self._design_columns(chunk.X, rows)
+        Xc, fc = self._design_columns(chunk.X, cols)
+        qr, qc = Xr.shape[1] + fr, Xc.shape[1] + fc
+        H = np.zeros((m * qr, m * qc))
+        for a in range(m):
+            for b in range(m):
+                scale = -w * P[:, a] * P[:, b] if P is not None else np.zeros_like(w)
+                if a == b:
+                    scale = scale + w * D[:, a]
+                M = scaled_design(Xc, scale, fc)
+                top = np.asarray((Xr.T @ M).todense() if sp.issparse(M) else Xr.T @ M)
+                if fr:
+                    top = np.vstack([top, np.asarray(M.sum(axis=0)).reshape(1, -1)])
+                H[a * qr : (a + 1) * qr, b * qc : (b + 1) * qc] = top
         return H
 
     def _penalised(self, theta, value, gmat=None, H=None):
@@ -226,6 +256,20 @@ class Objective:
         H = H / self.total_weight
         H[np.diag_indices_from(H)] += diag[:, cols].ravel()
         return f, G, H
+
+    def hessian_cross(self, theta, rows, cols):
+        r"""The block of the likelihood Hessian (mean scale, no penalty) between the
+        parameters of design columns ``rows`` and those of ``cols`` in every class, shape
+        ``(m len(rows), m len(cols))``: one pass costing :math:`n\,m^2 |rows|\,|cols|`.
+        Lets a stored Hessian grow by new columns at the point where it was computed."""
+        rows, cols = np.asarray(rows, dtype=int), np.asarray(cols, dtype=int)
+
+        def stats(chunk):
+            weights = self.family.working_weights(self.linear_predictor(theta, chunk))
+            return (self._chunk_hessian_cross(chunk, weights, rows, cols),)
+
+        (H,) = self.source.reduce(stats)
+        return H / self.total_weight
 
     def hessp(self, theta, vec):
         r"""Hessian-vector product :math:`\nabla^2 f(\theta)\,v` without forming the Hessian."""

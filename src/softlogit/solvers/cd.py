@@ -215,24 +215,61 @@ class _Subproblem:
 class _HessianStore:
     """The likelihood part of the last exact Hessian (mean scale, no ridge term), kept for
     reuse: by the next iterations, and along a path by the next alpha, whose solution is
-    close. A reused Hessian still gives a descent direction (the line search guards it);
-    it is refreshed when a step with it has to be shortened, after ``MAX_STALE`` uses, or
-    when the columns it covers do not contain the current subproblem's."""
+    close. A reused Hessian still gives a descent direction (the line search guards it).
+
+    * A Hessian that costs little next to a value-and-gradient pass (``(m |S|)^2 <=
+      CHEAP m q``) is computed in the line search's first trial pass, so every step uses
+      the exact Hessian at its start point at no extra pass.
+    * When the subproblem gains columns, the stored Hessian grows by the new columns' blocks
+      at the point where it was computed (a pass costing ``n |S| |new|`` rather than
+      ``n |S|^2``), so it stays the exact Hessian of one point.
+    * It is refreshed when a step with it has to be shortened and after ``MAX_STALE`` uses
+      (in the trial pass that ends that use).
+    """
 
     MAX_STALE = 16
+    CHEAP = 4.0
 
     def __init__(self):
-        self.cols, self.H, self.uses = None, None, 0
+        self.cols, self.H, self.theta, self.uses = None, None, None, 0
+
+    def _cheap(self, objective, cols):
+        m = objective.m
+        return (m * cols.size) ** 2 <= self.CHEAP * m * objective.q
+
+    def due(self, objective, cols):
+        """Whether the next trial pass should compute a fresh Hessian over ``cols``."""
+        return self._cheap(objective, cols) or self.uses >= self.MAX_STALE
 
     def get(self, objective, theta, cols):
+        """The (possibly stored) Hessian over ``cols`` with the ridge term at ``theta``."""
         ridge = _ridge_diag(objective, theta, cols)
-        if self.H is not None and self.uses < self.MAX_STALE and np.isin(cols, self.cols).all():
-            pos = _positions(self.cols, cols, objective.m)
-            self.uses += 1
-            return self.H[np.ix_(pos, pos)] + np.diag(ridge)
-        _, _, H = objective.value_grad_hess_cols(theta, cols)
-        self.cols, self.H, self.uses = cols, H - np.diag(ridge), 1
-        return H
+        new = None if self.H is None else np.setdiff1d(cols, self.cols)
+        fresh = self.H is None or self.uses >= self.MAX_STALE
+        if fresh or (new.size and self._cheap(objective, cols)):
+            _, _, H = objective.value_grad_hess_cols(theta, cols)
+            self.put(theta, cols, H - np.diag(ridge))
+        elif new.size:
+            self._grow(objective, new)
+        pos = _positions(self.cols, cols, objective.m)
+        self.uses += 1
+        return self.H[np.ix_(pos, pos)] + np.diag(ridge)
+
+    def put(self, theta, cols, H):
+        """Store ``H``, the likelihood Hessian over ``cols`` at ``theta``."""
+        self.cols, self.H, self.theta, self.uses = cols, H, theta, 0
+
+    def _grow(self, objective, new):
+        """Add the blocks of columns ``new`` (not yet stored) at the stored point."""
+        m = objective.m
+        union = np.union1d(self.cols, new)
+        cross = objective.hessian_cross(self.theta, union, new)  # (m |union|, m |new|)
+        old, add = _positions(union, self.cols, m), _positions(union, new, m)
+        H = np.empty((union.size * m, union.size * m))
+        H[np.ix_(old, old)] = self.H
+        H[:, add] = cross
+        H[add, :] = cross.T
+        self.cols, self.H = union, H
 
     def drop(self):
         self.H = None
@@ -275,10 +312,13 @@ def solve(objective, theta0, free, options, state=None):
         inner_tol = max(0.1 * options.tol, INEXACT * violation)  # inexact Newton steps
         d = sub.step(theta, g, H, inner_tol) - theta
         decrease = float(g @ d) + _l1(objective, theta + d) - F + f
-        t, accepted = 1.0, False
+        t, accepted, H_c = 1.0, False, None
         while t >= MIN_STEP:
             cand = theta + t * d
-            f_c, g_c = objective.value_grad(cand)
+            if t == 1.0 and store.due(objective, sub.cols):
+                f_c, g_c, H_c = objective.value_grad_hess_cols(cand, sub.cols)
+            else:
+                f_c, g_c = objective.value_grad(cand)
             F_c = f_c + _l1(objective, cand)
             if F_c <= F + ARMIJO * t * decrease or abs(F_c - F) <= 1e-15 * abs(F):
                 accepted = True
@@ -292,6 +332,8 @@ def solve(objective, theta0, free, options, state=None):
             converged = kkt_violation(g, theta, lam, free, groups) <= options.tol
             break
         theta, f, g, F = cand, f_c, g_c, F_c
+        if H_c is not None and t == 1.0:
+            store.put(theta, sub.cols, H_c - np.diag(_ridge_diag(objective, theta, sub.cols)))
         history.append(F)
         if options.verbose:
             viol = kkt_violation(g, theta, lam, free, groups)
