@@ -2,6 +2,7 @@
 seen as a GLM (Newton/IRLS, Fisher information) and as a neural network (SGD, Adam)."""
 
 from .cv import LogisticRegressionCV, SoftmaxRegressionCV
+from .data.stream import scan_csv, scan_parquet
 from .estimators import LogisticRegression, SoftmaxRegression
 from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
 from .path import RegularizationPath, regularization_path
@@ -22,6 +23,8 @@ __all__ = [
     "check_separation",
     "find_separation",
     "lr_test",
+    "scan_csv",
+    "scan_parquet",
     "RegularizationPath",
     "regularization_path",
     "__version__",

@@ -23,6 +23,13 @@ from .data.design import (
     validate_offset,
     validate_weights,
 )
+from .data.external import (
+    BoundRows,
+    class_factor,
+    external_data,
+    external_feature_scales,
+    is_external,
+)
 from .data.formula import FormulaDesign
 from .families import Categorical
 from .fitting import FitSpec, build_objective, fit_model, null_loglike, solver_for
@@ -164,22 +171,21 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             classes, codes = encode_labels(y, X.shape[0])
         else:
             codes = self._codes_for(y, classes, X.shape[0])
-        if self._binary_only and classes.size > 2:
-            raise ValueError(
-                "Only binary classification is supported. LogisticRegression is binary but y "
-                f"has {classes.size} classes "
-                f"{list(classes[:6])}{'...' if classes.size > 6 else ''}; use SoftmaxRegression "
-                "for multinomial (softmax) regression"
-            )
+        self._check_binary(classes)
         weight = validate_weights(sample_weight, X.shape[0])
         weight = weight * self._class_weights(classes, codes)[codes]
         if new_fit:
-            _require_two_weighted_classes(classes, codes, weight)
+            _require_two_weighted_classes(classes, np.bincount(codes, weight, classes.size))
+        return self._make_spec(
+            X, classes, codes, weight, validate_offset(offset, X.shape[0], classes.size)
+        )
+
+    def _make_spec(self, X, classes, codes, weight, offset):
         return FitSpec(
             X=X,
             codes=codes,
             weight=weight,
-            offset=validate_offset(offset, X.shape[0], classes.size),
+            offset=offset,
             classes=classes,
             reference=self._reference_code(classes),
             fit_intercept=self._fit_intercept(),
@@ -190,10 +196,51 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             binary_fast=self._binary_only,
         )
 
+    def _check_binary(self, classes):
+        if self._binary_only and classes.size > 2:
+            raise ValueError(
+                "Only binary classification is supported. LogisticRegression is binary but y "
+                f"has {classes.size} classes "
+                f"{list(classes[:6])}{'...' if classes.size > 6 else ''}; use SoftmaxRegression "
+                "for multinomial (softmax) regression"
+            )
+
+    def _external_spec(self, X, y, sample_weight, offset):
+        """The fit spec of streamed (``scan_parquet``/``scan_csv``) or Dask data: one
+        descriptive pass for the labels and class totals, nothing loaded into memory."""
+        if self.formula is not None:
+            raise ValueError(
+                "formula= needs in-memory data; for streamed or Dask data, encode the columns "
+                "first and name them with features="
+            )
+        if self.solver != "auto" and self.solver not in SOLVERS:
+            raise ValueError(f"solver={self.solver!r} is not one of {['auto', *SOLVERS]}")
+        data = external_data(X, y, sample_weight, offset)
+        summary = data.describe()
+        classes = summary.classes
+        if classes.size < 2:
+            raise ValueError(f"y has a single class {classes[0]!r}: classification needs 2")
+        self._check_binary(classes)
+        bound = BoundRows(
+            data, summary, class_factor(self.class_weight, classes, summary.class_counts)
+        )
+        _require_two_weighted_classes(classes, bound.class_totals)
+        self.n_features_in_ = data.n_features
+        names = getattr(data, "feature_names", None)
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return self._make_spec(bound, classes, None, None, None)
+
     def _penalty(self, X, weight):
         """The penalty object, with per-feature factors and standardisation scales."""
         factor = penalty_factors(self.penalty_factor, X.shape[1])
-        scale = feature_scales(X, weight, self._fit_intercept()) if self.standardize else None
+        scale = None
+        if self.standardize and isinstance(X, BoundRows):
+            scale = external_feature_scales(X, self._fit_intercept())
+        elif self.standardize:
+            scale = feature_scales(X, weight, self._fit_intercept())
         if self.grouped and self._binary_only:
             raise ValueError("grouped=True groups coefficients over classes: SoftmaxRegression")
         return make_penalty(
@@ -228,8 +275,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        X, y = self._design(X, y, reset=True)
-        spec = self._spec(X, y, sample_weight, offset)
+        if is_external(X):
+            spec = self._external_spec(X, y, sample_weight, offset)
+        else:
+            X, y = self._design(X, y, reset=True)
+            spec = self._spec(X, y, sample_weight, offset)
         spec.options = self._options(solver_for(spec))
         theta0 = self._warm_start_theta(spec)
         out = fit_model(spec, theta0=theta0)
@@ -450,8 +500,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def _require_two_weighted_classes(classes, codes, weight):
-    totals = np.bincount(codes, weights=weight, minlength=classes.size)
+def _require_two_weighted_classes(classes, totals):
     if np.count_nonzero(totals > 0) < 2:
         raise ValueError(
             f"only 1 class ({classes[np.argmax(totals)]!r}) has positive weight; "

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .data.external import BoundRows
 from .data.sources import InMemorySource, chunk_rows_for
 from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
 from .families import Categorical, make_family
@@ -34,7 +35,11 @@ __all__ = [
     "FitOutcome",
     "FitSpec",
     "build_objective",
+    "class_totals",
     "fit_model",
+    "has_offset",
+    "is_external",
+    "make_source",
     "null_loglike",
     "solver_for",
     "to_symmetric",
@@ -93,11 +98,36 @@ def to_symmetric(coef, intercept, reference):
     return coef - coef.mean(axis=0), intercept - intercept.mean()
 
 
-def build_objective(spec, family):
-    """The objective of ``spec`` under ``family`` on an in-memory source."""
+def is_external(spec):
+    """Whether the rows of ``spec`` are streamed or distributed (not in-memory arrays)."""
+    return isinstance(spec.X, BoundRows)
+
+
+def class_totals(spec):
+    """Prior weight per class (after class weights)."""
+    if is_external(spec):
+        return spec.X.class_totals
+    return np.bincount(spec.codes, weights=spec.weight, minlength=spec.classes.size)
+
+
+def has_offset(spec):
+    """Whether the fit has an offset."""
+    return spec.X.has_offset if is_external(spec) else spec.offset is not None
+
+
+def make_source(spec, family):
+    """The data source of ``spec``: in-memory chunks, or the streamed/distributed rows."""
+    if is_external(spec):
+        verbose = spec.options.verbose if spec.options is not None else 0
+        return spec.X.make_source(family.offset_to_free, verbose=verbose)
     offset = None if spec.offset is None else family.offset_to_free(spec.offset)
     rows = chunk_rows_for(spec.X.shape[1] + spec.fit_intercept, family.n_outputs)
-    source = InMemorySource(spec.X, spec.codes, spec.weight, offset, chunk_rows=rows)
+    return InMemorySource(spec.X, spec.codes, spec.weight, offset, chunk_rows=rows)
+
+
+def build_objective(spec, family):
+    """The objective of ``spec`` under ``family``."""
+    source = make_source(spec, family)
     if isinstance(spec.penalty, Firth):
         return FirthObjective(Objective(family, source, NoPenalty(), spec.fit_intercept))
     return Objective(family, source, spec.penalty, spec.fit_intercept)
@@ -115,7 +145,7 @@ def _solver_family(spec, solver_name):
 
 def _null_intercepts(spec, family):
     """Intercepts of the intercept-only model (log class frequencies), the Newton start."""
-    freq = np.bincount(spec.codes, weights=spec.weight, minlength=spec.classes.size)
+    freq = class_totals(spec)
     logp = np.log(np.maximum(freq / freq.sum(), 1e-10))
     if family.reference is None:
         return logp - logp.mean()
@@ -243,6 +273,17 @@ def _diagnose_separation(spec, objective, result, aliased):
     probability within ``SEPARATION_TRIGGER`` of 1; warn with the classes and terms."""
     if result.converged and _n_perfectly_predicted(objective, result.theta) == 0:
         return None
+    if is_external(spec):
+        if _n_perfectly_predicted(objective, result.theta) == 0:
+            return None
+        warnings.warn(
+            "some observed classes have fitted probability 1: the classes may be separated "
+            "(the linear-programming check needs in-memory data; fit a sample in memory to "
+            "name the terms)",
+            PerfectSeparationWarning,
+            stacklevel=4,
+        )
+        return None
     keep = spec.weight > 0
     found = find_separation(
         spec.X[keep], spec.codes[keep], spec.classes.size, spec.fit_intercept, ~aliased
@@ -268,12 +309,13 @@ def null_loglike(spec):
     null model has no parameters: all logits equal the offset.
     """
     K = spec.classes.size
-    if spec.offset is None and spec.fit_intercept:
-        wk = np.bincount(spec.codes, weights=spec.weight, minlength=K)
+    if not has_offset(spec) and spec.fit_intercept:
+        wk = class_totals(spec)
         wk = wk[wk > 0]
         return float(np.sum(wk * np.log(wk / wk.sum())))
+    external = is_external(spec)
     null = FitSpec(
-        X=np.empty((spec.X.shape[0], 0)),
+        X=spec.X.without_features() if external else np.empty((spec.X.shape[0], 0)),
         codes=spec.codes,
         weight=spec.weight,
         offset=spec.offset,

@@ -78,6 +78,13 @@ class Objective:
         self.total_weight = float(source.reduce(lambda c: (float(np.sum(c.weight)),))[0])
         self._cache = {}
 
+    def __getstate__(self):
+        """Pickled (shipped to Dask workers) without the data source and the pass cache:
+        a chunk function needs only the model, never the data it is mapped over."""
+        state = self.__dict__.copy()
+        state["source"], state["_cache"] = None, {}
+        return state
+
     @property
     def n_params(self):
         """Length of ``theta``: ``m * (p + fit_intercept)``."""

@@ -1,0 +1,208 @@
+r"""Distributed data: ``dask.array`` and ``dask.dataframe`` inputs.
+
+Each pass maps every row block to its summary (loss, gradient, :math:`X^T W X`) where the
+block lives and adds the summaries pairwise in a tree on the workers; only summaries (of
+parameter size) travel and ``X`` never reaches the client. It runs on whatever scheduler is
+active: the default threaded one, or a ``distributed`` cluster when a ``Client`` exists
+(a lost worker's blocks are recomputed by Dask from the graph).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .external import DataSummary, codes_of
+from .sources import Chunk, add_summaries
+
+__all__ = ["DaskData", "DaskSource"]
+
+
+def _dask():
+    try:
+        import dask
+        import dask.array as da
+    except ImportError as err:  # pragma: no cover - optional extra
+        raise ImportError("Dask input needs dask: pip install softlogit[dask]") from err
+    return dask, da
+
+
+def _is_frame(obj):
+    return hasattr(obj, "to_dask_array") and hasattr(obj, "columns")
+
+
+def _as_array(obj, name, chunks=None):
+    """A dask array from a dask array/dataframe/series or an in-memory array."""
+    dask, da = _dask()
+    if obj is None:
+        return None
+    if hasattr(obj, "to_dask_array"):
+        obj = obj.to_dask_array(lengths=True)
+    elif not isinstance(obj, da.Array):
+        obj = np.asarray(obj)
+        if chunks is None:
+            raise TypeError(f"{name} must be a dask collection")
+        return da.from_array(obj, chunks=chunks if obj.ndim == 1 else (chunks, obj.shape[1]))
+    if chunks is not None and obj.chunks[0] != chunks:
+        obj = obj.rechunk({0: chunks})
+    return obj
+
+
+class DaskData:
+    """Features, labels, weights and offset as Dask arrays with the same row blocks.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n, p) or dask.dataframe.DataFrame
+        Numeric features (a data frame's column names become the feature names).
+    y : dask array or series, or array-like
+        Labels.
+    weight, offset : optional, dask or in-memory arrays with n rows
+    """
+
+    def __init__(self, X, y, weight=None, offset=None):
+        _, da = _dask()
+        self.feature_names = [str(c) for c in X.columns] if _is_frame(X) else None
+        X = _as_array(X, "X")
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-dimensional, got shape {X.shape}")
+        if X.dtype.kind not in "fiub":
+            raise ValueError(f"X must be numeric, got dtype {X.dtype}")
+        if y is None:
+            raise ValueError("Dask input needs y: the labels (a dask array or series)")
+        self.X = X.rechunk({1: -1})
+        rows = self.X.chunks[0]
+        self.y = _as_array(y, "y", rows)
+        if self.y.shape[0] != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {self.y.shape[0]}")
+        self.weight = _as_array(weight, "sample_weight", rows)
+        self.offset = _as_array(offset, "offset", rows)
+        for name, arr in (("sample_weight", self.weight), ("offset", self.offset)):
+            if arr is not None and arr.shape[0] != X.shape[0]:
+                raise ValueError(f"X has {X.shape[0]} rows but {name} has {arr.shape[0]}")
+
+    @property
+    def n_features(self):
+        """Number of feature columns."""
+        return self.X.shape[1]
+
+    @property
+    def has_offset(self):
+        """Whether an offset was given."""
+        return self.offset is not None
+
+    def persist(self):
+        """Keep the arrays in the workers' memory (or locally without a cluster) for the
+        passes of the fit."""
+        dask, _ = _dask()
+        parts = [a for a in (self.X, self.y, self.weight, self.offset) if a is not None]
+        persisted = iter(dask.persist(*parts))
+        self.X, self.y = next(persisted), next(persisted)
+        self.weight = None if self.weight is None else next(persisted)
+        self.offset = None if self.offset is None else next(persisted)
+        return self
+
+    def describe(self):
+        """Rows, labels and weight per label (computed on the workers); checks ``X``,
+        weights and offset for missing or non-finite values."""
+        dask, da = _dask()
+        classes = da.unique(self.y)
+        checks = [da.isfinite(self.X).all()]
+        if self.weight is not None:
+            checks.append(((self.weight >= 0) & da.isfinite(self.weight)).all())
+        if self.offset is not None:
+            checks.append(da.isfinite(self.offset).all())
+        classes, *ok = dask.compute(classes, *checks)
+        named = [("X", True), ("sample_weight", self.weight), ("offset", self.offset)]
+        names = [name for name, arr in named if arr is not None]
+        for good, name in zip(ok, names, strict=True):
+            if not good:
+                raise ValueError(f"{name} contains missing, infinite or negative values")
+        classes = np.sort(np.asarray(classes))
+        w = self.weight if self.weight is not None else da.ones_like(self.y, dtype=float)
+        sums = dask.compute(*[w[self.y == c].sum() for c in classes])
+        sums += dask.compute(*[(self.y == c).sum() for c in classes])
+        K = classes.size
+        return DataSummary(
+            int(self.X.shape[0]),
+            classes,
+            np.array(sums[:K], dtype=float),
+            np.array(sums[K:], dtype=int),
+        )
+
+    def make_source(self, bound, offset_map, verbose=0):
+        """A :class:`DaskSource` for one fit."""
+        return DaskSource(self, bound, offset_map)
+
+
+def _chunk(x, labels, weight, offset, classes, class_factor, offset_map, features):
+    codes = codes_of(labels, classes)
+    w = np.ones(codes.size) if weight is None else np.asarray(weight, dtype=float)
+    off = None if offset is None else offset_map(np.asarray(offset, dtype=float))
+    X = np.asarray(x) if features else np.empty((codes.size, 0))
+    if X.dtype.kind != "f":
+        X = X.astype(float)
+    return Chunk(X, codes, w * class_factor[codes], off)
+
+
+def _apply(fn, *parts):
+    return fn(_chunk(*parts))
+
+
+def _add(*summaries):
+    total = None
+    for s in summaries:
+        total = add_summaries(total, s)
+    return total
+
+
+class DaskSource:
+    """A data source over :class:`DaskData`: ``reduce`` is a tree reduction on the
+    workers, ``batches`` computes one block at a time in a shuffled order."""
+
+    def __init__(self, data, bound, offset_map):
+        self.data = data
+        self.bound = bound
+        self.offset_map = offset_map
+
+    @property
+    def n_rows(self):
+        """Number of rows."""
+        return int(self.data.X.shape[0])
+
+    @property
+    def n_features(self):
+        """Number of feature columns."""
+        return self.bound.shape[1]
+
+    def _blocks(self):
+        d = self.data
+        xs = d.X.to_delayed().ravel()
+        ys = d.y.to_delayed().ravel()
+        ws = [None] * len(xs) if d.weight is None else d.weight.to_delayed().ravel()
+        os_ = [None] * len(xs) if d.offset is None else d.offset.to_delayed().ravel()
+        fixed = (self.bound.classes, self.bound.class_factor, self.offset_map, self.bound.features)
+        return [(x, y, w, o, *fixed) for x, y, w, o in zip(xs, ys, ws, os_, strict=True)]
+
+    def reduce(self, fn, fan_in=8):
+        """Sum ``fn(chunk)`` over the row blocks, added in a tree of fan-in ``fan_in``."""
+        dask, _ = _dask()
+        from dask import delayed
+
+        parts = [delayed(_apply, pure=True)(fn, *block) for block in self._blocks()]
+        while len(parts) > 1:
+            parts = [delayed(_add)(*parts[i : i + fan_in]) for i in range(0, len(parts), fan_in)]
+        return dask.compute(parts[0])[0]
+
+    def batches(self, batch_size, rng=None):
+        """Mini-batches of at most ``batch_size`` rows, block by block (shuffled with ``rng``)."""
+        dask, _ = _dask()
+        blocks = self._blocks()
+        order = range(len(blocks)) if rng is None else rng.permutation(len(blocks))
+        for i in order:
+            x, y, w, o = dask.compute(*blocks[i][:4])
+            chunk = _chunk(x, y, w, o, *blocks[i][4:])
+            index = np.arange(chunk.n_rows) if rng is None else rng.permutation(chunk.n_rows)
+            for start in range(0, chunk.n_rows, batch_size):
+                rows = index[start : start + batch_size]
+                off = None if chunk.offset is None else chunk.offset[rows]
+                yield Chunk(chunk.X[rows], chunk.y[rows], chunk.weight[rows], off)

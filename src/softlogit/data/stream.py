@@ -1,0 +1,361 @@
+r"""Out-of-core data: Parquet and CSV files read in batches with pyarrow.
+
+``scan_parquet`` / ``scan_csv`` describe a table on disk; ``fit(scan)`` then visits it in
+batches of ``batch_rows`` rows. Newton/IRLS needs, per iteration, only sums over rows (loss,
+gradient, :math:`X^T W X`), so an exact fit with standard errors takes a few passes over the
+file in memory that does not grow with the number of rows (DESIGN.md section 2). SGD/Adam
+read the row groups in a shuffled order each epoch and shuffle the rows inside them.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections import deque
+
+import numpy as np
+
+from .external import DataSummary, codes_of
+from .sources import Chunk, _pool, add_summaries
+
+__all__ = ["StreamSource", "TableScan", "scan_csv", "scan_parquet"]
+
+#: Bytes of features per batch when ``batch_rows`` is not given.
+BATCH_BYTES = 16 * 2**20
+
+
+def _pyarrow():
+    try:
+        import pyarrow.compute as pc
+        import pyarrow.dataset as ds
+    except ImportError as err:  # pragma: no cover - optional extra
+        raise ImportError(
+            "reading Parquet/CSV needs pyarrow: pip install softlogit[parquet]"
+        ) from err
+    return ds, pc
+
+
+def _resolve_paths(path_or_glob):
+    """Files named by a path, a glob, a folder or a list of those, sorted; an error if none."""
+    items = [path_or_glob] if isinstance(path_or_glob, (str, os.PathLike)) else list(path_or_glob)
+    paths = []
+    for item in items:
+        item = os.fspath(item)
+        if os.path.isdir(item):
+            found = sorted(p for p in glob.glob(os.path.join(item, "*")) if os.path.isfile(p))
+        elif glob.has_magic(item):
+            found = sorted(glob.glob(item))
+        elif os.path.isfile(item):
+            found = [item]
+        else:
+            raise FileNotFoundError(f"no such file: {item!r}")
+        if not found:
+            raise FileNotFoundError(f"{item!r} matches no files")
+        paths.extend(found)
+    return paths
+
+
+def _as_list(value, what):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    values = list(value)
+    if not all(isinstance(v, str) for v in values):
+        raise TypeError(f"{what} must be a column name or a list of column names")
+    return values
+
+
+class TableScan:
+    """A table on disk (Parquet or CSV files) described for fitting; see :func:`scan_parquet`.
+
+    Attributes
+    ----------
+    paths : list of str
+    target, weight : str or None
+    offset : list of str
+        One column (per-row offset) or one per class.
+    feature_names : list of str
+    batch_rows : int
+    """
+
+    def __init__(self, paths, file_format, target, features, weight, offset, batch_rows):
+        ds, _ = _pyarrow()
+        self.paths = paths
+        self.format = file_format
+        try:
+            self.dataset = ds.dataset(paths, format=file_format)
+        except Exception as err:  # pyarrow's errors name the file; keep its message
+            raise ValueError(f"cannot read {paths[0]!r} as {file_format}: {err}") from None
+        names = list(self.dataset.schema.names)
+        self.target = target
+        self.weight = weight
+        self.offset = _as_list(offset, "offset")
+        special = [c for c in [target, weight, *self.offset] if c is not None]
+        features = [c for c in names if c not in special] if features is None else features
+        self.feature_names = _as_list(features, "features")
+        self._check_columns(names, special)
+        p = max(1, len(self.feature_names))
+        self.batch_rows = int(batch_rows) if batch_rows else max(1024, BATCH_BYTES // (8 * p))
+        if self.batch_rows < 1:
+            raise ValueError(f"batch_rows must be a positive integer, got {batch_rows!r}")
+
+    def _check_columns(self, names, special):
+        missing = [c for c in [*special, *self.feature_names] if c not in names]
+        if missing:
+            raise ValueError(f"column {missing[0]!r} is not in {self.paths[0]!r}; it has {names}")
+        if self.target is None:
+            raise ValueError("scan needs target=: the name of the label column")
+        clash = set(self.feature_names) & set(special)
+        if clash:
+            raise ValueError(
+                f"column {sorted(clash)[0]!r} is both a feature and the target, weight or offset"
+            )
+        import pyarrow as pa
+
+        schema = self.dataset.schema
+        for col in [*self.feature_names, *([self.weight] if self.weight else []), *self.offset]:
+            kind = schema.field(col).type
+            if not (
+                pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+            ):
+                raise ValueError(f"column {col!r} is not numeric (type {kind}); encode it first")
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def n_features(self):
+        """Number of feature columns."""
+        return len(self.feature_names)
+
+    @property
+    def has_offset(self):
+        """Whether an offset column is read."""
+        return bool(self.offset)
+
+    # ------------------------------------------------------------------ reading
+    def record_batches(self, columns, fragments=None):
+        """pyarrow record batches of ``columns`` (all files, or the given fragments)."""
+        parts = [self.dataset] if fragments is None else fragments
+        for part in parts:
+            yield from part.to_batches(columns=columns, batch_size=self.batch_rows)
+
+    def _columns(self, features=True):
+        cols = [self.target]
+        if features:
+            cols += self.feature_names
+        if self.weight:
+            cols.append(self.weight)
+        return cols + self.offset
+
+    def describe(self):
+        """One pass: rows, sorted labels and prior-weight totals per label; checks every
+        value (missing, non-finite or negative values are errors naming column and row)."""
+        n, totals, counts = 0, {}, {}
+        for batch in self.record_batches(self._columns()):
+            self._check_batch(batch, n)
+            labels = batch.column(self.target).to_numpy(zero_copy_only=False)
+            uniq, inv = np.unique(labels, return_inverse=True)
+            sums = np.bincount(inv, weights=self._weights(batch), minlength=uniq.size)
+            rows = np.bincount(inv, minlength=uniq.size)
+            for label, s, c in zip(uniq.tolist(), sums, rows, strict=True):
+                totals[label] = totals.get(label, 0.0) + float(s)
+                counts[label] = counts.get(label, 0) + int(c)
+            n += batch.num_rows
+        if n == 0:
+            raise ValueError(f"{self.paths[0]!r} has no rows")
+        order = sorted(totals)
+        return DataSummary(
+            n,
+            np.array(order),
+            np.array([totals[c] for c in order]),
+            np.array([counts[c] for c in order]),
+        )
+
+    def _check_batch(self, batch, start):
+        for col in batch.schema.names:
+            arr = batch.column(col)
+            if arr.null_count:
+                row = start + int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
+                raise ValueError(f"column {col!r} has a missing value at row {row}")
+            if col == self.target:
+                continue
+            values = arr.to_numpy(zero_copy_only=False).astype(float, copy=False)
+            bad = ~np.isfinite(values)
+            if col == self.weight:
+                bad |= values < 0
+            if np.any(bad):
+                row = int(np.flatnonzero(bad)[0])
+                value, row = float(values[row]), start + row
+                raise ValueError(f"column {col!r} has the invalid value {value!r} at row {row}")
+
+    def _weights(self, batch):
+        if not self.weight:
+            return np.ones(batch.num_rows)
+        return batch.column(self.weight).to_numpy(zero_copy_only=False).astype(float)
+
+    def chunk(self, batch, bound, offset_map):
+        """A :class:`Chunk` from one record batch (features as float64, C-contiguous)."""
+        labels = batch.column(self.target).to_numpy(zero_copy_only=False)
+        codes = codes_of(labels, bound.classes, self.target)
+        rows = batch.num_rows
+        X = np.empty((rows, self.n_features if bound.features else 0))
+        if bound.features:
+            for j, name in enumerate(self.feature_names):
+                X[:, j] = batch.column(name).to_numpy(zero_copy_only=False)
+        weight = self._weights(batch) * bound.class_factor[codes]
+        offset = None
+        if self.offset:
+            raw = np.column_stack(
+                [batch.column(c).to_numpy(zero_copy_only=False) for c in self.offset]
+            ).astype(float)
+            offset = offset_map(raw[:, 0] if raw.shape[1] == 1 else raw)
+        return Chunk(X, codes, weight, offset)
+
+    def make_source(self, bound, offset_map, verbose=0):
+        """A :class:`StreamSource` over this table for one fit."""
+        return StreamSource(self, bound, offset_map, verbose)
+
+    def fragments(self):
+        """Row groups (Parquet) or files (CSV): the units an epoch shuffles."""
+        pieces = []
+        for fragment in self.dataset.get_fragments():
+            if self.format == "parquet":
+                pieces.extend(fragment.split_by_row_group())
+            else:
+                pieces.append(fragment)
+        return pieces
+
+
+class StreamSource:
+    """A data source that reads a :class:`TableScan` batch by batch on every pass.
+
+    ``reduce`` maps chunks on the shared thread pool (one BLAS thread each) with at most
+    ``2 * cores`` chunks in flight, and adds the summaries in file order, so memory is a few
+    batches whatever the number of rows and the result does not depend on scheduling.
+    """
+
+    def __init__(self, scan, bound, offset_map, verbose=0):
+        self.scan = scan
+        self.bound = bound
+        self.offset_map = offset_map
+        self.verbose = verbose
+        self.passes = 0
+
+    @property
+    def n_rows(self):
+        """Number of rows (from the descriptive pass)."""
+        return self.bound.summary.n_rows
+
+    @property
+    def n_features(self):
+        """Number of feature columns."""
+        return self.bound.shape[1]
+
+    def chunks(self, fragments=None):
+        """Chunks in file order (or of the given fragments)."""
+        columns = self.scan._columns(self.bound.features)
+        for batch in self.scan.record_batches(columns, fragments):
+            yield self.scan.chunk(batch, self.bound, self.offset_map)
+
+    def reduce(self, fn):
+        """Sum ``fn(chunk)`` over all chunks (one pass over the files)."""
+        pool, blas = _pool()
+        self.passes += 1
+        total, window = None, deque()
+        bar = _progress(self.n_rows, f"pass {self.passes}", self.verbose)
+        with blas.limit(limits=1, user_api="blas"):
+            for chunk in self.chunks():
+                window.append((pool.submit(fn, chunk), chunk.n_rows))
+                if len(window) >= 2 * max(1, pool._max_workers):
+                    total = _take(window, total, bar)
+            while window:
+                total = _take(window, total, bar)
+        if bar is not None:
+            bar.close()
+        return total
+
+    def batches(self, batch_size, rng=None):
+        """Mini-batches of ``batch_size`` rows; with ``rng``, the row groups in a shuffled
+        order and the rows inside each shuffled (one epoch)."""
+        pieces = self.scan.fragments()
+        if rng is not None:
+            pieces = [pieces[i] for i in rng.permutation(len(pieces))]
+        pending = None
+        for chunk in self.chunks(pieces):
+            if rng is not None:
+                chunk = _rows(chunk, rng.permutation(chunk.n_rows))
+            pending = chunk if pending is None else _concat(pending, chunk)
+            while pending.n_rows >= batch_size:
+                yield _rows(pending, slice(0, batch_size))
+                pending = _rows(pending, slice(batch_size, None))
+        if pending is not None and pending.n_rows:
+            yield pending
+
+
+def _take(window, total, bar):
+    future, rows = window.popleft()
+    total = add_summaries(total, future.result())
+    if bar is not None:
+        bar.update(rows)
+    return total
+
+
+def _progress(total, desc, verbose):
+    if not verbose:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="rows", unit_scale=True, leave=False)
+
+
+def _rows(chunk, index):
+    off = None if chunk.offset is None else chunk.offset[index]
+    return Chunk(chunk.X[index], chunk.y[index], chunk.weight[index], off)
+
+
+def _concat(a, b):
+    off = None if a.offset is None else np.concatenate([a.offset, b.offset])
+    return Chunk(
+        np.concatenate([a.X, b.X]),
+        np.concatenate([a.y, b.y]),
+        np.concatenate([a.weight, b.weight]),
+        off,
+    )
+
+
+def scan_parquet(path_or_glob, target, features=None, weight=None, offset=None, batch_rows=None):
+    """Describe Parquet files for an out-of-core fit: ``model.fit(scan)``.
+
+    Parameters
+    ----------
+    path_or_glob : str, path, or list of them
+        A file, a folder (all its files), or a glob such as ``"data/part-*.parquet"``.
+    target : str
+        The label column.
+    features : list of str, optional
+        Feature columns (numeric); default every column but target, weight and offset.
+    weight : str, optional
+        Column of non-negative prior (sample) weights.
+    offset : str or list of str, optional
+        Offset column (added to the linear predictor), or one column per class.
+    batch_rows : int, optional
+        Rows per batch; default about 16 MiB of features per batch.
+
+    Returns
+    -------
+    TableScan
+        Pass it to ``fit`` in place of ``X`` (and no ``y``). Newton/IRLS then runs as a few
+        full passes over the files (exact MLE, standard errors, fit statistics) with memory
+        that does not grow with the number of rows.
+    """
+    return TableScan(
+        _resolve_paths(path_or_glob), "parquet", target, features, weight, offset, batch_rows
+    )
+
+
+def scan_csv(path_or_glob, target, features=None, weight=None, offset=None, batch_rows=None):
+    """Describe CSV files (with a header row) for an out-of-core fit; parameters and result
+    as :func:`scan_parquet`. Column types are inferred by pyarrow's CSV reader."""
+    return TableScan(
+        _resolve_paths(path_or_glob), "csv", target, features, weight, offset, batch_rows
+    )

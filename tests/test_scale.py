@@ -1,0 +1,230 @@
+"""One code path, three scales: streamed Parquet/CSV, Dask and in-memory fits agree."""
+
+import os
+import tracemalloc
+import warnings
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import softlogit as sl
+
+dask = pytest.importorskip("dask")
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+
+FEATURES = ["f0", "f1", "f2", "f3"]
+
+
+def make_frame(n, K, seed, labels=None):
+    """Features, labels (optionally strings), weights and a per-row offset."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, len(FEATURES)))
+    B = rng.normal(0.0, 0.6, (len(FEATURES), K))
+    eta = X @ B + rng.normal(0.0, 0.3, K)
+    P = np.exp(eta - eta.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    codes = (P.cumsum(axis=1) < rng.random(n)[:, None]).sum(axis=1)
+    frame = pd.DataFrame(X, columns=FEATURES)
+    frame["y"] = codes if labels is None else np.asarray(labels)[codes]
+    frame["w"] = rng.uniform(0.2, 2.0, n)
+    frame["o"] = rng.normal(0.0, 0.2, n)
+    return frame
+
+
+def model_for(K, **kwargs):
+    if K == 2:
+        return sl.LogisticRegression(**kwargs)
+    return sl.SoftmaxRegression(**kwargs)
+
+
+def assert_same_fit(a, b, tol=1e-8):
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=0, atol=tol)
+    np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=0, atol=tol)
+    assert a.loglike_ == pytest.approx(b.loglike_, rel=1e-10)
+    assert a.null_loglike_ == pytest.approx(b.null_loglike_, rel=1e-10)
+    assert a.aic_ == pytest.approx(b.aic_, rel=1e-10)
+    np.testing.assert_allclose(a.coef_table().values, b.coef_table().values, rtol=1e-7, atol=1e-9)
+
+
+@pytest.fixture(scope="module", params=[2, 3], ids=["binary", "softmax"])
+def written(request, tmp_path_factory):
+    """A data set written as Parquet (several files and row groups) and CSV."""
+    K = request.param
+    frame = make_frame(3000, K, seed=K, labels=None if K == 2 else ["lo", "mid", "hi"])
+    folder = tmp_path_factory.mktemp(f"data{K}")
+    for i, start in enumerate(range(0, len(frame), 1000)):
+        part = frame.iloc[start : start + 1000]
+        part.to_parquet(folder / f"part-{i}.parquet", row_group_size=400)
+    frame.to_csv(folder / "all.csv", index=False)
+    return K, frame, folder
+
+
+def in_memory(K, frame, **kwargs):
+    return model_for(K, **kwargs).fit(
+        frame[FEATURES], frame["y"], sample_weight=frame["w"], offset=frame["o"]
+    )
+
+
+def test_streamed_parquet_and_csv_equal_the_in_memory_fit(written):
+    K, frame, folder = written
+    reference = in_memory(K, frame)
+    scans = [
+        sl.scan_parquet(folder / "part-*.parquet", target="y", weight="w", offset="o"),
+        sl.scan_parquet(
+            sorted(folder.glob("*.parquet")), target="y", weight="w", offset="o", batch_rows=250
+        ),
+        sl.scan_csv(folder / "all.csv", target="y", weight="w", offset="o", batch_rows=333),
+    ]
+    for scan in scans:
+        streamed = model_for(K).fit(scan)
+        assert_same_fit(streamed, reference)
+        assert list(streamed.feature_names_in_) == FEATURES
+        assert list(streamed.classes_) == list(reference.classes_)
+        robust = streamed.coef_table(cov_type="HC0").values
+        np.testing.assert_allclose(robust, reference.coef_table(cov_type="HC0").values, rtol=1e-7)
+
+
+def test_dask_array_and_dataframe_equal_the_in_memory_fit(written):
+    K, frame, _ = written
+    reference = in_memory(K, frame)
+    X = da.from_array(frame[FEATURES].to_numpy(), chunks=(700, 2))
+    y = da.from_array(frame["y"].to_numpy(), chunks=700)
+    w = da.from_array(frame["w"].to_numpy(), chunks=700)
+    fitted = model_for(K).fit(X, y, sample_weight=w, offset=frame["o"].to_numpy())
+    assert_same_fit(fitted, reference)
+    ddf = dd.from_pandas(frame, npartitions=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # dask: string labels become objects
+        fitted = model_for(K).fit(ddf[FEATURES], ddf["y"], sample_weight=ddf["w"], offset=ddf["o"])
+    assert_same_fit(fitted, reference)
+    assert list(fitted.feature_names_in_) == FEATURES
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"penalty": "l2", "alpha": 0.05, "standardize": True},
+        {"penalty": "l1", "alpha": 0.01, "class_weight": "balanced"},
+        {"solver": "lbfgs"},
+    ],
+)
+def test_penalties_class_weights_and_solvers_stream_too(written, kwargs):
+    K, frame, folder = written
+    scan = sl.scan_parquet(folder / "part-*.parquet", target="y", weight="w", offset="o")
+    np.testing.assert_allclose(
+        model_for(K, **kwargs).fit(scan).coef_, in_memory(K, frame, **kwargs).coef_, atol=1e-7
+    )
+
+
+def test_adam_over_shuffled_row_groups_reaches_the_newton_fit(written):
+    K, frame, folder = written
+    scan = sl.scan_parquet(folder / "part-*.parquet", target="y", weight="w", offset="o")
+    newton = model_for(K).fit(scan)
+    adam = model_for(K, solver="adam", random_state=0, max_iter=3000, tol=1e-6).fit(scan)
+    np.testing.assert_allclose(adam.coef_, newton.coef_, atol=2e-3)
+
+
+def test_scan_errors_name_the_problem(tmp_path):
+    frame = make_frame(50, 2, seed=9)
+    frame["text"] = "a"
+    path = tmp_path / "d.parquet"
+    frame.to_parquet(path)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        sl.scan_parquet(tmp_path / "missing.parquet", target="y")
+    with pytest.raises(FileNotFoundError, match="matches no files"):
+        sl.scan_parquet(tmp_path / "*.csv", target="y")
+    with pytest.raises(ValueError, match="'nope' is not in"):
+        sl.scan_parquet(path, target="nope")
+    with pytest.raises(ValueError, match="'text' is not numeric"):
+        sl.scan_parquet(path, target="y")
+    scan = sl.scan_parquet(path, target="y", features=FEATURES)
+    with pytest.raises(ValueError, match="takes y from the scan"):
+        sl.LogisticRegression().fit(scan, frame["y"])
+    with pytest.raises(ValueError, match="formula= needs in-memory data"):
+        sl.LogisticRegression(formula="y ~ f0").fit(scan)
+    bad = frame.drop(columns="text")
+    bad.loc[17, "f2"] = np.nan
+    bad.to_parquet(tmp_path / "nan.parquet")
+    scan = sl.scan_parquet(tmp_path / "nan.parquet", target="y")
+    with pytest.raises(ValueError, match="column 'f2' has .* at row 17"):
+        sl.LogisticRegression().fit(scan)
+    bad = frame.drop(columns="text")
+    bad.loc[5, "w"] = -1.0
+    bad.to_parquet(tmp_path / "neg.parquet")
+    with pytest.raises(ValueError, match="column 'w' has the invalid value -1.0 at row 5"):
+        sl.LogisticRegression().fit(
+            sl.scan_parquet(tmp_path / "neg.parquet", target="y", weight="w")
+        )
+
+
+def write_rows(path, n, seed=0, rows_per_group=50_000):
+    """A binary data set of ``n`` rows written group by group (never all in memory)."""
+    rng = np.random.default_rng(seed)
+    with pq.ParquetWriter(
+        path, pa.schema([(c, pa.float64()) for c in FEATURES] + [("y", pa.int64())])
+    ) as out:
+        for start in range(0, n, rows_per_group):
+            m = min(rows_per_group, n - start)
+            X = rng.standard_normal((m, len(FEATURES)))
+            y = (rng.random(m) < 1 / (1 + np.exp(-(X @ [0.5, -0.3, 0.2, 0.0])))).astype(np.int64)
+            cols = {c: X[:, j] for j, c in enumerate(FEATURES)} | {"y": y}
+            out.write_table(pa.table(cols))
+
+
+def test_streamed_fit_memory_does_not_grow_with_rows(tmp_path):
+    peaks = []
+    for n in (200_000, 800_000):
+        path = tmp_path / f"rows{n}.parquet"
+        write_rows(path, n)
+        scan = sl.scan_parquet(path, target="y", batch_rows=20_000)
+        tracemalloc.start()
+        model = sl.LogisticRegression().fit(scan)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert model.converged_ and model.nobs_ == n
+    assert peaks[1] < 1.2 * peaks[0], peaks  # 4x the rows, not more memory
+    assert peaks[1] < 8 * 20_000 * len(FEATURES) * 8 * 4  # a few batches, not the data
+
+
+def test_distributed_fit_survives_a_killed_worker():
+    distributed = pytest.importorskip("distributed")
+    from softlogit.data import dask_source
+
+    frame = make_frame(20_000, 2, seed=11)
+    reference = in_memory(2, frame)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        X = da.from_array(frame[FEATURES].to_numpy(), chunks=(2000, 4))
+        y = da.from_array(frame["y"].to_numpy(), chunks=2000)
+        w = da.from_array(frame["w"].to_numpy(), chunks=2000)
+        original, calls, killed = dask_source.DaskSource.reduce, [], []
+
+        def reduce_then_kill(self, fn, fan_in=8):
+            calls.append(1)
+            if len(calls) == 3:  # in the middle of the Newton iterations
+                victim = sorted(client.scheduler_info()["workers"])[0]
+                killed.append(victim)
+                try:
+                    client.run(os._exit, 1, workers=[victim])
+                except distributed.comm.core.CommClosedError:
+                    pass  # the worker died before it could answer: as intended
+            return original(self, fn, fan_in)
+
+        dask_source.DaskSource.reduce = reduce_then_kill
+        try:
+            fitted = sl.LogisticRegression().fit(
+                X, y, sample_weight=w, offset=frame["o"].to_numpy()
+            )
+        finally:
+            dask_source.DaskSource.reduce = original
+        assert len(calls) > 3
+        assert killed and killed[0] not in client.scheduler_info()["workers"]
+    assert_same_fit(fitted, reference)
