@@ -1,0 +1,175 @@
+"""The documentation is executed and checked: the tutorial runs, the API reference covers every
+public name, and relative links between the Markdown files resolve."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import traceback
+import warnings
+from pathlib import Path
+
+import pytest
+
+import softlogit
+from softlogit import CollinearityWarning, ConvergenceWarning
+
+DOCS = Path(__file__).parents[1] / "docs"
+TUTORIAL = DOCS / "tutorial.md"
+API = DOCS / "api.md"
+
+FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", flags=re.S | re.M)
+
+
+def python_blocks(text):
+    """``(first_line_number, source)`` of each fenced ```python block, in order."""
+    return [
+        (text.count("\n", 0, m.start(2)) + 1, m.group(2))
+        for m in FENCE.finditer(text)
+        if m.group(1) == "python"
+    ]
+
+
+def load_make_api():
+    spec = importlib.util.spec_from_file_location("make_api", DOCS / "make_api.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ----------------------------------------------------------------------------- (a) tutorial
+def test_tutorial_blocks_run_in_order(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # no windows, should a block ever plot
+    blocks = python_blocks(TUTORIAL.read_text(encoding="utf-8"))
+    assert len(blocks) >= 10, "the tutorial should hold its runnable python blocks"
+    namespace = {"__name__": "__tutorial__"}  # one namespace: the blocks build on each other
+    for number, (line, source) in enumerate(blocks, start=1):
+        # pad so that tracebacks point at the line of docs/tutorial.md
+        code = compile("\n" * (line - 1) + source, str(TUTORIAL), "exec")
+        failure = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)  # a tutorial fit must converge
+            warnings.simplefilter("error", CollinearityWarning)
+            try:
+                exec(code, namespace)  # noqa: S102
+            except Exception as exc:
+                tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[1:])
+                failure = f"{type(exc).__name__}: {exc}\n{tb}"
+        if failure is not None:
+            pytest.fail(
+                f"docs/tutorial.md python block {number} (line {line}) failed: {failure}",
+                pytrace=False,
+            )
+
+
+def test_python_blocks_are_found_with_their_line_numbers():
+    text = "intro\n```python\na = 1\n```\n\n```bash\nls\n```\n```python\nb = a + 1\n```\n"
+    assert python_blocks(text) == [(3, "a = 1\n"), (10, "b = a + 1\n")]
+
+
+# ----------------------------------------------------------------------------- (b) API
+def api_sections(text):
+    """Names that have a ``### `name` `` section."""
+    return set(re.findall(r"^### `([^`]+)`\s*$", text, flags=re.M))
+
+
+def test_api_reference_has_a_section_for_every_public_name():
+    sections = api_sections(API.read_text(encoding="utf-8"))
+    missing = sorted(set(softlogit.__all__) - sections)
+    assert not missing, f"docs/api.md lacks {missing}: run python docs/make_api.py"
+    removed = sorted(sections - set(softlogit.__all__))
+    assert not removed, f"docs/api.md documents names no longer public: {removed}"
+
+
+def test_api_generator_runs_and_covers_every_public_name():
+    make_api = load_make_api()
+    text = make_api.render()
+    assert text.startswith("# API reference")
+    assert api_sections(text) == set(softlogit.__all__)
+    assert "Binary logistic regression" in text  # the docstrings' summaries are rendered
+    assert "**Parameters**" in text
+
+
+def test_numpydoc_parser():
+    make_api = load_make_api()
+    doc = """Summary line
+    that continues.
+
+    Longer text.
+
+    Parameters
+    ----------
+    a : int
+        The first
+        parameter.
+    b, c : float, \\
+        optional
+    d
+    Free text about the rest.
+
+    Returns
+    -------
+    ndarray
+    """
+    summary, sections = make_api.parse_docstring(doc)
+    assert summary == "Summary line that continues."
+    assert sections["Parameters"] == [
+        ("a", "int", "The first parameter."),
+        ("b, c", "float, optional", ""),
+        ("d", "", ""),
+        (None, "Free text about the rest.", ""),
+    ]
+    assert sections["Returns"] == [("ndarray", "", "")]
+    assert make_api.to_markdown("``x`` :math:`a<b` :class:`~m.C` 1 < 2") == "`x` $a<b$ `C` 1 &lt; 2"
+
+
+# ----------------------------------------------------------------------------- (c) links
+LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+REFERENCE = re.compile(r"^\s*\[[^\]]+\]:\s*(\S+)", flags=re.M)
+
+
+def github_slugs(text):
+    """The anchors GitHub gives the headings of a Markdown text (duplicates get -1, -2...)."""
+    slugs, seen = set(), {}
+    for heading in re.findall(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", FENCE.sub("", text), flags=re.M):
+        base = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        count = seen.get(base, 0)
+        slugs.add(base if count == 0 else f"{base}-{count}")
+        seen[base] = count + 1
+    return slugs
+
+
+def broken_links(path):
+    """Relative links of a Markdown file whose target file (or heading anchor) is missing."""
+    text = path.read_text(encoding="utf-8")
+    prose = re.sub(r"`[^`\n]*`", "", FENCE.sub("", text))  # links in code are not links
+    broken = []
+    for target in LINK.findall(prose) + REFERENCE.findall(prose):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, flags=re.I) or target.startswith("//"):
+            continue  # absolute URL (http:, mailto:, ...)
+        file_part, _, anchor = target.partition("#")
+        dest = (path.parent / file_part).resolve() if file_part else path
+        if not dest.exists():
+            broken.append(f"{target} (no file {dest})")
+        elif anchor and dest.suffix == ".md":
+            if anchor.lower() not in github_slugs(dest.read_text(encoding="utf-8")):
+                broken.append(f"{target} (no heading #{anchor} in {dest.name})")
+    return broken
+
+
+@pytest.mark.parametrize("path", sorted(DOCS.glob("*.md")), ids=lambda p: p.name)
+def test_no_broken_relative_links(path):
+    assert not broken_links(path), f"broken links in {path.name}: {broken_links(path)}"
+
+
+def test_link_checker_finds_broken_links(tmp_path):
+    (tmp_path / "other.md").write_text("# A heading\n", encoding="utf-8")
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# Top\n[ok](other.md) [ok](other.md#a-heading) [ok](#top) [web](https://x.org/y)\n"
+        "[bad](missing.md) [bad](other.md#nowhere) [bad](#nope)\n"
+        "`[code](ignored.md)`\n```python\n[x](also-ignored.md)\n```\n",
+        encoding="utf-8",
+    )
+    found = broken_links(page)
+    assert [b.split(" ")[0] for b in found] == ["missing.md", "other.md#nowhere", "#nope"]
