@@ -206,3 +206,12 @@ def _initializer(proto, name):
 
 def _meta(proto):
     return {p.key: p.value for p in proto.metadata_props}
+
+
+def test_estimator_method_is_the_export(multi):
+    X, y = multi
+    model = sl.SoftmaxRegression().fit(X, y)
+    proto = model.to_onnx(name="layer")
+    assert proto.graph.name == "layer"
+    assert proto.SerializeToString() == to_onnx(model, name="layer").SerializeToString()
+    _assert_matches(model, X)

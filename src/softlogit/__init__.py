@@ -5,6 +5,7 @@ from .cv import LogisticRegressionCV, SoftmaxRegressionCV
 from .data.stream import scan_csv, scan_parquet
 from .estimators import LogisticRegression, SoftmaxRegression
 from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
+from .io import ModelFileError, load, save
 from .path import RegularizationPath, regularization_path
 from .results import lr_test
 from .separation import SeparationReport, check_separation, find_separation
@@ -22,7 +23,10 @@ __all__ = [
     "SeparationReport",
     "check_separation",
     "find_separation",
+    "load",
     "lr_test",
+    "ModelFileError",
+    "save",
     "scan_csv",
     "scan_parquet",
     "RegularizationPath",

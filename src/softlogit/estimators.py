@@ -434,6 +434,21 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return Summary.from_model(self, alpha, cov_type, groups)
 
     # ----------------------------------------------------------------- prediction
+    def save(self, path):
+        """Write the fitted model to ``path`` as a JSON model file (atomically; no pickle);
+        read it back with :func:`softlogit.load`. See :func:`softlogit.io.save`."""
+        from .io import save
+
+        save(self, path)
+
+    def to_onnx(self, *, name=None, opset=None):
+        """The fitted model as an ONNX graph: ``Gemm`` then ``Sigmoid`` (one neuron) or
+        ``Softmax`` (one layer), with ``label`` and ``probabilities`` outputs; see
+        :func:`softlogit.onnx_export.to_onnx`."""
+        from .onnx_export import to_onnx
+
+        return to_onnx(self, name=name, opset=opset)
+
     def _free_logits(self, X, offset):
         check_is_fitted(self, "coef_")
         X, _ = self._design(X, None, reset=False)

@@ -1,0 +1,799 @@
+"""Safe model files: a fitted estimator as checksummed JSON, with no pickle and no code.
+
+``save`` writes one JSON document: format tag and version, estimator class and parameters,
+the fitted layer, the formula's fitted encoding (levels, transform state, column structure),
+fit statistics, the nonrobust covariance and a SHA-256 checksum of it all, through a synced
+temporary file renamed over ``path`` (the old file or the complete new one, never a part).
+
+``load`` parses the JSON (nothing is unpickled or evaluated), checks tag, version, checksum
+and that the parts fit together, and rebuilds an estimator whose predictions equal the saved
+one's bitwise; its ``results_`` (:class:`StoredResults`) serves the nonrobust tables, and what
+needs the training rows raises :class:`NoTrainingDataError`. Formula terms are code that
+formulaic evaluates on new data: only safe ones are written or read (:func:`check_formula`).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import re
+import secrets
+from contextlib import suppress
+
+import numpy as np
+from formulaic import Formula, ModelSpec
+from formulaic.errors import FormulaicError
+from formulaic.materializers.base import EncodedTermStructure
+from formulaic.materializers.types import EvaluatedFactor, ScopedFactor, ScopedTerm
+from formulaic.parser.types import Factor
+from formulaic.transforms import TRANSFORMS
+from formulaic.transforms.contrasts import ContrastsState
+from sklearn.utils.validation import check_is_fitted
+
+from .cv import LogisticRegressionCV, SoftmaxRegressionCV
+from .data.formula import INTERCEPT, FormulaDesign
+from .estimators import LogisticRegression, SoftmaxRegression
+from .families import Categorical, make_family
+from .inference import COV_TYPES
+from .results import FitResults
+from .separation import SeparationResult
+from .solvers import SOLVERS
+
+__all__ = [
+    "ModelFileError",
+    "NoTrainingDataError",
+    "StoredResults",
+    "check_formula",
+    "load",
+    "save",
+]
+
+FORMAT = "softlogit-model"
+FORMAT_VERSION = 1
+
+ESTIMATORS = {
+    cls.__name__: cls
+    for cls in (LogisticRegression, SoftmaxRegression, LogisticRegressionCV, SoftmaxRegressionCV)
+}
+#: Fit statistics stored as they are (their types too) and restored as attributes.
+STATS = tuple(
+    "loglike_ null_loglike_ deviance_ aic_ bic_ pseudo_r2_ lr_stat_ lr_pvalue_ df_model_ "
+    "df_resid_ nobs_".split()
+)
+#: What the cross-validated estimators learn besides the refitted model.
+CV_ATTRIBUTES = tuple(
+    "l1_ratios_ alphas_ cv_scores_ cv_mean_ cv_se_ l1_ratio_ alpha_ alpha_1se_ "
+    "alpha_selected_".split()
+)
+#: formulaic ModelSpec settings stored as plain JSON values (enums by their values).
+SPEC_FIELDS = ("materializer", "ensure_full_rank", "na_action", "output", "cluster_by")
+_DUMP = {"sort_keys": True, "separators": (",", ":"), "ensure_ascii": False, "allow_nan": False}
+_FLOAT_WORDS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+_JSON_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be loaded: not JSON, truncated, another format, a newer
+    format version, a checksum mismatch or content whose parts do not fit together."""
+
+
+class NoTrainingDataError(ValueError):
+    """An operation on a loaded model that needs the training rows, which are not stored."""
+
+
+# ---------------------------------------------------------------------- values
+
+
+def _float_out(x):
+    x = float(x)
+    return x if math.isfinite(x) else ("nan" if x != x else ("inf" if x > 0 else "-inf"))
+
+
+def _array_out(a, where):
+    """``{"dtype", "shape", "data"}`` of a bool, integer, float or string array."""
+    a = np.asarray(a)
+    kind, flat = a.dtype.kind, a.ravel().tolist()
+    if kind == "f":
+        flat = [_float_out(v) for v in flat]
+    elif kind == "O" and all(isinstance(v, str) for v in flat):
+        flat = [str(v) for v in flat]
+    elif kind not in "biuU":
+        raise TypeError(f"{where}: only bool, int, float and str arrays are stored, not {a.dtype}")
+    return {"dtype": a.dtype.str, "shape": list(a.shape), "data": flat}
+
+
+_ELEMENTS = {"f": (int, float), "b": (bool,), "i": (int,), "u": (int,), "U": (str,), "O": (str,)}
+
+
+def _element_in(v, kind, where):
+    if kind == "f" and isinstance(v, str) and v in _FLOAT_WORDS:
+        return _FLOAT_WORDS[v]
+    ok = isinstance(v, _ELEMENTS[kind]) and (kind == "b" or not isinstance(v, bool))
+    _need(ok, f"{where}: {_short(v)} is not a valid entry of a {kind!r}-kind array")
+    return v
+
+
+def _array_in(obj, where, kinds="biufUO"):
+    ok = isinstance(obj, dict) and set(obj) == {"dtype", "shape", "data"}
+    _need(ok, f"{where} must be an array: an object with keys dtype, shape and data")
+    try:
+        dtype = np.dtype(obj["dtype"])
+    except (TypeError, ValueError):
+        raise ModelFileError(f"{where}: unknown dtype {_short(obj['dtype'])}") from None
+    _need(dtype.kind in kinds and dtype.fields is None, f"{where}: dtype {dtype} not allowed")
+    shape, data = obj["shape"], obj["data"]
+    ok = isinstance(shape, list) and all(_is_int(s) and s >= 0 for s in shape)
+    _need(ok, f"{where}: shape must be a list of non-negative integers, got {_short(shape)}")
+    size, count = math.prod(shape), len(data) if isinstance(data, list) else None
+    _need(count == size, f"{where}: shape {tuple(shape)} needs {size} values, not {count}")
+    values = [_element_in(v, dtype.kind, where) for v in data]
+    if dtype.kind == "U":
+        _need(all(len(v) <= dtype.itemsize // 4 for v in values), f"{where}: string too long")
+    try:
+        return np.array(values, dtype=dtype).reshape(shape)
+    except (OverflowError, ValueError) as err:
+        raise ModelFileError(f"{where}: {err}") from None
+
+
+def _value_out(value, where):
+    """A JSON-safe form of a parameter or state value; every JSON object is a tag."""
+    if isinstance(value, np.generic):
+        return {"$scalar": _array_out(value, where)}
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"$float": _float_out(value)}
+    if isinstance(value, (list, tuple)):
+        items = [_value_out(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return items if isinstance(value, list) else {"$tuple": items}
+    if isinstance(value, dict):
+        pairs = [[_value_out(k, where), _value_out(v, f"{where}[{k!r}]")] for k, v in value.items()]
+        return {"$dict": pairs}
+    if isinstance(value, np.ndarray):
+        return {"$array": _array_out(value, where)}
+    raise TypeError(
+        f"{where} = {value!r} cannot be stored in a model file (only None, bool, int, float, str "
+        "and lists, tuples, dicts, arrays of those): set a plain value, e.g. cv=5, before saving"
+    )
+
+
+def _value_in(obj, where):
+    if obj is None or isinstance(obj, (bool, str, int, float)):
+        return obj
+    if isinstance(obj, list):
+        return [_value_in(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    _need(isinstance(obj, dict) and len(obj) == 1, f"{where}: unknown value {_short(obj)}")
+    ((tag, body),) = obj.items()
+    _need(
+        tag in ("$float", "$scalar", "$array", "$tuple", "$dict"), f"{where}: unknown tag {tag!r}"
+    )
+    if tag == "$float":
+        _need(body in _FLOAT_WORDS, f"{where}: {_short(body)} is not nan, inf or -inf")
+        return _FLOAT_WORDS[body]
+    if tag in ("$scalar", "$array"):
+        array = _array_in(body, where)
+        _need(tag == "$array" or array.ndim == 0, f"{where}: a scalar must have shape []")
+        return array if tag == "$array" else array[()]
+    _need(isinstance(body, list), f"{where}: {tag} needs a list")
+    if tag == "$tuple":
+        return tuple(_value_in(v, where) for v in body)
+    _need(all(isinstance(p, list) and len(p) == 2 for p in body), f"{where}: bad dict pairs")
+    out = {}
+    for key, value in body:
+        key = _value_in(key, where)
+        _need(not isinstance(key, (list, dict, np.ndarray)), f"{where}: unhashable dict key")
+        out[key] = _value_in(value, f"{where}[{key!r}]")
+    return out
+
+
+def _need(condition, message):
+    if not condition:
+        raise ModelFileError(message)
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_real(v):
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def _short(v):
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_KINDS = {"int": int, "bool": bool, "str": str, "list": list, "dict": dict, "none": type(None)}
+
+
+def _get(doc, key, kinds, where):
+    """``doc[key]``, checked to be one of the JSON ``kinds`` ("int|none", "list", ...)."""
+    _need(isinstance(doc, dict), f"{where} must be a JSON object")
+    _need(key in doc, f"{where}.{key} is missing")
+    value = doc[key]
+    ok = any(type(value) is _KINDS[k] for k in kinds.split("|"))  # bool is not an int here
+    _need(ok, f"{where}.{key} must be {kinds.replace('|', ' or ')}, got {_short(value)}")
+    return value
+
+
+# ---------------------------------------------------------------------- formula safety
+
+SAFE_NUMPY = frozenset(
+    "abs absolute arccos arcsin arctan cbrt ceil clip cos cosh e exp exp2 expm1 floor inf "
+    "isfinite isnan log log10 log1p log2 maximum minimum nan pi power reciprocal round sign "
+    "sin sinh sqrt square tan tanh where".split()
+)
+SAFE_CALLS = frozenset(TRANSFORMS) - {"np"} | {"abs", "round", "min", "max", "pow", "float", "int"}
+CONTRASTS = frozenset({"treatment", "sum", "helmert", "diff", "poly", "custom", "SAS"})
+UNSAFE_NAMES = frozenset(
+    "eval exec compile getattr setattr delattr globals locals vars breakpoint".split()
+)
+_NODES = (
+    ast.Expression, ast.Call, ast.Name, ast.Attribute, ast.Constant, ast.BinOp, ast.UnaryOp,
+    ast.BoolOp, ast.Compare, ast.keyword, ast.Tuple, ast.List, ast.Dict, ast.Subscript,
+    ast.Slice, ast.Load, ast.operator, ast.unaryop, ast.cmpop, ast.boolop,
+)  # fmt: skip
+
+
+def _unsafe_node(node):
+    """Why ``node`` may not appear in a stored formula term, or None when it may."""
+    if not isinstance(node, _NODES):
+        return f"{type(node).__name__} expressions"
+    names = [getattr(node, a, None) for a in ("id", "attr", "arg")]
+    if isinstance(node, ast.keyword) and node.arg is None:
+        return "**keyword unpacking"
+    if any(isinstance(n, str) and (n.startswith("_") or n in UNSAFE_NAMES) for n in names):
+        return f"the name {next(n for n in names if n)!r}"
+    if isinstance(node, ast.Attribute):
+        root = node.value.id if isinstance(node.value, ast.Name) else None
+        allowed = {"np": SAFE_NUMPY, "contr": CONTRASTS}.get(root, ())
+        if node.attr not in allowed:
+            return f"the attribute {ast.unparse(node)!r}"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if node.func.id not in SAFE_CALLS:
+            return f"a call of {node.func.id!r}"
+    elif isinstance(node, ast.Call) and not isinstance(node.func, ast.Attribute):
+        return f"a call of {ast.unparse(node.func)!r}"
+    return None
+
+
+def check_formula(formula):
+    """Raise ValueError unless every term of ``formula`` is safe to evaluate on new data:
+    column names, literals, arithmetic, formulaic's transforms (``C``, ``center``, ``poly``,
+    ``Treatment``, ``contr.sum`` ...), ``abs``/``round``/``min``/``max``/``pow``/``float``/
+    ``int`` and the numpy functions in :data:`SAFE_NUMPY`. Names starting with ``_``, other
+    calls and attributes, lambdas and comprehensions are refused, so a model file cannot run
+    code of its choosing when it encodes data."""
+    if not isinstance(formula, str):
+        raise ValueError(f"formula must be a string, got {formula!r}")
+    try:
+        parsed = Formula(formula)
+    except (FormulaicError, SyntaxError, ValueError) as err:
+        raise ValueError(f"formula {formula!r} does not parse: {err}") from None
+    parts = [parsed.lhs, parsed.rhs] if hasattr(parsed, "rhs") else [parsed]
+    for term in (t for part in parts for t in part):
+        for factor in term.factors:
+            if factor.eval_method.value != "python":
+                continue
+            code = re.sub(r"`[^`]*`", "quoted_column", factor.expr)
+            try:
+                nodes = list(ast.walk(ast.parse(code, mode="eval")))
+            except SyntaxError:
+                raise ValueError(f"formula term {factor.expr!r} is not an expression") from None
+            for node in nodes:
+                why = _unsafe_node(node)
+                if why is not None:
+                    raise ValueError(
+                        f"formula term {factor.expr!r} uses {why}, which model files do not "
+                        "allow (see softlogit.io.check_formula)"
+                    )
+
+
+# ---------------------------------------------------------------------- formula state
+
+
+def _without_contrasts(state):
+    """Encoder state minus formulaic's ``ContrastsState`` (kept for introspection only: the
+    contrasts come from the formula, the levels from ``categories``)."""
+    if isinstance(state, dict):
+        return {
+            k: _without_contrasts(v) for k, v in state.items() if not isinstance(v, ContrastsState)
+        }
+    return state
+
+
+def _formula_out(design):
+    check_formula(design.formula)
+    spec = design.spec
+    structure = [
+        {
+            "term": str(s.term),
+            "scoped_terms": [
+                {
+                    "factors": [[f.factor.expr, bool(f.reduced)] for f in st.factors],
+                    "scale": _value_out(st.scale, "formula.scale"),
+                }
+                for st in s.scoped_terms
+            ],
+            "columns": [str(c) for c in s.columns],
+        }
+        for s in spec.structure
+    ]
+    encoders = {
+        expr: {"kind": kind.value, "state": _value_out(_without_contrasts(state), expr)}
+        for expr, (kind, state) in spec.encoder_state.items()
+    }
+    return {
+        **{k: getattr(getattr(spec, k), "value", getattr(spec, k)) for k in SPEC_FIELDS},
+        "formula": design.formula,
+        "rhs": str(spec.formula),
+        "has_intercept": bool(design.has_intercept),
+        "materializer_params": _value_out(spec.materializer_params, "materializer_params"),
+        "structure": structure,
+        "encoder_state": encoders,
+        "transform_state": _value_out(spec.transform_state, "transform_state"),
+    }
+
+
+def _structure_in(spec, items):
+    """formulaic's term structure, rehydrated against the terms of the parsed formula."""
+    terms = {str(t): t for t in spec.formula}
+    out = []
+    for item in items:
+        name = _get(item, "term", "str", "formula.structure")
+        _need(name in terms, f"formula.structure: term {name!r} is not in the formula")
+        factors = {f.expr: f for f in terms[name].factors}
+        scoped = []
+        for st in _get(item, "scoped_terms", "list", "formula.structure"):
+            pairs = _get(st, "factors", "list", "formula.structure")
+            _need(
+                all(isinstance(p, list) and len(p) == 2 and p[0] in factors for p in pairs),
+                f"formula.structure: bad factors {_short(pairs)} for term {name!r}",
+            )
+            evaluated = [
+                ScopedFactor(EvaluatedFactor(factors[e], None), reduced=bool(r)) for e, r in pairs
+            ]
+            scoped.append(ScopedTerm(evaluated, scale=_value_in(st.get("scale", 1), "scale")))
+        columns = _get(item, "columns", "list", "formula.structure")
+        out.append(EncodedTermStructure(terms[name], scoped, [str(c) for c in columns]))
+    return out
+
+
+def _formula_in(doc, feature_names):
+    formula = _get(doc, "formula", "str", "formula")
+    try:
+        check_formula(formula)
+    except ValueError as err:
+        raise ModelFileError(str(err)) from None
+    encoders = {
+        expr: (
+            Factor.Kind(_get(e, "kind", "str", f"formula.encoder_state[{expr!r}]")),
+            _value_in(e.get("state"), f"formula.encoder_state[{expr!r}]"),
+        )
+        for expr, e in _get(doc, "encoder_state", "dict", "formula").items()
+    }
+    spec = ModelSpec(
+        formula=_get(doc, "rhs", "str", "formula"),
+        materializer_params=_value_in(doc.get("materializer_params"), "materializer_params"),
+        transform_state=_value_in(_get(doc, "transform_state", "dict", "formula"), "state"),
+        encoder_state=encoders,
+        **{k: _get(doc, k, "str|bool|none", "formula") for k in SPEC_FIELDS},
+    )
+    rhs = str(Formula(formula).rhs)
+    _need(str(spec.formula) == rhs, f"formula: stored terms {str(spec.formula)!r} != {rhs!r}")
+    spec = spec.update(structure=_structure_in(spec, _get(doc, "structure", "list", "formula")))
+    columns = [c for s in spec.structure for c in s.columns]
+    has_intercept = _get(doc, "has_intercept", "bool", "formula")
+    _need(
+        [c for c in columns if c != INTERCEPT] == list(feature_names)
+        and has_intercept == (INTERCEPT in columns),
+        f"formula: its columns {columns} do not match the features {list(feature_names)}",
+    )
+    design = FormulaDesign(formula)
+    design.spec, design.has_intercept = spec, has_intercept
+    return design
+
+
+# ---------------------------------------------------------------------- stored results
+
+
+class _StoredLayout:
+    """What :class:`FitResults` reads from its training objective: the parameter layout,
+    the family, the total weight and the log-likelihood. The training rows are not kept."""
+
+    def __init__(self, family, n_features, fit_intercept, total_weight, loglike):
+        self.family, self.fit_intercept, self.p = family, bool(fit_intercept), int(n_features)
+        self.m, self.q = family.n_outputs, self.p + self.fit_intercept
+        self.total_weight, self._loglike = total_weight, loglike
+
+    def split(self, theta):
+        """Coefficients (m, p) and intercepts (m,) of a flat parameter vector."""
+        T = np.asarray(theta, dtype=float).reshape(self.m, self.q)
+        return T[:, : self.p], (T[:, self.p] if self.fit_intercept else np.zeros(self.m))
+
+    def loglike(self, theta):
+        """The stored log-likelihood at the fitted parameters."""
+        return self._loglike
+
+    @property
+    def source(self):
+        raise NoTrainingDataError(
+            "a loaded model has no training rows: pass rows, e.g. marginal_effects(X=...)"
+        )
+
+
+class StoredResults(FitResults):
+    """:class:`~softlogit.results.FitResults` of a loaded model: tables, ``cov_params``, Wald
+    tests and probability intervals from the stored nonrobust covariance; other covariance
+    types need the training rows and raise :class:`NoTrainingDataError`.
+
+    Parameters
+    ----------
+    layout : _StoredLayout
+    theta, free, names, row_labels, null_loglike
+        As for :class:`~softlogit.results.FitResults`.
+    covariance : ndarray of shape (n_params, n_params) or None
+        Nonrobust covariance in the parameter layout (NaN where aliased); None for lasso.
+    """
+
+    def __init__(self, layout, theta, free, names, row_labels, null_loglike, covariance):
+        super().__init__(layout, theta, free, names, row_labels, null_loglike)
+        self._stored_cov = covariance
+
+    def _cov_theta(self, cov_type="nonrobust", groups=None):
+        if cov_type not in COV_TYPES:
+            raise ValueError(f"cov_type={cov_type!r} is not one of {COV_TYPES}")
+        if (cov_type == "cluster") != (groups is not None):
+            raise ValueError("cov_type='cluster' needs groups=..., and groups needs 'cluster'")
+        if cov_type != "nonrobust":
+            raise NoTrainingDataError(
+                f"cov_type={cov_type!r} needs the training rows, which a model file does not "
+                "keep: a loaded model has the nonrobust covariance only (refit for others)"
+            )
+        if self._stored_cov is None:
+            raise ValueError("this model was saved without a covariance matrix (lasso fits)")
+        return self._stored_cov
+
+
+# ---------------------------------------------------------------------- model <-> document
+
+
+def _families(n_classes, reference, binary_only):
+    """The model's family and the one its results use (reference 0 for symmetric fits)."""
+    if reference is None:
+        return Categorical(n_classes, None), Categorical(n_classes, 0)
+    family = make_family(n_classes, reference, binary_only)
+    return family, family
+
+
+def _theta_and_free(model, fit_intercept):
+    """The results' parameters and free mask, as the estimator derives them from the fit."""
+    full = np.column_stack([model.coef_, model.intercept_]) if fit_intercept else model.coef_
+    theta = (full[1:] - full[0]).ravel() if model._reference is None else full.ravel()
+    m = full.shape[0] - (model._reference is None)
+    free = np.ones((m, full.shape[1]), dtype=bool)
+    free[:, : model.coef_.shape[1]][:, np.asarray(model.aliased_, dtype=bool)] = False
+    rows = None if model._binary_only else list(np.delete(model.classes_, model._reference or 0))
+    return theta, free.ravel(), rows
+
+
+def _separation_in(doc):
+    if doc is None:
+        return None
+    values = _value_in(doc, "fitted.separation")
+    fields = [f.name for f in dataclasses.fields(SeparationResult)]
+    _need(isinstance(values, dict) and list(values) == fields, f"fitted.separation: {fields}")
+    return SeparationResult(**values)
+
+
+def _fitted_out(model):
+    names, sep = getattr(model, "feature_names_in_", None), model.separation_
+    return {
+        "classes": _array_out(model.classes_, "classes_"),
+        "reference": None if model._reference is None else int(model._reference),
+        "coef": _array_out(model.coef_, "coef_"),
+        "intercept": _array_out(model.intercept_, "intercept_"),
+        "n_features_in": int(model.n_features_in_),
+        "feature_names_in": None if names is None else [str(n) for n in names],
+        "n_iter": int(model.n_iter_),
+        "converged": bool(model.converged_),
+        "solver": str(model.solver_),
+        "loss_curve": _array_out(np.asarray(model.loss_curve_, dtype=float), "loss_curve_"),
+        "aliased": _array_out(np.asarray(model.aliased_, dtype=bool), "aliased_"),
+        "separation": _value_out(sep and dataclasses.asdict(sep), "separation_"),
+    }
+
+
+def _results_out(model):
+    """Fit statistics and the nonrobust covariance; checks the derivation used by load."""
+    r = model.results_
+    theta, free, rows = _theta_and_free(model, r._objective.fit_intercept)
+    same = np.array_equal(theta, r._theta) and np.array_equal(free, r._free) and rows == r._rows
+    if not same:  # the estimator's layout changed: a file written now would not load faithfully
+        raise RuntimeError("softlogit.io: the results layout no longer matches the estimator")
+    cov = None if model._penalty_has_lasso() else r._cov_theta("nonrobust")
+    return {
+        "stats": {name: _value_out(getattr(model, name), name) for name in STATS},
+        "covariance": None if cov is None else _array_out(cov, "covariance"),
+    }
+
+
+def _document(model):
+    """The model file's content (without its checksum)."""
+    from . import __version__
+
+    name = type(model).__name__
+    if ESTIMATORS.get(name) is not type(model):
+        raise TypeError(f"only {', '.join(ESTIMATORS)} can be saved, not {type(model)}")
+    check_is_fitted(model, "coef_")
+    design = getattr(model, "_formula", None) if model.formula is not None else None
+    if model.formula is not None and getattr(design, "formula", None) != model.formula:
+        raise ValueError("the formula was changed after fitting: refit the model before saving")
+    is_cv = name.endswith("CV")
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "softlogit_version": __version__,
+        "estimator": name,
+        "params": {k: _value_out(v, k) for k, v in model.get_params().items()},
+        "fitted": _fitted_out(model),
+        "formula": None if design is None else _formula_out(design),
+        "results": _results_out(model) if hasattr(model, "results_") else None,
+        "cv": {k: _value_out(getattr(model, k), k) for k in CV_ATTRIBUTES} if is_cv else None,
+    }
+
+
+def _new_estimator(doc):
+    name = _get(doc, "estimator", "str", "file")
+    _need(name in ESTIMATORS, f"unknown estimator {name!r}; expected one of {sorted(ESTIMATORS)}")
+    cls = ESTIMATORS[name]
+    raw = _get(doc, "params", "dict", "file")
+    params = {k: _value_in(v, f"params.{k}") for k, v in raw.items()}
+    unknown = set(params) - set(cls._get_param_names())
+    _need(not unknown, f"params: {sorted(unknown)} are not parameters of {name}")
+    return cls(**params)
+
+
+def _restore_fitted(model, doc):
+    """Set the fitted layer's attributes, checking each against the others."""
+    where = "fitted"
+    classes = _array_in(_get(doc, "classes", "dict", where), "fitted.classes", "biufUO")
+    K = classes.size
+    _need(classes.ndim == 1 and K >= 2, f"fitted.classes must list >= 2 labels, got {K}")
+    _need(np.array_equal(np.unique(classes), classes), "fitted.classes: not sorted and distinct")
+    _need(not (model._binary_only and K != 2), f"{type(model).__name__} needs 2 classes, not {K}")
+    ref = _get(doc, "reference", "int|none", where)
+    _need(ref is None or 0 <= ref < K, f"fitted.reference {ref} is not a class index < {K}")
+    _need(not (model._binary_only and ref != 0), "fitted.reference must be 0 for binary models")
+    p = _get(doc, "n_features_in", "int", where)
+    m = K if ref is None else K - 1
+    coef = _array_in(_get(doc, "coef", "dict", where), "fitted.coef", "f")
+    intercept = _array_in(_get(doc, "intercept", "dict", where), "fitted.intercept", "f")
+    expected = f"expected ({m}, {p}) for {K} classes, reference {ref} and {p} features"
+    _need(coef.shape == (m, p), f"fitted.coef has shape {coef.shape}; {expected}")
+    _need(intercept.shape == (m,), f"fitted.intercept has shape {intercept.shape}, not ({m},)")
+    _need(np.isfinite(coef).all() and np.isfinite(intercept).all(), "non-finite coefficients")
+    names = _get(doc, "feature_names_in", "list|none", where)
+    ok = names is None or (len(names) == p and all(isinstance(n, str) for n in names))
+    _need(ok, f"fitted.feature_names_in must be {p} strings")
+    aliased = _array_in(_get(doc, "aliased", "dict", where), "fitted.aliased", "b")
+    _need(aliased.shape == (p,), f"fitted.aliased has shape {aliased.shape}, not ({p},)")
+    solver = _get(doc, "solver", "str", where)
+    _need(solver in SOLVERS, f"fitted.solver {solver!r} is not one of {list(SOLVERS)}")
+    if names is not None:
+        model.feature_names_in_ = np.array(names, dtype=object)
+    model.n_features_in_, model.classes_, model._reference = p, classes, ref
+    model.coef_, model.intercept_, model.aliased_, model.solver_ = coef, intercept, aliased, solver
+    model.n_iter_ = _get(doc, "n_iter", "int", where)
+    model.converged_ = _get(doc, "converged", "bool", where)
+    model.loss_curve_ = _array_in(_get(doc, "loss_curve", "dict", where), "loss_curve", "f")
+    model.loss_curve_ = model.loss_curve_.ravel().tolist()
+    model.separation_ = _separation_in(_get(doc, "separation", "dict|none", where))
+    model._family = _families(K, ref, model._binary_only)[0]
+    model._train_state = None
+    if not model._binary_only:
+        model.reference_ = None if ref is None else classes[ref]
+
+
+def _stats_in(doc):
+    stats = _get(doc, "stats", "dict", "results")
+    _need(set(stats) == set(STATS), f"results.stats must hold exactly {list(STATS)}")
+    values = {k: _value_in(v, f"results.stats.{k}") for k, v in stats.items()}
+    bad = [k for k, v in values.items() if not _is_real(v)]
+    _need(not bad, f"results.stats {bad} are not numbers")
+    _need(values["nobs_"] > 0 and math.isfinite(values["nobs_"]), "results.stats.nobs_ <= 0")
+    return values
+
+
+def _restore_results(model, doc):
+    """Statistics, ``results_`` (a :class:`StoredResults`) and their consistency checks."""
+    stats = _stats_in(doc)
+    fit_intercept = model._fit_intercept()
+    _need(fit_intercept or not np.any(model.intercept_), "intercepts without fit_intercept")
+    p, K = model.n_features_in_, model.classes_.size
+    family = _families(K, model._reference, model._binary_only)[1]
+    layout = _StoredLayout(family, p, fit_intercept, stats["nobs_"], stats["loglike_"])
+    theta, free, rows = _theta_and_free(model, fit_intercept)
+    cov = _get(doc, "covariance", "dict|none", "results")
+    if cov is not None:
+        cov = _array_in(cov, "results.covariance", "f")
+        n = theta.size
+        _need(cov.shape == (n, n), f"results.covariance has shape {cov.shape}, not ({n}, {n})")
+        _need(np.isfinite(cov[np.ix_(free, free)]).all(), "covariance: non-finite entries")
+    names = model._feature_names(p)
+    results = StoredResults(layout, theta, free, names, rows, stats["null_loglike_"], cov)
+    k = results.k_params
+    _need(stats["df_model_"] == results.df_model, "results.stats.df_model_ does not fit")
+    _need(np.isclose(stats["df_resid_"], stats["nobs_"] - k, rtol=1e-12), "bad df_resid_")
+    _need(np.isclose(stats["deviance_"], -2.0 * stats["loglike_"], rtol=1e-12), "bad deviance_")
+    model.results_ = results
+    for name, value in stats.items():
+        setattr(model, name, value)
+
+
+def _restore_cv(model, doc):
+    _need(set(doc) == set(CV_ATTRIBUTES), f"cv must hold exactly {list(CV_ATTRIBUTES)}")
+    values = {k: _value_in(v, f"cv.{k}") for k, v in doc.items()}
+    scalars = ("l1_ratio_", "alpha_", "alpha_1se_", "alpha_selected_")
+    _need(all(_is_real(values[k]) for k in scalars), f"cv: {list(scalars)} must be numbers")
+    for name in CV_ATTRIBUTES:
+        setattr(model, name, values[name])
+
+
+def _model_from(doc):
+    model = _new_estimator(doc)
+    _restore_fitted(model, _get(doc, "fitted", "dict", "file"))
+    formula = _get(doc, "formula", "dict|none", "file")
+    _need((formula is None) == (model.formula is None), "formula and params.formula disagree")
+    if formula is not None:
+        _need(formula.get("formula") == model.formula, "formula differs from params.formula")
+        names = getattr(model, "feature_names_in_", None)
+        _need(names is not None, "a formula model needs fitted.feature_names_in")
+        model._formula = _formula_in(formula, names)
+    results = _get(doc, "results", "dict|none", "file")
+    if results is not None:
+        _restore_results(model, results)
+    is_cv = type(model).__name__.endswith("CV")
+    cv = _get(doc, "cv", "dict" if is_cv else "none", "file")
+    if is_cv:
+        _restore_cv(model, cv)
+    return model
+
+
+# ---------------------------------------------------------------------- files
+
+
+def _checksum(doc):
+    """SHA-256 of the canonical JSON of everything but the checksum itself."""
+    body = json.dumps({k: v for k, v in doc.items() if k != "sha256"}, **_DUMP)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _write_atomic(path, doc):
+    """Write ``doc`` as JSON to a temporary file beside ``path``, sync it, rename it over."""
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            json.dump(doc, fh, **_DUMP)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with suppress(OSError, AttributeError):  # make the rename durable (POSIX)
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def save(model, path):
+    """Save a fitted estimator as a checksummed JSON model file, atomically.
+
+    Parameters
+    ----------
+    model : fitted LogisticRegression, SoftmaxRegression or their CV variants
+        Its parameters must be plain values (None, bool, int, float, str, lists, dicts,
+        arrays): a custom CV splitter, scorer or random generator is refused.
+    path : str or os.PathLike
+        The file to write; an existing file is replaced only once the new one is complete.
+
+    Raises
+    ------
+    TypeError
+        For another estimator class or a parameter that cannot be stored.
+    ValueError
+        For a formula with terms a model file may not hold (see :func:`check_formula`).
+    """
+    doc = _document(model)
+    doc["sha256"] = _checksum(doc)
+    _write_atomic(os.fspath(path), doc)
+
+
+def _reject_duplicates(pairs):
+    keys = [k for k, _ in pairs]
+    _need(len(set(keys)) == len(keys), f"duplicate keys in a JSON object: {_short(keys)}")
+    return dict(pairs)
+
+
+def _reject_constant(name):
+    raise ModelFileError(f"{name} is not valid JSON (non-finite numbers are stored as strings)")
+
+
+def _parse(raw):
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ModelFileError("not a UTF-8 text file") from None
+    _need(text.strip(), "the file is empty")
+    try:
+        return json.loads(
+            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
+        )
+    except json.JSONDecodeError as err:
+        raise ModelFileError(f"not valid JSON (truncated or corrupted?): {err}") from None
+    except RecursionError:
+        raise ModelFileError("JSON nested too deeply") from None
+
+
+def _check_header(doc):
+    _need(isinstance(doc, dict), f"not a softlogit model file (JSON {type(doc).__name__})")
+    tag = doc.get("format")
+    _need(tag == FORMAT, f"not a softlogit model file (format {_short(tag)}, not {FORMAT!r})")
+    version = doc.get("format_version")
+    _need(_is_int(version) and version >= 1, f"invalid format_version {_short(version)}")
+    newer = f"format_version {version} (softlogit {doc.get('softlogit_version')})"
+    _need(version <= FORMAT_VERSION, f"{newer} is newer than {FORMAT_VERSION}: upgrade softlogit")
+    stored = doc.get("sha256")
+    _need(isinstance(stored, str), "no sha256 checksum")
+    actual = _checksum(doc)
+    what = f"stored sha256 {stored[:12]}..., content {actual[:12]}..."
+    _need(stored == actual, f"checksum mismatch ({what}): the file was corrupted or edited")
+
+
+def load(path):
+    """Load a model saved by :func:`save`: JSON only, never unpickled or evaluated.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    LogisticRegression, SoftmaxRegression or a CV variant
+        Fitted: predictions equal the saved model's bitwise; ``summary()``, ``coef_table()``
+        and ``cov_params()`` work with ``cov_type="nonrobust"`` (see :class:`StoredResults`).
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    ModelFileError
+        For content that is not JSON, another format, a newer format version, fails its
+        checksum or does not fit together (the message says what is wrong).
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        doc = _parse(raw)
+        _check_header(doc)
+        return _model_from(doc)
+    except ModelFileError as err:
+        raise ModelFileError(f"cannot load model file {path!r}: {err}") from None
+    except (*_JSON_ERRORS, FormulaicError, SyntaxError) as err:
+        raise ModelFileError(
+            f"cannot load model file {path!r}: malformed content ({type(err).__name__}: {err})"
+        ) from err
