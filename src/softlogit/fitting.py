@@ -30,6 +30,7 @@ from .penalties import Firth, NoPenalty
 from .rank import aliased_columns, design_gram
 from .separation import SeparationReport, find_separation
 from .solvers import SOLVERS, STOCHASTIC, SolverOptions, resolve_solver
+from .solvers.newton import subsample_rows
 
 __all__ = [
     "FitOutcome",
@@ -45,8 +46,13 @@ __all__ = [
     "to_symmetric",
 ]
 
-#: A row whose observed class has a fitted probability above 1 - this triggers the LP test.
+#: A row whose observed class has a fitted probability above 1 - this triggers the LP test;
+#: above ``LP_ROWS`` rows (where the LP takes seconds, and extreme but finite fits are
+#: common) a converged fit triggers it only at ``LARGE_SEPARATION_TRIGGER`` (R's glm warns
+#: at 1e-15).
 SEPARATION_TRIGGER = 1e-6
+LARGE_SEPARATION_TRIGGER = 1e-12
+LP_ROWS = 50_000
 
 
 @dataclass
@@ -152,6 +158,16 @@ def _null_intercepts(spec, family):
     return np.delete(logp - logp[family.reference], family.reference)
 
 
+def _full_rank_on_subsample(objective, solver_name):
+    """Whether the rows Newton solves first (see :func:`subsample_rows`) already have a
+    full-rank design: adding rows never lowers the rank, so no full pass is needed."""
+    rows = subsample_rows(objective.source.n_rows, objective.n_params)
+    if solver_name != "newton" or rows is None or not hasattr(objective.source, "subsample"):
+        return False
+    gram = design_gram(objective.source.subsample(rows), objective.fit_intercept)
+    return not aliased_columns(gram).any()
+
+
 def _aliased(spec, objective, theta0, solver_name):
     """Mask of aliased feature columns (unpenalised fits only), with a warning naming them.
 
@@ -160,7 +176,7 @@ def _aliased(spec, objective, theta0, solver_name):
     the other solvers make one pass for ``[X, 1]^T W [X, 1]``.
     """
     p = objective.p
-    if not spec.penalty.needs_full_rank:
+    if not spec.penalty.needs_full_rank or _full_rank_on_subsample(objective, solver_name):
         return np.zeros(p, dtype=bool)
     if solver_name == "newton":
         unpenalised = getattr(objective, "base", objective)  # Firth: the plain likelihood
@@ -257,13 +273,14 @@ def solver_for(spec):
     return resolve_solver(spec.solver, n_params, spec.penalty.nonsmooth)[0]
 
 
-def _n_perfectly_predicted(objective, theta):
-    """Rows (with positive weight) whose observed class has fitted probability near 1."""
+def _n_perfectly_predicted(objective, theta, trigger=SEPARATION_TRIGGER):
+    """Rows (with positive weight) whose observed class has fitted probability within
+    ``trigger`` of 1."""
 
     def count(chunk):
         eta = objective.linear_predictor(theta, chunk)
         loss, _ = objective.family.loss_gradient(eta, chunk.y)
-        return (float(np.sum((loss < SEPARATION_TRIGGER) & (chunk.weight > 0))),)
+        return (float(np.sum((loss < trigger) & (chunk.weight > 0))),)
 
     return objective.source.reduce(count)[0]
 
@@ -271,7 +288,9 @@ def _n_perfectly_predicted(objective, theta):
 def _diagnose_separation(spec, objective, result, aliased):
     """Run the LP test when the fit did not converge or some observed class has a fitted
     probability within ``SEPARATION_TRIGGER`` of 1; warn with the classes and terms."""
-    if result.converged and _n_perfectly_predicted(objective, result.theta) == 0:
+    large = objective.source.n_rows > LP_ROWS
+    trigger = LARGE_SEPARATION_TRIGGER if large else SEPARATION_TRIGGER
+    if result.converged and _n_perfectly_predicted(objective, result.theta, trigger) == 0:
         return None
     if is_external(spec):
         if _n_perfectly_predicted(objective, result.theta) == 0:

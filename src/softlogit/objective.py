@@ -230,6 +230,10 @@ class Objective:
         other.penalty = penalty
         return other
 
+    def on_source(self, source):
+        """The same family, penalty and intercept over other rows (e.g. a subsample)."""
+        return Objective(self.family, source, self.penalty, self.fit_intercept)
+
     def value(self, theta):
         """Objective value at ``theta``: one pass over the data (none if just evaluated)."""
         return self._penalised(theta, self._raw(theta, 0)[0])

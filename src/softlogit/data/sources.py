@@ -92,6 +92,22 @@ class InMemorySource:
         """The same rows with cluster codes attached to every chunk."""
         return InMemorySource(self.X, self.y, self.weight, self.offset, self.chunk_rows, groups)
 
+    def subsample(self, n_rows, seed=0):
+        """A source over ``n_rows`` rows drawn at random without replacement (copied, in
+        their original order), or None when there are not more rows than that."""
+        if n_rows >= self.n_rows:
+            return None
+        cache = self.__dict__.setdefault("_subsamples", {})
+        if (n_rows, seed) not in cache:  # the rank check and Newton share one subsample
+            rng = np.random.default_rng(seed)
+            rows = np.sort(rng.choice(self.n_rows, n_rows, replace=False))
+            off = None if self.offset is None else self.offset[rows]
+            cache.clear()
+            cache[n_rows, seed] = InMemorySource(
+                self.X[rows], self.y[rows], self.weight[rows], off, self.chunk_rows
+            )
+        return cache[n_rows, seed]
+
     @property
     def n_rows(self):
         """Number of rows."""

@@ -6,20 +6,38 @@ numerically positive definite), and halves the step until the Armijo condition
 :math:`f(\theta + t d) \le f(\theta) + c\, t\, g^T d` holds, as R's ``glm.fit`` does.
 It stops when the largest free gradient entry is at most ``tol``, or when no step size
 decreases the objective and the Newton decrement :math:`-g^T d` is at rounding level.
+
+On many rows (in memory) it first solves a random subsample of ``1/SUBSAMPLE_SHARE`` of
+them, then iterates on all rows with the subsample's Hessian :math:`\tilde H` in place of
+the exact one, :math:`\theta \leftarrow \theta - t \tilde H^{-1} g(\theta)`, corrected by
+L-BFGS updates from the observed gradient changes: each iteration is a value-and-gradient
+pass instead of a Hessian pass, and few are needed because the subsample's mean Hessian
+estimates the full one. The stopping rule is the same (max free gradient at most ``tol``),
+so the solution is the full-data MLE; if ``REFINE_MAX_ITER`` steps do not converge, exact
+Newton steps finish the fit.
 """
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 import scipy.linalg as sla
 
-from .base import SolverResult, max_abs
+from .base import SolverOptions, SolverResult, max_abs
 
 __all__ = ["solve"]
 
 ARMIJO = 1e-4
 MIN_STEP = 2.0**-30
 ROUNDING = 1e-15
+#: Rows from which a subsample is solved first; its share of the rows; rows per parameter.
+SUBSAMPLE_MIN_ROWS = 40_000
+SUBSAMPLE_SHARE = 16
+SUBSAMPLE_ROWS_PER_PARAM = 40
+#: Quasi-Newton steps on all rows before exact Newton takes over; L-BFGS memory.
+REFINE_MAX_ITER = 15
+REFINE_MEMORY = 10
 
 
 def newton_direction(H, g):
@@ -54,7 +72,97 @@ def _step(objective, theta, f, gd, d):
 
 
 def solve(objective, theta0, free, options):
-    """Minimise ``objective`` over the ``free`` entries of ``theta`` by damped Newton."""
+    """Minimise ``objective`` over the ``free`` entries of ``theta`` by damped Newton
+    (started from a subsample's solution when there are many rows)."""
+    theta0 = np.array(theta0, dtype=float)
+    start = subsample_start(objective, theta0, free)
+    if start is None:
+        return _newton(objective, theta0, free, options)
+    theta, history, done = _refine(objective, *start, free, options)
+    if done:
+        return SolverResult(theta, len(history), True, history)
+    rest = _newton(objective, theta, free, options)
+    return SolverResult(
+        rest.theta, len(history) + rest.n_iter, rest.converged, history + rest.history
+    )
+
+
+def subsample_rows(n_rows, n_params):
+    """Rows of the subsample solved first, or None when the data are too small for it."""
+    rows = max(n_rows // SUBSAMPLE_SHARE, SUBSAMPLE_ROWS_PER_PARAM * n_params)
+    if n_rows < SUBSAMPLE_MIN_ROWS or rows > n_rows // 4:
+        return None
+    return rows
+
+
+def subsample_start(objective, theta0, free):
+    """Solution and Hessian (free block) of the objective on a random subsample of rows, or
+    None when the data are small, not in memory, or the subsample's fit fails."""
+    subsample = getattr(objective.source, "subsample", None)
+    if subsample is None or not hasattr(objective, "on_source"):
+        return None
+    rows = subsample_rows(objective.source.n_rows, objective.n_params)
+    if rows is None:
+        return None
+    small = objective.on_source(subsample(rows))
+    loose = SolverOptions(max_iter=50, tol=1e-10)
+    result = _newton(small, theta0, free, loose)
+    _, _, H = small.value_grad_hess(result.theta)
+    if not (result.converged and np.all(np.isfinite(result.theta))):
+        return None
+    try:
+        factor = sla.cho_factor(H[np.ix_(free, free)], check_finite=False)
+    except (np.linalg.LinAlgError, sla.LinAlgError):
+        return None
+    return result.theta, factor
+
+
+def _refine(objective, theta, factor, free, options):
+    """Full-data quasi-Newton steps: L-BFGS whose initial inverse Hessian is the
+    subsample's, so the first step is ``-H_sub^{-1} g`` and later ones correct it with the
+    observed gradient changes. Stops when the gradient test passes (True) or after
+    ``REFINE_MAX_ITER`` steps (False); returns the last point, the history and the outcome."""
+    f, g = objective.value_grad(theta)
+    history, pairs = [], deque(maxlen=REFINE_MEMORY)
+    while max_abs(g, free) > options.tol and len(history) < min(REFINE_MAX_ITER, options.max_iter):
+        d = np.zeros_like(theta)
+        d[free] = -_two_loop(g[free], pairs, factor)
+        gd = float(g[free] @ d[free])
+        if not gd < 0:
+            break
+        f_new, g_new = objective.value_grad(theta + d)  # the full step, fused with its gradient
+        t = 1.0
+        while t >= MIN_STEP and not _accepted(f_new, f, t, gd):
+            t *= 0.5
+            f_new = objective.value(theta + t * d)
+        if t < MIN_STEP:
+            break
+        if t < 1.0:
+            f_new, g_new = objective.value_grad(theta + t * d)
+        step, change = t * d[free], (g_new - g)[free]
+        if step @ change > 0:
+            pairs.append((step, change))
+        theta, f, g = theta + t * d, f_new, g_new
+        history.append(f)
+    return theta, history, max_abs(g, free) <= options.tol
+
+
+def _two_loop(g, pairs, factor):
+    """L-BFGS's inverse-Hessian product with ``H_0^{-1}`` applied by the Cholesky factor."""
+    q, coefs = g.copy(), []
+    for s, y in reversed(pairs):
+        rho = 1.0 / float(y @ s)
+        a = rho * float(s @ q)
+        q -= a * y
+        coefs.append((rho, a, s, y))
+    r = sla.cho_solve(factor, q, check_finite=False)
+    for rho, a, s, y in reversed(coefs):
+        r += s * (a - rho * float(y @ r))
+    return r
+
+
+def _newton(objective, theta0, free, options):
+    """Damped Newton from ``theta0`` (one fused value, gradient and Hessian pass per step)."""
     theta = np.array(theta0, dtype=float)
     f, g, H = objective.value_grad_hess(theta)
     history, converged, it = [], False, 0
