@@ -129,3 +129,51 @@ def test_verbose_prints_progress(binary_data, capsys):
     X, y = binary_data
     sl.LogisticRegression(verbose=1).fit(X, y)
     assert "newton iter" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_newton_on_many_rows_starts_from_a_subsample_and_reaches_the_exact_mle(
+    monkeypatch, n_classes
+):
+    """Above SUBSAMPLE_MIN_ROWS Newton solves a subsample, then refines on all rows; the
+    result is the full-data MLE (checked against statsmodels, independent of softlogit)."""
+    import statsmodels.api as smapi
+
+    from softlogit.solvers import newton
+
+    X, y = make_data(n=60_000, p=3, n_classes=n_classes, seed=31)
+    calls = []
+    original = newton.subsample_start
+
+    def spy(*args):
+        out = original(*args)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(newton, "subsample_start", spy)
+    model = (sl.LogisticRegression() if n_classes == 2 else sl.SoftmaxRegression()).fit(X, y)
+    assert calls == [True] and model.converged_
+    exog = smapi.add_constant(X, prepend=False)
+    ref = (smapi.Logit if n_classes == 2 else smapi.MNLogit)(y, exog).fit(disp=0, tol=1e-12)
+    params = np.asarray(ref.params).reshape(X.shape[1] + 1, -1).T  # (m, p + 1)
+    np.testing.assert_allclose(model.coef_, params[:, :-1], rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(model.intercept_, params[:, -1], rtol=1e-7, atol=1e-9)
+    assert model.loglike_ == pytest.approx(ref.llf, rel=1e-12)
+    se = model.coef_table()["std_err"].to_numpy()
+    ref_se = np.asarray(ref.bse).reshape(X.shape[1] + 1, -1).T[:, np.r_[-1, : X.shape[1]]]
+    np.testing.assert_allclose(se, ref_se.ravel(), rtol=1e-6)
+
+
+def test_subsample_rank_deficiency_falls_back_to_the_full_rank_check():
+    """A rare dummy that is all zero in the subsample is not aliased in the full data."""
+    X, y = make_data(n=50_000, p=2, seed=32)
+    rare = np.zeros((50_000, 1))
+    rare[[7, 19_000, 49_000], 0] = 1.0  # probably not all in the subsample
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = sl.LogisticRegression().fit(np.hstack([X, rare]), y)
+    assert not model.aliased_.any() and model.converged_
+    dup = np.hstack([X, X[:, :1] * 2.0])  # aliased in any subset of rows
+    with pytest.warns(sl.CollinearityWarning, match="x2"):
+        model = sl.LogisticRegression().fit(dup, y)
+    assert list(model.aliased_) == [False, False, True]

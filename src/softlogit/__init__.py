@@ -7,6 +7,7 @@ from .estimators import LogisticRegression, SoftmaxRegression
 from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
 from .io import ModelFileError, load, save
 from .path import RegularizationPath, regularization_path
+from .report import make_report, write_report
 from .results import lr_test
 from .separation import SeparationReport, check_separation, find_separation
 
@@ -25,8 +26,10 @@ __all__ = [
     "find_separation",
     "load",
     "lr_test",
+    "make_report",
     "ModelFileError",
     "save",
+    "write_report",
     "scan_csv",
     "scan_parquet",
     "RegularizationPath",
