@@ -228,3 +228,39 @@ def test_distributed_fit_survives_a_killed_worker():
         assert len(calls) > 3
         assert killed and killed[0] not in client.scheduler_info()["workers"]
     assert_same_fit(fitted, reference)
+
+
+@pytest.mark.parametrize("solver", ["newton", "lbfgs", "gd", "sgd", "adam", "cd"])
+def test_csr_input_works_with_every_solver(solver):
+    import scipy.sparse as sp
+
+    frame = make_frame(1500, 3, seed=21)
+    X = frame[FEATURES].to_numpy(copy=True)
+    X[np.abs(X) < 0.8] = 0.0  # about half zeros
+    y = frame["y"].to_numpy()
+    kwargs = {"solver": solver, "random_state": 0}
+    if solver == "cd":
+        kwargs.update(penalty="l1", alpha=0.002)
+    if solver in ("gd", "sgd", "adam"):
+        kwargs.update(tol=1e-7, max_iter=20_000)
+    dense = sl.SoftmaxRegression(**kwargs).fit(X, y)
+    sparse = sl.SoftmaxRegression(**kwargs).fit(sp.csr_matrix(X), y)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, atol=1e-6)
+    np.testing.assert_allclose(
+        sparse.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X), atol=1e-6
+    )
+
+
+def test_float32_input_is_not_copied_to_float64():
+    """Sums accumulate in float64 chunk by chunk; X itself is never converted whole."""
+    rng = np.random.default_rng(22)
+    X = rng.standard_normal((120_000, 20)).astype(np.float32)
+    y = (rng.random(120_000) < 1 / (1 + np.exp(-X[:, :3].sum(axis=1)))).astype(int)
+    tracemalloc.start()
+    model = sl.LogisticRegression().fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 0.5 * X.size * 8, peak  # well under a float64 copy of X
+    exact = sl.LogisticRegression().fit(X.astype(np.float64), y)
+    np.testing.assert_allclose(model.coef_, exact.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.coef_table().values, exact.coef_table().values, rtol=1e-9)
