@@ -64,6 +64,10 @@ def test_binary_loss_and_gradient_exact(x, y):
     assert close(float(loss[0]), mp_log1pexp(-s * x))
     exact_grad = mp_expit(x) - y if y == 0 else -mp_expit(-x)
     assert close(float(grad[0]), exact_grad)
+    loss_w, grad_w, weight = binary_cross_entropy(np.array([x]), np.array([y]), with_weights=True)
+    assert loss_w[0] == loss[0] and grad_w[0] == grad[0]
+    e = mpmath.exp(-abs(mpmath.mpf(x)))
+    assert close(float(weight[0]), float(e / (1 + e) ** 2), rtol=1e-15)  # sigma(x) sigma(-x)
 
 
 def mp_softmax_ce(z, y):

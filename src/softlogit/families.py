@@ -72,9 +72,10 @@ class Bernoulli:
     def loss_gradient(self, eta, y, with_weights=False):
         """Per-row NLL, shape (n,), its gradient in eta, shape (n, 1), and with
         ``with_weights`` also :meth:`working_weights`."""
-        loss, grad = binary_cross_entropy(_column(eta), y)
         if with_weights:
-            return loss, grad[:, None], self.working_weights(eta)
+            loss, grad, weight = binary_cross_entropy(_column(eta), y, with_weights=True)
+            return loss, grad[:, None], (weight[:, None], None)
+        loss, grad = binary_cross_entropy(_column(eta), y)
         return loss, grad[:, None]
 
     def working_weights(self, eta):

@@ -63,13 +63,16 @@ def log_softmax(z, axis=-1):
     return z - np.expand_dims(logsumexp(z, axis=axis), axis)
 
 
-def binary_cross_entropy(eta, y):
-    r"""Per-row Bernoulli negative log-likelihood and its derivative in the logit.
+def binary_cross_entropy(eta, y, with_weights=False):
+    r"""Per-row Bernoulli negative log-likelihood, its derivative in the logit and, with
+    ``with_weights``, the working weight.
 
     With :math:`s = 1 - 2y` and :math:`u = s\eta` (the logit of the *other* class), the loss is
-    :math:`\ell = \log(1 + e^{u})` and :math:`\partial\ell/\partial\eta = \sigma(\eta) - y
-    = s\,\sigma(u)`: both computed from one sigmoid, so that tiny residuals keep full relative
-    precision.
+    :math:`\ell = \log(1 + e^{u}) = \max(u, 0) + \operatorname{log1p}(e^{-|u|})` and
+    :math:`\partial\ell/\partial\eta = \sigma(\eta) - y = s\,\sigma(u)`, the working weight
+    :math:`\sigma(\eta)\sigma(-\eta) = e^{-|u|} / (1 + e^{-|u|})^2`: all from the one
+    exponential :math:`e^{-|u|} \le 1`, which never overflows, and without cancellation, so
+    tiny residuals keep full relative precision.
 
     Parameters
     ----------
@@ -77,15 +80,23 @@ def binary_cross_entropy(eta, y):
         Linear predictor (log-odds of class 1).
     y : ndarray of shape (n,)
         Class codes in {0, 1}.
+    with_weights : bool
+        Also return the working weights.
 
     Returns
     -------
-    loss, grad : ndarray of shape (n,)
+    loss, grad[, weight] : ndarray of shape (n,)
     """
     eta = np.asarray(eta, dtype=float)
     sign = 1.0 - 2.0 * (np.asarray(y) == 1)
     u = sign * eta
-    return np.logaddexp(0.0, u), sign * expit(u)
+    e = np.exp(-np.abs(u))
+    r = 1.0 / (1.0 + e)
+    loss = np.maximum(u, 0.0) + np.log1p(e)
+    grad = sign * np.where(u > 0, r, e * r)
+    if with_weights:
+        return loss, grad, e * r * r
+    return loss, grad
 
 
 def softmax_cross_entropy(logits, y, return_proba=False):
