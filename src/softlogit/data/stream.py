@@ -20,8 +20,9 @@ from .sources import Chunk, _pool, add_summaries
 
 __all__ = ["StreamSource", "TableScan", "scan_csv", "scan_parquet"]
 
-#: Bytes of features per batch when ``batch_rows`` is not given.
+#: Bytes of features per batch when ``batch_rows`` is not given; batches read ahead.
 BATCH_BYTES = 16 * 2**20
+READAHEAD = 2
 
 
 def _pyarrow():
@@ -136,8 +137,13 @@ class TableScan:
     def record_batches(self, columns, fragments=None):
         """pyarrow record batches of ``columns`` (all files, or the given fragments)."""
         parts = [self.dataset] if fragments is None else fragments
-        for part in parts:
-            yield from part.to_batches(columns=columns, batch_size=self.batch_rows)
+        for part in parts:  # little read-ahead: memory stays at a few batches
+            yield from part.to_batches(
+                columns=columns,
+                batch_size=self.batch_rows,
+                batch_readahead=READAHEAD,
+                fragment_readahead=1,
+            )
 
     def _columns(self, features=True):
         cols = [self.target]
