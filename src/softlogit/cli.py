@@ -1,24 +1,415 @@
-"""The ``softlogit`` command line."""
+"""The ``softlogit`` command line: ``fit``, ``predict``, ``summary``, ``report`` and ``demo``.
+
+Exit status: 0 on success; 2 for bad usage (an unknown option, a value outside its choices,
+conflicting options: click's usage errors); 1 for problems with the data or the files (a
+missing file or column, a bad formula, a corrupted model file, a reference that is not a
+class, a fit that fails). Errors print one line, ``Error: ...``, on stderr; the group option
+``--debug`` shows the full traceback instead. Results go to stdout (summaries, predictions
+without ``--out``); progress, notes and warnings go to stderr.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import warnings
+
 import click
 
+from . import cli_data
+from .cli_data import DataError
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+MODELS = ("logistic", "softmax")
+PENALTIES = ("none", "l1", "l2", "elasticnet", "firth")
+SOLVER_NAMES = ("auto", "newton", "lbfgs", "cd", "gd", "sgd", "adam")
+COV_TYPES = ("nonrobust", "HC0", "HC1")
+_CLICK_EXITS = (click.ClickException, click.exceptions.Exit, click.exceptions.Abort)
+
+
+class SoftlogitGroup(click.Group):
+    """A click group that turns errors from the library into one ``Error: ...`` line and
+    exit status 1, unless the group option ``--debug`` asks for the traceback."""
+
+    def invoke(self, ctx):
+        """Run the subcommand; see the class description for what happens to errors."""
+        try:
+            return super().invoke(ctx)
+        except _CLICK_EXITS:
+            raise
+        except BrokenPipeError:  # stdout's reader went away (``| head``): stop quietly
+            _detach_stdout()
+            raise click.exceptions.Exit(1) from None
+        except Exception as err:
+            if ctx.params.get("debug"):
+                raise
+            raise click.ClickException(cli_data.error_message(err)) from None
+
+
+def _detach_stdout():
+    """Point stdout at the null device, so that flushing it at exit raises nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no file descriptor (tests): nothing to do
+        pass
+
+
+@contextlib.contextmanager
+def _plain_warnings():
+    """Show warnings as ``Warning: <category>: <message>`` lines on stderr."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        click.echo(f"Warning: {category.__name__}: {message}", err=True)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
+@click.group(
+    cls=SoftlogitGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Exit status: 0 on success, 1 for a data or file error, 2 for bad usage.",
+)
 @click.version_option(package_name="softlogit")
-def main():
-    """softlogit: logistic and softmax regression, fitted as a GLM and as a network."""
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+@click.pass_context
+def main(ctx, debug):
+    """softlogit: logistic and softmax regression, fitted as a GLM and as a network.
+
+    \b
+    softlogit fit data.csv --target y --out model.json     fit, print the summary, save
+    softlogit predict model.json new.parquet --proba       labels and probabilities
+    softlogit summary model.json                           the stored model's summary
+    softlogit report model.json data.csv --target y --out report.html
+    """
+    if not debug:
+        ctx.with_resource(_plain_warnings())
+
+
+def _note(text):
+    click.echo(text, err=True)
+
+
+# --------------------------------------------------------------------------- fit
+def _split_features(ctx, param, value):
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise click.BadParameter("give column names separated by commas, e.g. a,b,c")
+    return names
+
+
+def _check_fit_usage(target, features, formula, stream):
+    if (target is None) == (formula is None):
+        raise click.UsageError("give either --target (with optional --features) or --formula")
+    if formula is not None and features is not None:
+        raise click.UsageError("--features goes with --target; a formula names its own terms")
+    if target is not None and target in (features or ()):
+        raise click.UsageError(f"--target {target!r} is also in --features")
+    if formula is not None and stream:
+        raise click.UsageError(
+            "--stream needs --target/--features: formulas need the data in memory"
+        )
+
+
+def _penalty_params(penalty, alpha, l1_ratio):
+    """Estimator parameters of the penalty options (a usage error when they do not fit)."""
+    strength = penalty in ("l1", "l2", "elasticnet")
+    if strength and alpha is None:
+        raise click.UsageError(f"--penalty {penalty} needs --alpha (the penalty strength)")
+    if not strength and alpha is not None:
+        raise click.UsageError(f"--alpha goes with --penalty l1, l2 or elasticnet, not {penalty}")
+    if (penalty == "elasticnet") != (l1_ratio is not None):
+        raise click.UsageError("--l1-ratio goes with --penalty elasticnet, and it needs it")
+    params = {"penalty": None if penalty == "none" else penalty}
+    params.update({k: v for k, v in (("alpha", alpha), ("l1_ratio", l1_ratio)) if v is not None})
+    return params
+
+
+def _estimator(kind, classes, reference, params):
+    """A LogisticRegression or SoftmaxRegression for labels ``classes`` (sorted)."""
+    from .estimators import LogisticRegression, SoftmaxRegression
+
+    if kind is None:
+        kind = "logistic" if len(classes) == 2 else "softmax"
+    if kind == "logistic":
+        if reference is not None and classes and reference != str(classes[0]):
+            raise DataError(
+                f"--reference {reference!r}: a logistic model's reference is its first class, "
+                f"{str(classes[0])!r}; use --model softmax to choose another reference"
+            )
+        return LogisticRegression(**params)
+    ref = "first" if reference is None else cli_data.label_for(reference, classes)
+    return SoftmaxRegression(reference=ref, **params)
+
+
+def _fit_in_memory(table, target, features, formula, make):
+    """Fit on the table read into memory; returns the model and the report's (X, y)."""
+    if formula is not None:
+        from .data.formula import FormulaDesign
+
+        frame, design = cli_data.read_frame(table), FormulaDesign(formula)
+        if design.response in frame.columns:  # the common case: the response is a column
+            y = frame[design.response]
+        else:
+            y = design.fit(frame)[1]
+        model = make(cli_data.sorted_labels(y), {"formula": formula})
+        return model.fit(frame), (frame, None)
+    table.require([target])
+    frame = cli_data.read_frame(table, None if features is None else [target, *features])
+    X, y = frame.drop(columns=[target]), frame[target]
+    model = make(cli_data.sorted_labels(y), {})
+    return model.fit(X, y), (X, y)
+
+
+def _fit_streamed(table, target, features, make):
+    """Fit on ``scan_parquet``/``scan_csv`` of the table, with a progress bar on stderr."""
+    from .data.stream import scan_csv, scan_parquet
+
+    scan_of = scan_parquet if table.format == "parquet" else scan_csv
+    scan = scan_of(table.paths, target=target, features=features)
+    model = make(cli_data.scan_labels(scan), {"verbose": 1})
+    _note(f"streaming {table.n_bytes / 2**20:.1f} MiB from {table.path!r}")
+    with contextlib.redirect_stdout(sys.stderr):  # solver iteration lines: stderr
+        return model.fit(scan)
 
 
 @main.command()
-def demo():
+@click.argument("data")
+@click.option(
+    "--target", metavar="COL", help="The label column (features: --features, else all others)."
+)
+@click.option(
+    "--features",
+    metavar="A,B,...",
+    callback=_split_features,
+    help="Feature columns, comma-separated: a,b,c.",
+)
+@click.option(
+    "--formula", metavar="FORMULA", help='A Wilkinson formula, e.g. "admit ~ gre + gpa + C(rank)".'
+)
+@click.option(
+    "--model",
+    "kind",
+    type=click.Choice(MODELS),
+    help="Default: logistic for a target with 2 classes, else softmax.",
+)
+@click.option(
+    "--reference", metavar="LABEL", help="Softmax reference class (default: the first, sorted)."
+)
+@click.option("--penalty", type=click.Choice(PENALTIES), default="none", show_default=True)
+@click.option("--alpha", type=click.FloatRange(min=0), metavar="A", help="Penalty strength.")
+@click.option(
+    "--l1-ratio", type=click.FloatRange(0, 1), metavar="R", help="Lasso share of elasticnet."
+)
+@click.option("--solver", type=click.Choice(SOLVER_NAMES), default="auto", show_default=True)
+@click.option(
+    "--cov-type",
+    type=click.Choice(COV_TYPES),
+    default="nonrobust",
+    show_default=True,
+    help="Covariance of the printed summary.",
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="Save the model (JSON).")
+@click.option("--report", type=click.Path(dir_okay=False), help="Write an HTML report.")
+@click.option(
+    "--stream/--no-stream",
+    default=None,
+    help=f"Fit out of core, batch by batch (default: when DATA is over "
+    f"{cli_data.STREAM_BYTES // 2**20} MiB and there is no formula).",
+)
+def fit(
+    data,
+    target,
+    features,
+    formula,
+    kind,
+    reference,
+    penalty,
+    alpha,
+    l1_ratio,
+    solver,
+    cov_type,
+    out,
+    report,
+    stream,
+):
+    """Fit a model to DATA and print its summary.
+
+    DATA is a .csv, .parquet or .pq file, a folder of them or a quoted glob.
+    """
+    _check_fit_usage(target, features, formula, stream)
+    table = cli_data.open_table(data)
+    if stream is None:
+        stream = formula is None and table.n_bytes > cli_data.STREAM_BYTES
+    params = {"solver": solver, **_penalty_params(penalty, alpha, l1_ratio)}
+
+    def make(classes, extra):
+        return _estimator(kind, classes, reference, {**params, **extra})
+
+    if stream:
+        model, train = _fit_streamed(table, target, features, make), (None, None)
+    else:
+        model, train = _fit_in_memory(table, target, features, formula, make)
+    click.echo(str(model.summary(cov_type=cov_type)))
+    if out is not None:
+        from .io import save
+
+        save(model, out)
+        _note(f"model saved to {out}")
+    if report is not None:
+        _write_report(model, report, train, stream)
+
+
+def _write_report(model, path, train, streamed):
+    from .report import write_report
+
+    if streamed:
+        _note("report: streamed data are not loaded, so it shows the model only")
+    write_report(model, path, X=train[0], y=train[1])
+    _note(f"report written to {path}")
+
+
+# --------------------------------------------------------------------------- predict
+def _load_model(path):
+    from .io import load
+
+    if not os.path.isfile(path):
+        raise DataError(f"no such model file: {path!r}")
+    return load(path)
+
+
+def _input_columns(model, table):
+    """The columns of ``table`` that ``model`` reads (None: all of them)."""
+    if model.formula is not None:
+        from formulaic import Formula
+
+        parsed = Formula(model.formula)
+        needed = getattr(parsed, "rhs", parsed).required_variables
+        return [c for c in table.columns if c in needed] or None
+    names = getattr(model, "feature_names_in_", None)
+    return None if names is None else [str(n) for n in names]
+
+
+@main.command()
+@click.argument("model_file", metavar="MODEL")
+@click.argument("data")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="A .csv, .parquet or .pq file (written atomically); default CSV on stdout.",
+)
+@click.option("--proba", is_flag=True, help="Add class probabilities, columns proba_<label>.")
+def predict(model_file, data, out, proba):
+    """Predict the label of every row of DATA with the model saved in MODEL.
+
+    DATA is read batch by batch, so memory does not grow with its number of rows.
+    """
+    if out is not None:
+        try:
+            cli_data.output_format(out)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="'--out'") from None
+    model = _load_model(model_file)
+    table = cli_data.open_table(data)
+    frames = cli_data.iter_frames(table, _input_columns(model, table))
+    rows = cli_data.write_frames((cli_data.prediction_frame(model, f, proba) for f in frames), out)
+    if out is not None:
+        _note(f"{rows} predictions written to {out}")
+
+
+# --------------------------------------------------------------------------- summary
+@main.command()
+@click.argument("model_file", metavar="MODEL")
+@click.option(
+    "--cov-type",
+    type=click.Choice(COV_TYPES),
+    default="nonrobust",
+    show_default=True,
+    help="Robust types need the training rows, which a model file does not keep.",
+)
+def summary(model_file, cov_type):
+    """Print the summary of the model saved in MODEL."""
+    model = _load_model(model_file)
+    click.echo(str(model.summary(cov_type=cov_type)))
+
+
+# --------------------------------------------------------------------------- report
+def _report_data(model, path, target):
+    """(X, y) for the report from the table at ``path``."""
+    table = cli_data.open_table(path)
+    if model.formula is not None:
+        return cli_data.read_frame(table), None
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        table.require([target])
+        frame = cli_data.read_frame(table)
+        return frame.drop(columns=[target]).to_numpy(), frame[target]
+    names = [str(n) for n in names]
+    frame = cli_data.read_frame(table, [*names, target])
+    return frame[names], frame[target]
+
+
+@main.command()
+@click.argument("model_file", metavar="MODEL")
+@click.argument("data")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="The HTML file.")
+@click.option(
+    "--test", metavar="TESTDATA", help="Held-out data: the evaluation uses them instead of DATA."
+)
+@click.option(
+    "--target",
+    metavar="COL",
+    help="The label column of DATA (and --test); needed unless the model has a formula, "
+    "since model files do not store the label column's name.",
+)
+def report(model_file, data, out, test, target):
+    """Write the HTML report of the model in MODEL, with DATA as its training data."""
+    from .report import write_report
+
+    model = _load_model(model_file)
+    if model.formula is None and target is None:
+        raise click.UsageError(
+            "--target is needed: name the label column of DATA (model files store the "
+            "label column's name only as part of a formula)"
+        )
+    if model.formula is not None and target is not None:
+        raise click.UsageError(
+            f"--target is for models without a formula; this one reads its response from "
+            f"{model.formula!r}"
+        )
+    X, y = _report_data(model, data, target)
+    X_test, y_test = (None, None) if test is None else _report_data(model, test, target)
+    write_report(model, out, X=X, y=y, X_test=X_test, y_test=y_test)
+    _note(f"report written to {out}")
+
+
+# --------------------------------------------------------------------------- demo
+@main.command()
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    help="Also write the HTML report of the binary (admissions) model here.",
+)
+def demo(report_path):
     """Fit bundled example data by Newton (GLM) and by Adam (network) and compare."""
     from .demo import run_demo
 
     text, _ = run_demo()
     click.echo(text)
+    if report_path is not None:
+        from .datasets import load_admissions
+        from .estimators import LogisticRegression
+
+        adm = load_admissions()
+        X, y = adm[["gre", "gpa", "rank_2", "rank_3", "rank_4"]], adm["admit"]
+        model = LogisticRegression(solver="newton").fit(X, y)
+        _write_report(model, report_path, (X, y), streamed=False)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    main(prog_name="softlogit")

@@ -21,8 +21,6 @@ import json
 import math
 import os
 import re
-import secrets
-from contextlib import suppress
 
 import numpy as np
 from formulaic import Formula, ModelSpec
@@ -38,6 +36,7 @@ from .cv import LogisticRegressionCV, SoftmaxRegressionCV
 from .data.formula import INTERCEPT, FormulaDesign
 from .estimators import LogisticRegression, SoftmaxRegression
 from .families import Categorical, make_family
+from .files import atomic_path
 from .inference import COV_TYPES
 from .results import FitResults
 from .separation import SeparationResult
@@ -675,28 +674,10 @@ def _checksum(doc):
 
 
 def _write_atomic(path, doc):
-    """Write ``doc`` as JSON to a temporary file beside ``path``, sync it, rename it over."""
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            json.dump(doc, fh, **_DUMP)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with suppress(OSError, AttributeError):  # make the rename durable (POSIX)
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    """Write ``doc`` as JSON to ``path`` atomically (see :mod:`softlogit.files`)."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        json.dump(doc, fh, **_DUMP)
+        fh.write("\n")
 
 
 def save(model, path):

@@ -30,8 +30,6 @@ figure list, so nothing is left open and nothing is shown.
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -39,6 +37,7 @@ import numpy as np
 
 from . import plotting
 from .exceptions import CollinearityWarning, ConvergenceWarning
+from .files import write_text_atomic
 from .summary import _fmt, _formatters
 
 __all__ = ["TRAINING_CURVE_MAX_CELLS", "TRAINING_CURVE_MAX_PARAMS", "make_report", "write_report"]
@@ -170,49 +169,11 @@ def write_report(model, path, X=None, y=None, *, X_test=None, y_test=None, title
     """
     path = Path(path)
     document = make_report(model, X, y, X_test=X_test, y_test=y_test, title=title)
-    _atomic_write(path, document)
+    write_text_atomic(path, document)
     return path
 
 
 # --------------------------------------------------------------------------- writing
-def _atomic_write(path, text):
-    """Write ``text`` to a temporary sibling of ``path``, then rename it over ``path``."""
-    mode = _file_mode(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _file_mode(path):
-    """The permission bits of the existing file, else ``0o666`` less the process umask
-    (``mkstemp`` alone would leave a private ``0o600`` file)."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        pass
-    umask = 0o022
-    try:  # Linux publishes the umask without having to change it
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    umask = int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o666 & ~umask
-
-
-# --------------------------------------------------------------------------- inputs
 def _is_formula(model):
     return getattr(model, "formula", None) is not None
 

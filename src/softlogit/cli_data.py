@@ -1,0 +1,312 @@
+"""Tables for the command line: finding, reading and writing CSV and Parquet data.
+
+Every table is read through pyarrow datasets, whole (:func:`read_frame`) or batch by batch
+(:func:`iter_frames`), so a file gives the same column types whether a fit reads it into
+memory or streams it. Predictions are written batch by batch to a temporary file that is
+renamed over the destination (:func:`write_frames`): the old file or the complete new
+one, never a part.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import sys
+
+import numpy as np
+import pandas as pd
+
+from .files import atomic_path
+
+__all__ = [
+    "DataError",
+    "PREDICT_BATCH_ROWS",
+    "STREAM_BYTES",
+    "Table",
+    "error_message",
+    "iter_frames",
+    "label_for",
+    "open_table",
+    "output_format",
+    "prediction_frame",
+    "read_frame",
+    "scan_labels",
+    "sorted_labels",
+    "write_frames",
+]
+
+#: Inputs larger than this (bytes, all files together) are streamed by ``softlogit fit``.
+STREAM_BYTES = 200 * 2**20
+#: Rows per batch when predicting (memory stays bounded whatever the number of rows).
+PREDICT_BATCH_ROWS = 65_536
+#: File formats by file name extension.
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class DataError(ValueError):
+    """A problem with the user's files or columns (the command exits with status 1)."""
+
+
+def error_message(err):
+    """One line describing ``err`` for the ``Error: ...`` line of the command line.
+
+    Parameters
+    ----------
+    err : Exception
+
+    Returns
+    -------
+    str
+        The message without colour codes or line breaks; errors other than ValueError and
+        OSError are prefixed with their type, which then says more than the text.
+    """
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+        text = f"{err.strerror}: {os.fspath(err.filename)!r}"
+    else:
+        text = str(err)
+    text = " ".join(_ANSI.sub("", text).split())
+    if isinstance(err, KeyError) or not isinstance(err, (ValueError, OSError)):
+        text = f"{type(err).__name__}: {text}" if text else type(err).__name__
+    return text or type(err).__name__
+
+
+# --------------------------------------------------------------------------- inputs
+def _format_of(path):
+    fmt = FORMATS.get(os.path.splitext(path)[1].lower())
+    if fmt is None:
+        raise DataError(
+            f"cannot tell the format of {path!r}: name it .csv, .parquet or .pq "
+            "(or give a folder or glob of such files)"
+        )
+    return fmt
+
+
+def _resolve(path):
+    """The files named by a file, a folder (its .csv/.parquet/.pq files) or a glob."""
+    if os.path.isdir(path):
+        found = sorted(
+            os.path.join(path, name)
+            for name in os.listdir(path)
+            if not name.startswith((".", "_"))
+            and os.path.splitext(name)[1].lower() in FORMATS
+            and os.path.isfile(os.path.join(path, name))
+        )
+        if not found:
+            raise DataError(f"the folder {path!r} has no .csv, .parquet or .pq files")
+        return found
+    if glob.has_magic(path):
+        found = sorted(p for p in glob.glob(path) if os.path.isfile(p))
+        if not found:
+            raise DataError(f"{path!r} matches no files")
+        return found
+    if not os.path.isfile(path):
+        raise DataError(f"no such file: {path!r}")
+    return [path]
+
+
+class Table:
+    """Data files of one format, described by a pyarrow dataset (nothing read yet).
+
+    Parameters
+    ----------
+    path : str
+        A ``.csv``, ``.parquet`` or ``.pq`` file, a folder of such files or a glob.
+
+    Attributes
+    ----------
+    path : str
+        As given (for messages).
+    paths : list of str
+        The files, sorted.
+    format : {"csv", "parquet"}
+    dataset : pyarrow.dataset.Dataset
+    """
+
+    def __init__(self, path):
+        import pyarrow.dataset as ds
+
+        self.path = path
+        self.paths = _resolve(path)
+        formats = sorted({_format_of(p) for p in self.paths})
+        if len(formats) > 1:
+            raise DataError(f"{path!r} mixes CSV and Parquet files: use one format")
+        self.format = formats[0]
+        try:
+            self.dataset = ds.dataset(self.paths, format=self.format)
+        except Exception as err:  # pyarrow's message names the problem; keep it
+            raise DataError(f"cannot read {path!r} as {self.format}: {err}") from None
+
+    @property
+    def columns(self):
+        """Column names, in file order."""
+        return list(self.dataset.schema.names)
+
+    @property
+    def n_bytes(self):
+        """Size of all files together, in bytes."""
+        return sum(os.path.getsize(p) for p in self.paths)
+
+    def require(self, columns):
+        """Raise :class:`DataError` naming the first of ``columns`` that is not a column."""
+        have = self.columns
+        missing = [c for c in columns if c not in have]
+        if missing:
+            shown = ", ".join(have[:20]) + (", ..." if len(have) > 20 else "")
+            raise DataError(f"column {missing[0]!r} is not in {self.path!r}; it has {shown}")
+
+
+def open_table(path):
+    """The :class:`Table` of ``path`` (a :class:`DataError` when it names no data files)."""
+    return Table(path)
+
+
+def read_frame(table, columns=None):
+    """The whole table (or the named columns) as a pandas DataFrame.
+
+    Parameters
+    ----------
+    table : Table
+    columns : list of str, optional
+        Checked to exist; default all columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    if columns is not None:
+        table.require(columns)
+    return table.dataset.to_table(columns=columns).to_pandas()
+
+
+def iter_frames(table, columns=None, batch_rows=None):
+    """The table as pandas DataFrames of at most ``batch_rows`` rows (default
+    :data:`PREDICT_BATCH_ROWS`), in file order.
+
+    Yields at least one frame (an empty one for a table without rows), so that writers
+    always learn the output columns.
+    """
+    if columns is not None:
+        table.require(columns)
+    empty, batch_rows = True, batch_rows or PREDICT_BATCH_ROWS
+    for batch in table.dataset.to_batches(columns=columns, batch_size=batch_rows):
+        if batch.num_rows:
+            empty = False
+            yield batch.to_pandas()
+    if empty:
+        nothing = table.dataset.schema.empty_table()
+        yield (nothing if columns is None else nothing.select(columns)).to_pandas()
+
+
+def sorted_labels(values):
+    """The distinct non-missing labels of ``values`` in sorted order (a list)."""
+    labels = pd.Series(values).dropna().unique()
+    try:
+        return sorted(labels.tolist())
+    except TypeError:  # mixed types: the estimator says what is wrong
+        return labels.tolist()
+
+
+def scan_labels(scan):
+    """The distinct labels of a :class:`~softlogit.data.stream.TableScan`'s target, sorted,
+    from one pass over that column alone."""
+    import pyarrow.compute as pc
+
+    seen = set()
+    for batch in scan.record_batches([scan.target]):
+        seen.update(pc.unique(batch.column(0)).to_pylist())
+    seen.discard(None)
+    return sorted_labels(list(seen))
+
+
+# --------------------------------------------------------------------------- outputs
+def prediction_frame(model, frame, proba=False):
+    """Predicted labels (column ``label``) and, with ``proba``, one ``proba_<label>``
+    column per class, for the rows of ``frame``."""
+    classes = model.classes_
+    names = [f"proba_{c}" for c in classes]
+    if len(frame) == 0:
+        out = pd.DataFrame({"label": pd.Series([], dtype=classes.dtype)})
+        for name in names if proba else []:
+            out[name] = pd.Series([], dtype=float)
+        return out
+    X = frame
+    if model.formula is None and getattr(model, "feature_names_in_", None) is None:
+        X = frame.to_numpy()  # a model fitted on arrays: columns by position
+    out = pd.DataFrame({"label": model.predict(X)})
+    if proba:
+        P = model.predict_proba(X)
+        out = pd.concat([out, pd.DataFrame(P, columns=names)], axis=1)
+    return out
+
+
+def output_format(path):
+    """``"csv"`` or ``"parquet"`` by the extension of ``path`` (ValueError otherwise)."""
+    fmt = FORMATS.get(os.path.splitext(os.fspath(path))[1].lower())
+    if fmt is None:
+        raise ValueError(f"{path!r}: name the output .csv, .parquet or .pq")
+    return fmt
+
+
+def _write_csv(frames, fh):
+    rows = 0
+    for i, frame in enumerate(frames):
+        frame.to_csv(fh, header=i == 0, index=False)
+        rows += len(frame)
+    return rows
+
+
+def _write_parquet(frames, path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows, writer = 0, None
+    try:
+        for frame in frames:
+            schema = None if writer is None else writer.schema
+            table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
+            rows += len(frame)
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
+
+
+def write_frames(frames, out=None):
+    """Write an iterator of DataFrames with the same columns as one table.
+
+    Parameters
+    ----------
+    frames : iterable of pandas.DataFrame
+        Consumed one at a time (memory holds one frame).
+    out : str, optional
+        A ``.csv``, ``.parquet`` or ``.pq`` file, written atomically; default CSV on stdout.
+
+    Returns
+    -------
+    int
+        The number of rows written.
+    """
+    if out is None:
+        return _write_csv(frames, sys.stdout)
+    fmt = output_format(out)
+    with atomic_path(out) as tmp:
+        if fmt == "parquet":
+            return _write_parquet(frames, tmp)
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            return _write_csv(frames, fh)
+
+
+def label_for(text, classes, option="--reference"):
+    """The class of ``classes`` whose string form is ``text`` (labels read from CSV may be
+    numbers; command-line values are strings)."""
+    hits = [c for c in classes if str(c) == text]
+    if not hits:
+        shown = ", ".join(str(c) for c in classes)
+        raise DataError(f"{option} {text!r} is not a class of the target; the classes are {shown}")
+    value = hits[0]
+    return value.item() if isinstance(value, np.generic) else value
