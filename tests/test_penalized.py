@@ -154,3 +154,9 @@ def test_l1_objective_and_loss_curve():
     assert m.objective(X, y) == pytest.approx(nll + 0.02 * np.abs(m.coef_).sum(), rel=1e-12)
     assert m.loss_curve_[-1] == pytest.approx(m.objective(X, y), rel=1e-12)
     assert np.all(np.diff(m.loss_curve_) <= 1e-15)
+
+
+def test_alpha_without_a_penalty_is_not_silently_ignored():
+    X, y = make_data(n=200, p=2, seed=61)
+    with pytest.warns(UserWarning, match="alpha=0.5 is ignored with penalty=None"):
+        sl.LogisticRegression(alpha=0.5).fit(X, y)
