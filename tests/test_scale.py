@@ -104,6 +104,15 @@ def test_dask_array_and_dataframe_equal_the_in_memory_fit(written):
     assert list(fitted.feature_names_in_) == FEATURES
 
 
+def test_scan_parquet_can_run_its_passes_on_dask(written):
+    K, frame, folder = written
+    scan = sl.scan_parquet(folder / "part-*.parquet", target="y", weight="w", offset="o", dask=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # dask: string labels become objects
+        fitted = model_for(K).fit(scan)
+    assert_same_fit(fitted, in_memory(K, frame))
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -9,6 +9,8 @@ active: the default threaded one, or a ``distributed`` cluster when a ``Client``
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .external import DataSummary, codes_of
@@ -35,8 +37,10 @@ def _as_array(obj, name, chunks=None):
     dask, da = _dask()
     if obj is None:
         return None
-    if hasattr(obj, "to_dask_array"):
-        obj = obj.to_dask_array(lengths=True)
+    if hasattr(obj, "to_dask_array"):  # the frame's own partitions, then their lengths
+        with warnings.catch_warnings():  # string labels become an object array: intended
+            warnings.filterwarnings("ignore", "Dask currently has limited support")
+            obj = obj.to_dask_array().compute_chunk_sizes()
     elif not isinstance(obj, da.Array):
         obj = np.asarray(obj)
         if chunks is None:

@@ -47,9 +47,10 @@ class DataSummary:
 
 def is_external(X):
     """Whether ``X`` is a streamed scan or a Dask collection (not an in-memory array)."""
+    from .dask_source import DaskData
     from .stream import TableScan
 
-    if isinstance(X, TableScan):
+    if isinstance(X, (TableScan, DaskData)):
         return True
     module = type(X).__module__ or ""
     return module.split(".")[0] == "dask"
@@ -119,9 +120,10 @@ class BoundRows:
 def external_data(X, y=None, sample_weight=None, offset=None):
     """The streamed or distributed data of a ``fit`` call, with clear errors for arguments
     that do not belong (a scan names its label, weight and offset columns itself)."""
+    from .dask_source import DaskData
     from .stream import TableScan
 
-    if isinstance(X, TableScan):
+    if isinstance(X, (TableScan, DaskData)):
         given = [
             n
             for n, v in (("y", y), ("sample_weight", sample_weight), ("offset", offset))
@@ -133,8 +135,6 @@ def external_data(X, y=None, sample_weight=None, offset=None):
                 "to scan_parquet/scan_csv instead"
             )
         return X
-    from .dask_source import DaskData
-
     return DaskData(X, y, sample_weight, offset).persist()
 
 

@@ -221,6 +221,21 @@ class TableScan:
         """A :class:`StreamSource` over this table for one fit."""
         return StreamSource(self, bound, offset_map, verbose)
 
+    def on_dask(self):
+        """The same columns as a :class:`~softlogit.data.dask_source.DaskData` read by
+        ``dask.dataframe.read_parquet`` (not persisted: each pass reads the files on the
+        workers)."""
+        import dask.dataframe as dd
+
+        from .dask_source import DaskData
+
+        frame = dd.read_parquet(self.paths, columns=self._columns())
+        weight = frame[self.weight] if self.weight else None
+        offset = None
+        if self.offset:
+            offset = frame[self.offset[0]] if len(self.offset) == 1 else frame[self.offset]
+        return DaskData(frame[self.feature_names], frame[self.target], weight, offset)
+
     def fragments(self):
         """Row groups (Parquet) or files (CSV): the units an epoch shuffles."""
         pieces = []
@@ -329,7 +344,9 @@ def _concat(a, b):
     )
 
 
-def scan_parquet(path_or_glob, target, features=None, weight=None, offset=None, batch_rows=None):
+def scan_parquet(
+    path_or_glob, target, features=None, weight=None, offset=None, batch_rows=None, dask=False
+):
     """Describe Parquet files for an out-of-core fit: ``model.fit(scan)``.
 
     Parameters
@@ -346,17 +363,22 @@ def scan_parquet(path_or_glob, target, features=None, weight=None, offset=None, 
         Offset column (added to the linear predictor), or one column per class.
     batch_rows : int, optional
         Rows per batch; default about 16 MiB of features per batch.
+    dask : bool
+        Read the files with ``dask.dataframe.read_parquet`` instead, so that every pass runs
+        on the Dask workers (the default scheduler, or a ``distributed`` cluster), each
+        reading its own row groups.
 
     Returns
     -------
-    TableScan
+    TableScan or DaskData
         Pass it to ``fit`` in place of ``X`` (and no ``y``). Newton/IRLS then runs as a few
         full passes over the files (exact MLE, standard errors, fit statistics) with memory
         that does not grow with the number of rows.
     """
-    return TableScan(
+    scan = TableScan(
         _resolve_paths(path_or_glob), "parquet", target, features, weight, offset, batch_rows
     )
+    return scan.on_dask() if dask else scan
 
 
 def scan_csv(path_or_glob, target, features=None, weight=None, offset=None, batch_rows=None):
