@@ -84,8 +84,12 @@ class TableScan:
         ds, _ = _pyarrow()
         self.paths = paths
         self.format = file_format
+        fmt = file_format
+        if file_format == "parquet":  # no pre-buffering: memory stays at one row group
+            options = ds.ParquetFragmentScanOptions(pre_buffer=False)
+            fmt = ds.ParquetFileFormat(default_fragment_scan_options=options)
         try:
-            self.dataset = ds.dataset(paths, format=file_format)
+            self.dataset = ds.dataset(paths, format=fmt)
         except Exception as err:  # pyarrow's errors name the file; keep its message
             raise ValueError(f"cannot read {paths[0]!r} as {file_format}: {err}") from None
         names = list(self.dataset.schema.names)
@@ -135,8 +139,10 @@ class TableScan:
 
     # ------------------------------------------------------------------ reading
     def record_batches(self, columns, fragments=None):
-        """pyarrow record batches of ``columns`` (all files, or the given fragments)."""
-        parts = [self.dataset] if fragments is None else fragments
+        """pyarrow record batches of ``columns``, row group by row group (all of them, or
+        the given fragments): scanning a whole dataset at once holds far more than a row
+        group in pyarrow's memory pool."""
+        parts = self.fragments() if fragments is None else fragments
         for part in parts:  # little read-ahead: memory stays at a few batches
             yield from part.to_batches(
                 columns=columns,
@@ -237,14 +243,17 @@ class TableScan:
         return DaskData(frame[self.feature_names], frame[self.target], weight, offset)
 
     def fragments(self):
-        """Row groups (Parquet) or files (CSV): the units an epoch shuffles."""
-        pieces = []
-        for fragment in self.dataset.get_fragments():
-            if self.format == "parquet":
-                pieces.extend(fragment.split_by_row_group())
-            else:
-                pieces.append(fragment)
-        return pieces
+        """Row groups (Parquet) or files (CSV), in file order: the units a pass reads one at
+        a time and an epoch shuffles."""
+        if getattr(self, "_fragments", None) is None:
+            pieces = []
+            for fragment in self.dataset.get_fragments():
+                if self.format == "parquet":
+                    pieces.extend(fragment.split_by_row_group())
+                else:
+                    pieces.append(fragment)
+            self._fragments = pieces
+        return list(self._fragments)
 
 
 class StreamSource:
