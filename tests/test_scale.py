@@ -273,3 +273,19 @@ def test_float32_input_is_not_copied_to_float64():
     exact = sl.LogisticRegression().fit(X.astype(np.float64), y)
     np.testing.assert_allclose(model.coef_, exact.coef_, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(model.coef_table().values, exact.coef_table().values, rtol=1e-9)
+
+
+def test_dask_input_errors_name_the_problem():
+    frame = make_frame(200, 2, seed=23)
+    X = frame[FEATURES].to_numpy(copy=True)
+    X[13, 2] = np.nan
+    y = da.from_array(frame["y"].to_numpy(), chunks=50)
+    with pytest.raises(ValueError, match="X contains missing, infinite or negative values"):
+        sl.LogisticRegression().fit(da.from_array(X, chunks=(50, 4)), y)
+    w = frame["w"].to_numpy(copy=True)
+    w[3] = -1.0
+    Xd = da.from_array(frame[FEATURES].to_numpy(), chunks=(50, 4))
+    with pytest.raises(ValueError, match="sample_weight contains"):
+        sl.LogisticRegression().fit(Xd, y, sample_weight=w)
+    with pytest.raises(ValueError, match="X has 200 rows but y has 199"):
+        sl.LogisticRegression().fit(Xd, y[:199])

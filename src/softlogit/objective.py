@@ -75,7 +75,10 @@ class Objective:
         self.m = family.n_outputs
         self.p = source.n_features
         self.q = self.p + self.fit_intercept
-        self.total_weight = float(source.reduce(lambda c: (float(np.sum(c.weight)),))[0])
+        known = getattr(source, "total_weight", None)  # sources that know it save a pass
+        if known is None:
+            known = source.reduce(lambda c: (float(np.sum(c.weight)),))[0]
+        self.total_weight = float(known)
         self._cache = {}
 
     def __getstate__(self):

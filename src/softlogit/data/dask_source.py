@@ -105,32 +105,28 @@ class DaskData:
         self.offset = None if self.offset is None else next(persisted)
         return self
 
+    def blocks(self):
+        """Delayed ``(X, y, weight, offset)`` row blocks (None for a missing part)."""
+        xs = self.X.to_delayed().ravel()
+        ys = self.y.to_delayed().ravel()
+        ws = [None] * len(xs) if self.weight is None else self.weight.to_delayed().ravel()
+        os_ = [None] * len(xs) if self.offset is None else self.offset.to_delayed().ravel()
+        return list(zip(xs, ys, ws, os_, strict=True))
+
     def describe(self):
-        """Rows, labels and weight per label (computed on the workers); checks ``X``,
-        weights and offset for missing or non-finite values."""
-        dask, da = _dask()
-        classes = da.unique(self.y)
-        checks = [da.isfinite(self.X).all()]
-        if self.weight is not None:
-            checks.append(((self.weight >= 0) & da.isfinite(self.weight)).all())
-        if self.offset is not None:
-            checks.append(da.isfinite(self.offset).all())
-        classes, *ok = dask.compute(classes, *checks)
-        named = [("X", True), ("sample_weight", self.weight), ("offset", self.offset)]
-        names = [name for name, arr in named if arr is not None]
-        for good, name in zip(ok, names, strict=True):
-            if not good:
+        """Rows, labels, weight and rows per label, in one tree reduction on the workers;
+        checks ``X``, weights and offset for missing, infinite or negative values."""
+        parts = [_delayed(_block_summary)(*block) for block in self.blocks()]
+        labels, weights, counts, bad = _tree(parts, _merge_summaries)
+        for name, flag in zip(("X", "sample_weight", "offset"), bad, strict=True):
+            if flag:
                 raise ValueError(f"{name} contains missing, infinite or negative values")
-        classes = np.sort(np.asarray(classes))
-        w = self.weight if self.weight is not None else da.ones_like(self.y, dtype=float)
-        sums = dask.compute(*[w[self.y == c].sum() for c in classes])
-        sums += dask.compute(*[(self.y == c).sum() for c in classes])
-        K = classes.size
+        order = np.argsort(labels, kind="stable")
         return DataSummary(
             int(self.X.shape[0]),
-            classes,
-            np.array(sums[:K], dtype=float),
-            np.array(sums[K:], dtype=int),
+            np.asarray(labels)[order],
+            np.asarray(weights, dtype=float)[order],
+            np.asarray(counts, dtype=int)[order],
         )
 
     def make_source(self, bound, offset_map, verbose=0):
@@ -146,6 +142,45 @@ def _chunk(x, labels, weight, offset, classes, class_factor, offset_map, feature
     if X.dtype.kind != "f":
         X = X.astype(float)
     return Chunk(X, codes, w * class_factor[codes], off)
+
+
+def _delayed(fn):
+    from dask import delayed
+
+    return delayed(fn, pure=False)
+
+
+def _tree(parts, combine, fan_in=8):
+    """Combine delayed summaries in a tree of fan-in ``fan_in`` and compute the root."""
+    dask, _ = _dask()
+    while len(parts) > 1:
+        parts = [_delayed(combine)(*parts[i : i + fan_in]) for i in range(0, len(parts), fan_in)]
+    return dask.compute(parts[0])[0]
+
+
+def _block_summary(x, labels, weight, offset):
+    """Labels of one block with their weight and row totals, and which parts are invalid."""
+    uniq, inv = np.unique(np.asarray(labels), return_inverse=True)
+    w = np.ones(inv.size) if weight is None else np.asarray(weight, dtype=float)
+    bad = (
+        not np.all(np.isfinite(x)),
+        weight is not None and not np.all(np.isfinite(w) & (w >= 0)),
+        offset is not None and not np.all(np.isfinite(offset)),
+    )
+    sums = np.bincount(inv, weights=np.where(np.isfinite(w), w, 0.0), minlength=uniq.size)
+    return list(uniq), list(sums), list(np.bincount(inv, minlength=uniq.size)), bad
+
+
+def _merge_summaries(*summaries):
+    totals = {}
+    bad = (False, False, False)
+    for labels, sums, counts, flags in summaries:
+        for label, s, c in zip(labels, sums, counts, strict=True):
+            w0, c0 = totals.get(label, (0.0, 0))
+            totals[label] = (w0 + s, c0 + c)
+        bad = tuple(a or b for a, b in zip(bad, flags, strict=True))
+    labels = list(totals)
+    return labels, [totals[k][0] for k in labels], [totals[k][1] for k in labels], bad
 
 
 def _apply(fn, *parts):
@@ -174,28 +209,22 @@ class DaskSource:
         return int(self.data.X.shape[0])
 
     @property
+    def total_weight(self):
+        """Sum of the weights (times class weights), known from the descriptive pass."""
+        return float(np.sum(self.bound.class_totals))
+
+    @property
     def n_features(self):
         """Number of feature columns."""
         return self.bound.shape[1]
 
     def _blocks(self):
-        d = self.data
-        xs = d.X.to_delayed().ravel()
-        ys = d.y.to_delayed().ravel()
-        ws = [None] * len(xs) if d.weight is None else d.weight.to_delayed().ravel()
-        os_ = [None] * len(xs) if d.offset is None else d.offset.to_delayed().ravel()
         fixed = (self.bound.classes, self.bound.class_factor, self.offset_map, self.bound.features)
-        return [(x, y, w, o, *fixed) for x, y, w, o in zip(xs, ys, ws, os_, strict=True)]
+        return [(*block, *fixed) for block in self.data.blocks()]
 
     def reduce(self, fn, fan_in=8):
         """Sum ``fn(chunk)`` over the row blocks, added in a tree of fan-in ``fan_in``."""
-        dask, _ = _dask()
-        from dask import delayed
-
-        parts = [delayed(_apply, pure=True)(fn, *block) for block in self._blocks()]
-        while len(parts) > 1:
-            parts = [delayed(_add)(*parts[i : i + fan_in]) for i in range(0, len(parts), fan_in)]
-        return dask.compute(parts[0])[0]
+        return _tree([_delayed(_apply)(fn, *block) for block in self._blocks()], _add, fan_in)
 
     def batches(self, batch_size, rng=None):
         """Mini-batches of at most ``batch_size`` rows, block by block (shuffled with ``rng``)."""

@@ -88,6 +88,11 @@ class InMemorySource:
         self.chunk_rows = max(1, int(chunk_rows))
         self.groups = groups
 
+    @property
+    def total_weight(self):
+        """Sum of the prior weights (no pass needed)."""
+        return float(np.sum(self.weight))
+
     def with_groups(self, groups):
         """The same rows with cluster codes attached to every chunk."""
         return InMemorySource(self.X, self.y, self.weight, self.offset, self.chunk_rows, groups)

@@ -277,6 +277,11 @@ class StreamSource:
         return self.bound.summary.n_rows
 
     @property
+    def total_weight(self):
+        """Sum of the weights (times class weights), known from the descriptive pass."""
+        return float(np.sum(self.bound.class_totals))
+
+    @property
     def n_features(self):
         """Number of feature columns."""
         return self.bound.shape[1]
