@@ -45,6 +45,9 @@ def _as_array(obj, name, chunks=None):
         obj = np.asarray(obj)
         if chunks is None:
             raise TypeError(f"{name} must be a dask collection")
+    if chunks is not None and obj.shape[0] != sum(chunks):
+        raise ValueError(f"X has {sum(chunks)} rows but {name} has {obj.shape[0]}")
+    if not isinstance(obj, da.Array):
         return da.from_array(obj, chunks=chunks if obj.ndim == 1 else (chunks, obj.shape[1]))
     if chunks is not None and obj.chunks[0] != chunks:
         obj = obj.rechunk({0: chunks})
