@@ -146,11 +146,10 @@ class InMemorySource:
                 total = add_summaries(total, fn(chunk))
             return total
         pool, blas = _pool()
-        with blas.limit(limits=1, user_api="blas"):
-            summaries = list(pool.map(fn, self.chunks()))
         total = None
-        for summary in summaries:
-            total = add_summaries(total, summary)
+        with blas.limit(limits=1, user_api="blas"):
+            for summary in pool.map(fn, self.chunks()):  # added as they arrive, in order:
+                total = add_summaries(total, summary)  # never all summaries at once
         return total
 
     def batches(self, batch_size, rng=None):
