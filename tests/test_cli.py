@@ -18,14 +18,16 @@ from softlogit.datasets import load_admissions, load_hsbdemo
 from softlogit.demo import run_demo
 
 
-def test_softlogit_demo_runs_and_both_views_agree():
+def test_softlogit_demo_runs_and_both_views_agree(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "softlogit.cli", "demo"],
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
+        cwd=tmp_path,
     ).stdout
+    assert os.listdir(tmp_path) == ["softlogit-demo-report.html"]  # the default report
     assert "Binary: admit" in out and "Softmax: prog" in out
     for name in ("gre", "gpa", "rank_2", "write", "ses_high", "vocation", "general"):
         assert name in out
@@ -320,7 +322,8 @@ def test_failed_predict_leaves_the_old_file(files, tmp_path, monkeypatch):
 def test_demo_report_option(tmp_path, monkeypatch):
     monkeypatch.setattr("softlogit.demo.run_demo", lambda: ("demo text", 0.0))
     monkeypatch.chdir(tmp_path)
-    assert _invoke("demo").stdout == "demo text\n" and os.listdir(tmp_path) == []
+    assert _invoke("demo", "--no-report").stdout == "demo text\n"
+    assert os.listdir(tmp_path) == []
     _invoke("demo", "--report", "demo.html")
     assert os.listdir(tmp_path) == ["demo.html"]
     assert "LogisticRegression" in (tmp_path / "demo.html").read_text(encoding="utf-8")

@@ -388,20 +388,27 @@ def report(model_file, data, out, test, target):
 
 
 # --------------------------------------------------------------------------- demo
+DEMO_REPORT = "softlogit-demo-report.html"
+
+
 @main.command()
 @click.option(
     "--report",
     "report_path",
     type=click.Path(dir_okay=False),
-    help="Also write the HTML report of the binary (admissions) model here.",
+    default=DEMO_REPORT,
+    show_default=True,
+    help="Where to write the HTML report of the binary (admissions) model.",
 )
-def demo(report_path):
-    """Fit bundled example data by Newton (GLM) and by Adam (network) and compare."""
+@click.option("--no-report", is_flag=True, help="Write no report.")
+def demo(report_path, no_report):
+    """Fit bundled example data by Newton (GLM) and by Adam (network), compare, and write
+    the HTML report of the admissions model."""
     from .demo import run_demo
 
     text, _ = run_demo()
     click.echo(text)
-    if report_path is not None:
+    if not no_report:
         from .datasets import load_admissions
         from .estimators import LogisticRegression
 
