@@ -431,3 +431,18 @@ def test_traceback_only_with_debug(model_file):
     debug = _run("--debug", "summary", model_file)
     assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
     assert "ModelFileError" in debug.stderr
+
+
+def test_demo_without_matplotlib_skips_the_report(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else real(name, *a),
+    )
+    monkeypatch.setattr("softlogit.demo.run_demo", lambda: ("demo text", 0.0))
+    monkeypatch.chdir(tmp_path)
+    result = _invoke("demo")
+    assert result.stdout.startswith("demo text") and os.listdir(tmp_path) == []

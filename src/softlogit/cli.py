@@ -11,6 +11,7 @@ without ``--out``); progress, notes and warnings go to stderr.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import sys
 import warnings
@@ -408,7 +409,9 @@ def demo(report_path, no_report):
 
     text, _ = run_demo()
     click.echo(text)
-    if not no_report:
+    if not no_report and importlib.util.find_spec("matplotlib") is None:
+        _note("no report: its plots need matplotlib (pip install softlogit[plot])")
+    elif not no_report:
         from .datasets import load_admissions
         from .estimators import LogisticRegression
 
