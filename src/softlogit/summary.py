@@ -123,7 +123,8 @@ def _header(model, cov_type):
         ("Log-likelihood", _fmt(model.loglike_)),
         ("Null log-likelihood", _fmt(model.null_loglike_)),
         (f"LR chi2({model.df_model_})", _fmt(model.lr_stat_)),
-        ("Prob > chi2", f"{model.lr_pvalue_:.4g}"),
+        # after lasso selection the chi2 reference distribution does not hold
+        ("Prob > chi2", "n/a (lasso)" if model._penalty_has_lasso() else f"{model.lr_pvalue_:.4g}"),
         ("Pseudo R2 (McFadden)", _fmt(model.pseudo_r2_)),
         ("Df residuals", _fmt(model.df_resid_)),
         ("AIC", _fmt(model.aic_)),
