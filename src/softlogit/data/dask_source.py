@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from .external import DataSummary, codes_of
+from .external import BoundSource, DataSummary, codes_of
 from .sources import Chunk, add_summaries
 
 __all__ = ["DaskData", "DaskSource"]
@@ -197,29 +197,13 @@ def _add(*summaries):
     return total
 
 
-class DaskSource:
+class DaskSource(BoundSource):
     """A data source over :class:`DaskData`: ``reduce`` is a tree reduction on the
     workers, ``batches`` computes one block at a time in a shuffled order."""
 
     def __init__(self, data, bound, offset_map):
+        super().__init__(bound, offset_map)
         self.data = data
-        self.bound = bound
-        self.offset_map = offset_map
-
-    @property
-    def n_rows(self):
-        """Number of rows."""
-        return int(self.data.X.shape[0])
-
-    @property
-    def total_weight(self):
-        """Sum of the weights (times class weights), known from the descriptive pass."""
-        return float(np.sum(self.bound.class_totals))
-
-    @property
-    def n_features(self):
-        """Number of feature columns."""
-        return self.bound.shape[1]
 
     def _blocks(self):
         fixed = (self.bound.classes, self.bound.class_factor, self.offset_map, self.bound.features)

@@ -167,3 +167,27 @@ def external_feature_scales(bound, center=True):
     scale = np.sqrt(np.maximum(s2 / W - mean * mean, 0.0))
     scale[scale <= 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
     return scale
+
+
+class BoundSource:
+    """What the streamed and Dask sources share: the rows bound to one fit (labels, class
+    weights), the offset map, and the shape and total weight the descriptive pass found."""
+
+    def __init__(self, bound, offset_map):
+        self.bound = bound
+        self.offset_map = offset_map
+
+    @property
+    def n_rows(self):
+        """Number of rows (from the descriptive pass)."""
+        return self.bound.summary.n_rows
+
+    @property
+    def n_features(self):
+        """Number of feature columns."""
+        return self.bound.shape[1]
+
+    @property
+    def total_weight(self):
+        """Sum of the weights (times class weights), known from the descriptive pass."""
+        return float(np.sum(self.bound.class_totals))

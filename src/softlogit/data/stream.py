@@ -15,7 +15,7 @@ from collections import deque
 
 import numpy as np
 
-from .external import DataSummary, codes_of
+from .external import BoundSource, DataSummary, codes_of
 from .sources import Chunk, _pool, add_summaries
 
 __all__ = ["StreamSource", "TableScan", "scan_csv", "scan_parquet"]
@@ -256,7 +256,7 @@ class TableScan:
         return list(self._fragments)
 
 
-class StreamSource:
+class StreamSource(BoundSource):
     """A data source that reads a :class:`TableScan` batch by batch on every pass.
 
     ``reduce`` maps chunks on the shared thread pool (one BLAS thread each) with at most
@@ -265,26 +265,10 @@ class StreamSource:
     """
 
     def __init__(self, scan, bound, offset_map, verbose=0):
+        super().__init__(bound, offset_map)
         self.scan = scan
-        self.bound = bound
-        self.offset_map = offset_map
         self.verbose = verbose
         self.passes = 0
-
-    @property
-    def n_rows(self):
-        """Number of rows (from the descriptive pass)."""
-        return self.bound.summary.n_rows
-
-    @property
-    def total_weight(self):
-        """Sum of the weights (times class weights), known from the descriptive pass."""
-        return float(np.sum(self.bound.class_totals))
-
-    @property
-    def n_features(self):
-        """Number of feature columns."""
-        return self.bound.shape[1]
 
     def chunks(self, fragments=None):
         """Chunks in file order (or of the given fragments)."""
