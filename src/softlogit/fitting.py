@@ -25,7 +25,7 @@ from .data.sources import InMemorySource, chunk_rows_for
 from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
 from .families import Categorical, make_family
 from .firth import FirthObjective
-from .objective import Objective
+from .objective import NEAR_CERTAIN, Objective
 from .penalties import Firth, NoPenalty
 from .rank import aliased_columns, design_gram
 from .separation import SeparationReport, find_separation
@@ -50,8 +50,7 @@ __all__ = [
 #: above ``LP_ROWS`` rows (where the LP takes seconds, and extreme but finite fits are
 #: common) a converged fit triggers it only at ``LARGE_SEPARATION_TRIGGER`` (R's glm warns
 #: at 1e-15).
-SEPARATION_TRIGGER = 1e-6
-LARGE_SEPARATION_TRIGGER = 1e-12
+SEPARATION_TRIGGER, LARGE_SEPARATION_TRIGGER = NEAR_CERTAIN  # 1e-6, 1e-12
 LP_ROWS = 50_000
 
 
@@ -275,14 +274,8 @@ def solver_for(spec):
 
 def _n_perfectly_predicted(objective, theta, trigger=SEPARATION_TRIGGER):
     """Rows (with positive weight) whose observed class has fitted probability within
-    ``trigger`` of 1."""
-
-    def count(chunk):
-        eta = objective.linear_predictor(theta, chunk)
-        loss, _ = objective.family.loss_gradient(eta, chunk.y)
-        return (float(np.sum((loss < trigger) & (chunk.weight > 0))),)
-
-    return objective.source.reduce(count)[0]
+    ``trigger`` of 1 (counted by the solver's last pass at ``theta``: no extra pass)."""
+    return objective.near_certain_rows(theta, trigger)
 
 
 def _diagnose_separation(spec, objective, result, aliased):

@@ -28,7 +28,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Objective", "gram_matrix", "scaled_design"]
+__all__ = ["NEAR_CERTAIN", "Objective", "gram_matrix", "scaled_design"]
+
+#: Loss thresholds (1 - fitted probability of the observed class) whose row counts every pass
+#: records, for the separation diagnosis.
+NEAR_CERTAIN = (1e-6, 1e-12)
 
 
 def scaled_design(X, s, fit_intercept, out=None):
@@ -129,12 +133,13 @@ class Objective:
         else:
             loss, grad, weights = self.family.loss_gradient(eta, chunk.y, with_weights=True)
         value = float(w @ loss)
+        near = np.array([np.sum((loss < t) & (w > 0)) for t in NEAR_CERTAIN], dtype=float)
         if order == 0:
-            return (value,)
+            return value, near
         gmat = self._grad_matrix(chunk, grad * w[:, None])
         if order == 1:
-            return value, gmat
-        return value, gmat, self._chunk_hessian(chunk, weights, cols)
+            return value, gmat, near
+        return value, gmat, self._chunk_hessian(chunk, weights, cols), near
 
     def _design_columns(self, X, cols):
         """The feature columns of ``X`` among design columns ``cols`` (``p`` is the intercept)
@@ -224,7 +229,18 @@ class Objective:
                 return hit[2][: order + 1]
         stats = self.source.reduce(lambda c: self._chunk_stats(theta, c, order, cols))
         self._cache["last"] = (key, order, stats)
-        return stats
+        return stats[: order + 1]
+
+    def near_certain_rows(self, theta, threshold):
+        """Rows (of positive weight) whose observed class has a loss below ``threshold``
+        (fitted probability above ``1 - threshold``), for a threshold in ``NEAR_CERTAIN``:
+        counted in every pass, so at a point just evaluated this costs nothing."""
+        theta = np.asarray(theta, dtype=float)
+        hit = self._cache.get("last")
+        if hit is None or hit[0][0] != theta.tobytes():
+            self._raw(theta, 0)
+            hit = self._cache["last"]
+        return float(hit[2][-1][NEAR_CERTAIN.index(threshold)])
 
     def with_penalty(self, penalty):
         """The same data and family under another penalty, sharing the pass cache."""
@@ -307,7 +323,7 @@ class Objective:
 
     def batch_value_grad(self, theta, chunk):
         """Value and gradient of the objective on one mini-batch (its own weighted mean)."""
-        v, g = self._chunk_stats(theta, chunk, 1)
+        v, g, _ = self._chunk_stats(theta, chunk, 1)
         wsum = float(np.sum(chunk.weight))
         if wsum <= 0:
             return 0.0, np.zeros(self.n_params)

@@ -209,9 +209,27 @@ class DaskSource(BoundSource):
         fixed = (self.bound.classes, self.bound.class_factor, self.offset_map, self.bound.features)
         return [(*block, *fixed) for block in self.data.blocks()]
 
+    #: A value-and-gradient pass costs nearly a Hessian pass here (the scheduling round trip
+    #: dominates), so Newton continues from a subsample's solution with exact steps.
+    cheap_gradient_pass = False
+
     def reduce(self, fn, fan_in=8):
         """Sum ``fn(chunk)`` over the row blocks, added in a tree of fan-in ``fan_in``."""
         return _tree([_delayed(_apply)(fn, *block) for block in self._blocks()], _add, fan_in)
+
+    def subsample(self, n_rows, seed=0):
+        """A source over randomly chosen whole blocks holding at least ``n_rows`` rows (the
+        blocks stay on their workers), or None when that would be every block."""
+        sizes = np.asarray(self.data.X.chunks[0])
+        order = np.random.default_rng(seed).permutation(sizes.size)
+        k = int(np.searchsorted(np.cumsum(sizes[order]), n_rows)) + 1
+        if k >= sizes.size:
+            return None
+        cache = self.__dict__.setdefault("_subsamples", {})
+        if (n_rows, seed) not in cache:
+            cache.clear()
+            cache[n_rows, seed] = _BlockSubset(self, np.sort(order[:k]))
+        return cache[n_rows, seed]
 
     def batches(self, batch_size, rng=None):
         """Mini-batches of at most ``batch_size`` rows, block by block (shuffled with ``rng``)."""
@@ -226,3 +244,17 @@ class DaskSource(BoundSource):
                 rows = index[start : start + batch_size]
                 off = None if chunk.offset is None else chunk.offset[rows]
                 yield Chunk(chunk.X[rows], chunk.y[rows], chunk.weight[rows], off)
+
+
+class _BlockSubset:
+    """Some row blocks of a :class:`DaskSource` (a subsample that never leaves the workers)."""
+
+    def __init__(self, parent, index):
+        self.parent, self.index = parent, index
+        self.n_rows = int(np.asarray(parent.data.X.chunks[0])[index].sum())
+        self.n_features = parent.n_features
+
+    def reduce(self, fn, fan_in=8):
+        """Sum ``fn(chunk)`` over the chosen blocks."""
+        blocks = self.parent._blocks()
+        return _tree([_delayed(_apply)(fn, *blocks[i]) for i in self.index], _add, fan_in)

@@ -35,6 +35,8 @@ ROUNDING = 1e-15
 SUBSAMPLE_MIN_ROWS = 40_000
 SUBSAMPLE_SHARE = 16
 SUBSAMPLE_ROWS_PER_PARAM = 40
+#: Where exact Newton steps follow, the subsample's solution is only a start: this loose.
+SUBSAMPLE_TOL = 1e-6
 #: Quasi-Newton steps on all rows before exact Newton takes over; L-BFGS memory.
 REFINE_MAX_ITER = 15
 REFINE_MEMORY = 10
@@ -78,9 +80,12 @@ def solve(objective, theta0, free, options):
     """Minimise ``objective`` over the ``free`` entries of ``theta`` by damped Newton
     (started from a subsample's solution when there are many rows)."""
     theta0 = np.array(theta0, dtype=float)
-    start = subsample_start(objective, theta0, free)
+    exact_steps = not getattr(objective.source, "cheap_gradient_pass", True)  # e.g. Dask
+    start = subsample_start(objective, theta0, free, SUBSAMPLE_TOL if exact_steps else 1e-10)
     if start is None:
         return _newton(objective, theta0, free, options)
+    if exact_steps:  # a start close enough for two or three quadratic steps
+        return _newton(objective, start[0], free, options)
     theta, history, done = _refine(objective, *start, free, options)
     if done:
         return SolverResult(theta, len(history), True, history)
@@ -98,7 +103,7 @@ def subsample_rows(n_rows, n_params):
     return rows
 
 
-def subsample_start(objective, theta0, free):
+def subsample_start(objective, theta0, free, tol=1e-10):
     """Solution and Hessian (free block) of the objective on a random subsample of rows, or
     None when the data are small, not in memory, or the subsample's fit fails."""
     subsample = getattr(objective.source, "subsample", None)
@@ -108,7 +113,7 @@ def subsample_start(objective, theta0, free):
     if rows is None:
         return None
     small = objective.on_source(subsample(rows))
-    loose = SolverOptions(max_iter=50, tol=1e-10)
+    loose = SolverOptions(max_iter=50, tol=tol)
     result = _newton(small, theta0, free, loose)
     _, _, H = small.value_grad_hess(result.theta)
     if not (result.converged and np.all(np.isfinite(result.theta))):
