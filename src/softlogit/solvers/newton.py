@@ -20,6 +20,7 @@ Newton steps finish the fit.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 
 import numpy as np
 import scipy.linalg as sla
@@ -84,8 +85,11 @@ def solve(objective, theta0, free, options):
     start = subsample_start(objective, theta0, free, SUBSAMPLE_TOL if exact_steps else 1e-10)
     if start is None:
         return _newton(objective, theta0, free, options)
-    if exact_steps:  # a start close enough for two or three quadratic steps
-        return _newton(objective, start[0], free, options)
+    if exact_steps:  # a start close enough for a few quadratic steps, to the same accuracy
+        tight = replace(options, tol=options.tol * REFINE_TOL_FACTOR)
+        result = _newton(objective, start[0], free, tight)
+        converged = max_abs(objective.value_grad(result.theta)[1], free) <= options.tol
+        return SolverResult(result.theta, result.n_iter, converged, result.history)
     theta, history, done = _refine(objective, *start, free, options)
     if done:
         return SolverResult(theta, len(history), True, history)
