@@ -177,3 +177,20 @@ def test_subsample_rank_deficiency_falls_back_to_the_full_rank_check():
     with pytest.warns(sl.CollinearityWarning, match="x2"):
         model = sl.LogisticRegression().fit(dup, y)
     assert list(model.aliased_) == [False, False, True]
+
+
+def test_many_parameters_solve_the_subsample_by_lbfgs_and_reach_plain_newton(monkeypatch):
+    """Above SUBSAMPLE_NEWTON_MAX_PARAMS the subsample is solved by L-BFGS; the full-data
+    answer equals plain Newton's (route switched off, run to 1e-12) to 1e-9."""
+    from softlogit.solvers import lbfgs, newton
+
+    X, y = make_data(n=60_000, p=30, n_classes=8, seed=33, scale=0.3)
+    calls = []
+    original = lbfgs.solve
+    monkeypatch.setattr(lbfgs, "solve", lambda *a, **k: calls.append(1) or original(*a, **k))
+    routed = sl.SoftmaxRegression(solver="newton").fit(X, y)
+    assert calls, "the subsample was not solved by L-BFGS"
+    monkeypatch.setattr(newton, "SUBSAMPLE_MIN_ROWS", 10**9)
+    plain = sl.SoftmaxRegression(solver="newton", tol=1e-12).fit(X, y)  # the exact MLE
+    np.testing.assert_allclose(routed.coef_, plain.coef_, rtol=0, atol=1e-9)
+    assert routed.loglike_ == pytest.approx(plain.loglike_, rel=1e-13)

@@ -25,6 +25,7 @@ from dataclasses import replace
 import numpy as np
 import scipy.linalg as sla
 
+from . import lbfgs
 from .base import SolverOptions, SolverResult, max_abs
 
 __all__ = ["solve"]
@@ -36,6 +37,8 @@ ROUNDING = 1e-15
 SUBSAMPLE_MIN_ROWS = 40_000
 SUBSAMPLE_SHARE = 16
 SUBSAMPLE_ROWS_PER_PARAM = 40
+#: Above this many parameters the subsample is solved by L-BFGS (one Hessian at the end).
+SUBSAMPLE_NEWTON_MAX_PARAMS = 200
 #: Where exact Newton steps follow, the subsample's solution is only a start: this loose.
 SUBSAMPLE_TOL = 1e-6
 #: Quasi-Newton steps on all rows before exact Newton takes over; L-BFGS memory.
@@ -117,11 +120,13 @@ def subsample_start(objective, theta0, free, tol=1e-10):
     if rows is None:
         return None
     small = objective.on_source(subsample(rows))
-    loose = SolverOptions(max_iter=50, tol=tol)
-    result = _newton(small, theta0, free, loose)
-    _, _, H = small.value_grad_hess(result.theta)
+    if objective.n_params <= SUBSAMPLE_NEWTON_MAX_PARAMS:
+        result = _newton(small, theta0, free, SolverOptions(max_iter=50, tol=tol))
+    else:  # Hessians cost (m q)^2 per row: one, at the end, is enough
+        result = lbfgs.solve(small, theta0, free, SolverOptions(max_iter=500, tol=max(tol, 1e-7)))
     if not (result.converged and np.all(np.isfinite(result.theta))):
         return None
+    _, _, H = small.value_grad_hess(result.theta)
     try:
         factor = sla.cho_factor(H[np.ix_(free, free)], check_finite=False)
     except (np.linalg.LinAlgError, sla.LinAlgError):
