@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import softlogit
+import softlogit as sl
 from softlogit import cli, cli_data
 from softlogit.datasets import load_admissions, load_hsbdemo
 from softlogit.demo import run_demo
@@ -411,13 +412,23 @@ def test_usage_errors_exit_2(files, tmp_path, model_file):
          "--l1-ratio"),
         (["fit", adm, "--target", "admit", "--cov-type", "hc1"], "--cov-type"),
         (["predict", model_file, adm, "--out", tmp_path / "p.txt"], "--out"),
-        (["report", model_file, adm, "--out", tmp_path / "r.html"], "--target is needed"),
         (["report", model_file, adm, "--target", "admit"], "--out"),
         (["summary"], "MODEL"),
     ]  # fmt: skip
     for args, message in cases:
         stderr = _error(*args, code=2)
         assert "Error: " in stderr and message in stderr, (args, stderr)
+
+
+def test_report_target_defaults_to_the_fitted_label_column(files, tmp_path, model_file):
+    adm = files["adm.csv"]
+    _invoke("report", model_file, adm, "--out", tmp_path / "r.html")  # fitted with --target
+    assert "admit" in sl.load(model_file).summary().__str__()
+    frame = load_admissions()
+    unnamed = sl.LogisticRegression().fit(frame[["gre", "gpa"]], frame["admit"].to_numpy())
+    unnamed.save(tmp_path / "u.json")
+    stderr = _error("report", tmp_path / "u.json", adm, "--out", tmp_path / "u.html", code=2)
+    assert "--target is needed" in stderr
 
 
 def test_traceback_only_with_debug(model_file):

@@ -76,3 +76,12 @@ def test_symmetric_summary_lists_all_classes_without_standard_errors():
     s = m.summary()
     assert list(s.table.columns) == ["coef"] and len(s.table) == 6
     assert "reference=None" in str(s)
+
+
+def test_summary_names_the_response_column():
+    frame = load_admissions()
+    named = sl.LogisticRegression().fit(frame[["gre", "gpa"]], frame["admit"])
+    assert named.response_name_ == "admit" and "Response" in str(named.summary())
+    assert any("admit" in line for line in str(named.summary()).splitlines() if "Response" in line)
+    unnamed = sl.LogisticRegression().fit(frame[["gre", "gpa"]], frame["admit"].to_numpy())
+    assert unnamed.response_name_ is None

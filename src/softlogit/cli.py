@@ -364,8 +364,8 @@ def _report_data(model, path, target):
 @click.option(
     "--target",
     metavar="COL",
-    help="The label column of DATA (and --test); needed unless the model has a formula, "
-    "since model files do not store the label column's name.",
+    help="The label column of DATA (and --test); default: the column the model was fitted "
+    "on (formula models read their response from the formula).",
 )
 def report(model_file, data, out, test, target):
     """Write the HTML report of the model in MODEL, with DATA as its training data."""
@@ -373,9 +373,11 @@ def report(model_file, data, out, test, target):
 
     model = _load_model(model_file)
     if model.formula is None and target is None:
+        target = getattr(model, "response_name_", None)  # the label column it was fitted on
+    if model.formula is None and target is None:
         raise click.UsageError(
-            "--target is needed: name the label column of DATA (model files store the "
-            "label column's name only as part of a formula)"
+            "--target is needed: name the label column of DATA (this model was fitted on "
+            "an unnamed label array)"
         )
     if model.formula is not None and target is not None:
         raise click.UsageError(

@@ -275,11 +275,14 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        self.response_name_ = _response_name(X, y)
         if is_external(X):
             spec = self._external_spec(X, y, sample_weight, offset)
         else:
             X, y = self._design(X, y, reset=True)
             spec = self._spec(X, y, sample_weight, offset)
+        if self.formula is not None:
+            self.response_name_ = self._formula.response
         spec.options = self._options(solver_for(spec))
         theta0 = self._warm_start_theta(spec)
         out = fit_model(spec, theta0=theta0)
@@ -513,6 +516,16 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = not self._binary_only
         return tags
+
+
+def _response_name(X, y):
+    """The label column's name when the input carries one (a named series, a scan's
+    target), else None."""
+    target = getattr(X, "target", None)  # scan_parquet / scan_csv
+    if isinstance(target, str):
+        return target
+    name = getattr(y, "name", None)
+    return name if isinstance(name, str) else None
 
 
 def _require_two_weighted_classes(classes, totals):

@@ -500,6 +500,7 @@ def _fitted_out(model):
         "n_features_in": int(model.n_features_in_),
         "feature_names_in": None if names is None else [str(n) for n in names],
         "n_iter": int(model.n_iter_),
+        "response": getattr(model, "response_name_", None),
         "converged": bool(model.converged_),
         "solver": str(model.solver_),
         "loss_curve": _array_out(np.asarray(model.loss_curve_, dtype=float), "loss_curve_"),
@@ -589,6 +590,9 @@ def _restore_fitted(model, doc):
     model.n_features_in_, model.classes_, model._reference = p, classes, ref
     model.coef_, model.intercept_, model.aliased_, model.solver_ = coef, intercept, aliased, solver
     model.n_iter_ = _get(doc, "n_iter", "int", where)
+    response = doc.get("response")
+    _need(response is None or isinstance(response, str), "fitted.response must be a string")
+    model.response_name_ = response
     model.converged_ = _get(doc, "converged", "bool", where)
     model.loss_curve_ = _array_in(_get(doc, "loss_curve", "dict", where), "loss_curve", "f")
     model.loss_curve_ = model.loss_curve_.ravel().tolist()

@@ -116,7 +116,7 @@ def _header(model, cov_type):
     ref = model.classes_[0] if model._binary_only else getattr(model, "reference_", None)
     status = "yes" if model.converged_ else "NO"
     return [
-        ("Response", getattr(getattr(model, "_formula", None), "response", None) or "y"),
+        ("Response", getattr(model, "response_name_", None) or "y"),
         ("Observations", _fmt(model.nobs_)),
         ("Classes", f"{classes} (reference: {ref})"),
         ("Solver", f"{model.solver_}, {model.n_iter_} iterations"),
