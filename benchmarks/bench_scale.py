@@ -58,191 +58,26 @@ import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 import warnings
 
 import numpy as np
-from scipy.special import expit, logsumexp
+from scale_common import (
+    CONTENDERS,
+    MB,
+    N_SIGNAL,
+    SEED,
+    PeakRSS,
+    make_problem,
+    mean_nll,
+    rss_now,
+    true_params,
+)
+from scipy.special import expit
 
-SEED = 20240601
-N_SIGNAL = 5  # non-zero true coefficients per class row
 SECTIONS = ("inmemory", "scaling", "stream", "dask")
-MB = 2**20
 SCALING_N = (10_000, 30_000, 100_000, 300_000, 1_000_000, 4_000_000)
-
-
-# --------------------------------------------------------------------------- data
-def true_params(p, K, seed=SEED):
-    """(K-1, p) coefficients with ``N_SIGNAL`` non-zero columns, and (K-1,) intercepts."""
-    rng = np.random.default_rng([seed, 7])
-    B = np.zeros((K - 1, p))
-    k = min(N_SIGNAL, p)
-    B[:, :k] = rng.uniform(-0.8, 0.8, (K - 1, k))
-    return B, rng.uniform(-0.5, 0.5, K - 1)
-
-
-def draw_labels(rng, eta):
-    """Labels from free logits ``eta`` (n, K-1), the first class having logit 0."""
-    if eta.shape[1] == 1:
-        return (rng.random(eta.shape[0]) < expit(eta[:, 0])).astype(np.int64)
-    full = np.column_stack([np.zeros(eta.shape[0]), eta])
-    prob = np.exp(full - logsumexp(full, axis=1, keepdims=True))
-    u = rng.random((eta.shape[0], 1))
-    return np.minimum((prob.cumsum(axis=1) < u).sum(axis=1), eta.shape[1]).astype(np.int64)
-
-
-def make_problem(n, p, K, seed=SEED, corr=0.0):
-    """Standard-normal X (n, p), labels from a softmax model with a few non-zero
-    coefficients: large n and no separation, so the MLE exists. With ``corr`` > 0 the
-    features are equicorrelated (still unit variance): an ill-conditioned Hessian."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, p))
-    if corr:
-        X *= np.sqrt(1.0 - corr)
-        X += np.sqrt(corr) * rng.standard_normal((n, 1))
-    B, b = true_params(p, K, seed)
-    k = min(N_SIGNAL, p)
-    return X, draw_labels(rng, X[:, :k] @ B[:, :k].T + b)
-
-
-def mean_nll(X, y, coef, intercept):
-    """Mean NLL, reference (first) class parameterisation: coef (K-1, p), intercept (K-1,)."""
-    eta = X @ coef.T + intercept
-    if coef.shape[0] == 1:
-        e = eta[:, 0]
-        return float(np.mean(np.logaddexp(0.0, e) - (y == 1) * e))
-    full = np.column_stack([np.zeros(X.shape[0]), eta])
-    return float(np.mean(logsumexp(full, axis=1) - full[np.arange(X.shape[0]), y]))
-
-
-# --------------------------------------------------------------------------- memory
-def _status_bytes(field):
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-def rss_now():
-    import psutil
-
-    return psutil.Process().memory_info().rss
-
-
-class PeakRSS:
-    """Peak resident memory of this process inside a ``with`` block (bytes, ``.peak``).
-
-    Linux: reset the high-water mark (``echo 5 > /proc/self/clear_refs``) on entry and read
-    ``VmHWM`` on exit. Elsewhere: a thread samples the RSS every 5 ms.
-    """
-
-    def __enter__(self):
-        self.peak, self._stop = 0, threading.Event()
-        try:
-            with open("/proc/self/clear_refs", "w") as fh:
-                fh.write("5")
-            self._hwm = _status_bytes("VmHWM") is not None
-        except OSError:
-            self._hwm = False
-        if not self._hwm:
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, rss_now())
-            time.sleep(0.005)
-
-    def __exit__(self, *exc):
-        if self._hwm:
-            self.peak = _status_bytes("VmHWM")
-        else:
-            self._stop.set()
-            self._thread.join()
-            self.peak = max(self.peak, rss_now())
-
-
-# --------------------------------------------------------------------------- contenders
-# fit(X, y, prep, tol) -> (coef (K-1, p), intercept (K-1,), n_iter); prep(X) is untimed.
-def _no_prep(X):
-    return None
-
-
-def _with_ones(X):
-    return np.column_stack([X, np.ones(X.shape[0])])
-
-
-def fit_softlogit(X, y, prep, tol):
-    import softlogit
-
-    K = np.unique(y).size
-    m = softlogit.LogisticRegression() if K == 2 else softlogit.SoftmaxRegression()
-    m.fit(X, y)
-    m.coef_table()  # standard errors inside the timed region
-    return m.coef_, m.intercept_, m.n_iter_
-
-
-def _sklearn(solver):
-    def fit(X, y, prep, tol):
-        from sklearn.linear_model import LogisticRegression
-
-        m = LogisticRegression(C=np.inf, solver=solver, tol=tol, max_iter=10_000).fit(X, y)
-        n_iter = int(np.max(m.n_iter_))
-        if m.coef_.shape[0] == 1:
-            return m.coef_, m.intercept_, n_iter
-        return m.coef_[1:] - m.coef_[0], m.intercept_[1:] - m.intercept_[0], n_iter
-
-    return fit
-
-
-def _split_params(params, p):
-    params = np.asarray(params).reshape(p + 1, -1).T  # (K-1, p+1), constant last
-    return params[:, :-1], params[:, -1]
-
-
-def fit_sm_newton(X, y, Xc, tol):
-    import statsmodels.api as sm
-
-    K = np.unique(y).size
-    model = sm.Logit(y, Xc) if K == 2 else sm.MNLogit(y, Xc)
-    res = model.fit(method="newton", tol=1e-10, maxiter=100, disp=0)
-    res.bse  # noqa: B018 - standard errors inside the timed region
-    coef, intercept = _split_params(res.params, X.shape[1])
-    return coef, intercept, int(res.mle_retvals["iterations"])
-
-
-def fit_sm_glm(X, y, Xc, tol):
-    import statsmodels.api as sm
-
-    res = sm.GLM(y, Xc, family=sm.families.Binomial()).fit(method="IRLS", tol=1e-10, maxiter=100)
-    res.bse  # noqa: B018
-    coef, intercept = _split_params(res.params, X.shape[1])
-    return coef, intercept, int(res.fit_history["iteration"])
-
-
-def fit_glum(X, y, prep, tol):
-    from glum import GeneralizedLinearRegressor
-
-    m = GeneralizedLinearRegressor(family="binomial", alpha=0, gradient_tol=tol, max_iter=100)
-    m.fit(X, y)
-    return m.coef_[None, :], np.atleast_1d(m.intercept_), int(m.n_iter_)
-
-
-CONTENDERS = {
-    "softlogit": (fit_softlogit, _no_prep, "any"),
-    "sklearn lbfgs": (_sklearn("lbfgs"), _no_prep, "any"),
-    "sklearn newton-cholesky": (_sklearn("newton-cholesky"), _no_prep, "any"),
-    "statsmodels newton": (fit_sm_newton, _with_ones, "any"),
-    "statsmodels GLM IRLS": (fit_sm_glm, _with_ones, "binary"),
-    "glum (auto: irls-ls)": (fit_glum, _no_prep, "binary"),
-}
 
 
 # --------------------------------------------------------------------------- workers
