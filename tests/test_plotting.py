@@ -345,3 +345,19 @@ def test_forest_plot_symmetric_softmax_points_per_class(multi):
     for k, line in enumerate(points):
         np.testing.assert_allclose(np.sort(line.get_xdata()), np.sort(model.coef_[k]))
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["0", "1", "2"]
+
+
+def test_path_plot_labels_rows_after_a_non_default_reference(multi):
+    X, y, _ = multi
+    model = sl.SoftmaxRegression(reference=1)
+    path = sl.regularization_path(X, y, model=model, n_alphas=10)
+    assert path.reference == 1
+    lines = _labelled_lines(plotting.plot_path(path))
+    assert lines[0].get_label() == "0: x0" and lines[-1].get_label() == "2: x2"
+
+
+def test_decision_regions_title_does_not_count_a_formulas_response():
+    frame = load_admissions()[["admit", "gre", "gpa"]]
+    model = sl.LogisticRegression(formula="admit ~ gre + gpa").fit(frame)
+    ax = plotting.plot_decision_regions(model, frame, None, features=("gre", "gpa"))
+    assert ax.get_title() == "Decision regions"

@@ -55,6 +55,9 @@ class RegularizationPath:
     l1_ratio : float
     classes : ndarray
     feature_names : list of str
+    reference : label or None
+        The reference class of a softmax path (its coefficients are fixed at 0, so ``coefs``
+        has a row per other class); None for the symmetric parameterisation.
     """
 
     alphas: np.ndarray
@@ -66,6 +69,7 @@ class RegularizationPath:
     l1_ratio: float
     classes: np.ndarray
     feature_names: list
+    reference: object = None
 
 
 def _penalty_at(spec, alpha, ratio):
@@ -191,6 +195,7 @@ def regularization_path(
         ratio,
         spec.classes,
         spec.feature_names,
+        None if spec.reference is None else spec.classes[spec.reference],
     )
 
 

@@ -563,7 +563,8 @@ def plot_decision_regions(model, X, y, features=(0, 1), ax=None, resolution=200,
         ax.scatter(x_all[hit], y_all[hit], s=12, color=f"C{k}", edgecolor="k", label=f"{label}")
     names = [str(c) if is_frame else f"x{c}" for c in columns]
     ax.set(xlabel=names[0], ylabel=names[1], title="Decision regions")
-    if frame.shape[1] > 2:
+    response = getattr(model, "response_name_", None) if model.formula is not None else None
+    if frame.shape[1] - (response in frame.columns) > 2:  # a formula's response is no feature
         ax.set_title("Decision regions (other features held fixed)")
     ax.legend(title="class")
     return ax
