@@ -25,16 +25,12 @@ not yet (issue 3 adds them); scikit-learn computes no standard errors.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 import warnings
 
 import numpy as np
-import scipy
-import sklearn
-import statsmodels
 import statsmodels.api as sm
+from bench_common import machine_info, mean_nll
 from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression as SkLogit
 
@@ -59,17 +55,6 @@ def make_problem(n, p, K, seed=SEED):
 
 
 # --------------------------------------------------------------------------- shared loss
-def mean_nll(X, y, coef, intercept):
-    """Mean negative log-likelihood, reference (first) class parameterisation.
-
-    ``coef`` has shape (K-1, p), ``intercept`` (K-1,); the first class has logit 0.
-    """
-    eta = X @ coef.T + intercept
-    if coef.shape[0] == 1:
-        e = eta[:, 0]
-        return float(np.mean(np.logaddexp(0.0, e) - (y == 1) * e))
-    full = np.column_stack([np.zeros(X.shape[0]), eta])
-    return float(np.mean(logsumexp(full, axis=1) - full[np.arange(X.shape[0]), y]))
 
 
 # --------------------------------------------------------------------------- contenders
@@ -144,24 +129,6 @@ def run_problem(X, y, repeat):
 
 
 # --------------------------------------------------------------------------- report
-def machine_info():
-    lines = [
-        f"python {platform.python_version()} ({platform.platform()})",
-        f"numpy {np.__version__}, scipy {scipy.__version__}, sklearn {sklearn.__version__}, "
-        f"statsmodels {statsmodels.__version__}, softlogit "
-        f"{getattr(softlogit, '__version__', '?')}",
-        f"os.cpu_count() = {os.cpu_count()}",
-    ]
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return lines + ["threadpoolctl not installed"]
-    for pool in threadpool_info():
-        lines.append(
-            f"threadpool: {pool.get('internal_api')} num_threads={pool.get('num_threads')} "
-            f"({pool.get('prefix')})"
-        )
-    return lines
 
 
 def report(title, rows):
@@ -189,7 +156,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="n / 10 for a fast smoke run")
     args = parser.parse_args(argv)
     scale = 10 if args.quick else 1
-    print("\n".join(machine_info()))
+    print("\n".join(machine_info(["sklearn", "statsmodels"])))
     print(f"repeat = {args.repeat} (best of), quick = {args.quick}")
     print("note: softlogit times exclude standard errors (issue 3 adds them); statsmodels'")
     print("      include its inverse Hessian; sklearn computes none.")

@@ -33,14 +33,11 @@ divides n by 10 and uses 20 alphas.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 import warnings
 
 import numpy as np
-import scipy
-import sklearn
+from bench_common import machine_info
 from scipy.special import expit, softmax
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegressionCV as SkLogitCV
@@ -181,26 +178,6 @@ def report(rows, grid):
         print(f"softlogit / fastest peer = {ratio:.2f}x (target <= 0.33; peer: {fastest})")
 
 
-def machine_info():
-    glum_v = glum.__version__ if glum is not None else "not installed"
-    lines = [
-        f"python {platform.python_version()} ({platform.platform()})",
-        f"numpy {np.__version__}, scipy {scipy.__version__}, sklearn {sklearn.__version__}, "
-        f"glum {glum_v}, softlogit {getattr(softlogit, '__version__', '?')}",
-        f"os.cpu_count() = {os.cpu_count()}",
-    ]
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return lines
-    for pool in threadpool_info():
-        lines.append(
-            f"threadpool: {pool.get('internal_api')} num_threads={pool.get('num_threads')} "
-            f"({pool.get('prefix')})"
-        )
-    return lines
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="n / 10 and 20 alphas")
@@ -213,7 +190,7 @@ def main(argv=None):
     n = args.n or (10_000 if args.quick else 100_000)
     p = args.p or 200
     n_alphas = args.n_alphas or (20 if args.quick else 100)
-    print("\n".join(machine_info()))
+    print("\n".join(machine_info(["sklearn", "glum"])))
     print(f"quick = {args.quick}, skip_sklearn = {args.skip_sklearn}, glum = {glum is not None}")
     warnings.simplefilter("default", ConvergenceWarning)
     if args.only in (None, "binary"):

@@ -54,7 +54,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -63,6 +62,7 @@ import traceback
 import warnings
 
 import numpy as np
+from bench_common import machine_info, mean_nll
 from scale_common import (
     CONTENDERS,
     MB,
@@ -70,13 +70,13 @@ from scale_common import (
     SEED,
     PeakRSS,
     make_problem,
-    mean_nll,
     rss_now,
     true_params,
 )
 from scipy.special import expit
 
 SECTIONS = ("inmemory", "scaling", "stream", "dask")
+SCALE_PACKAGES = ["sklearn", "statsmodels", "glum", "dask", "distributed", "dask_ml", "pyarrow"]
 SCALING_N = (10_000, 30_000, 100_000, 300_000, 1_000_000, 4_000_000)
 
 
@@ -332,40 +332,6 @@ def worker_main(task_json, out_path):
 
 
 # --------------------------------------------------------------------------- report helpers
-def machine_info():
-    import numpy
-    import scipy
-
-    versions = [f"numpy {numpy.__version__}", f"scipy {scipy.__version__}"]
-    for mod in ("sklearn", "statsmodels", "glum", "dask", "distributed", "dask_ml", "pyarrow"):
-        try:
-            versions.append(f"{mod} {__import__(mod).__version__}")
-        except ImportError:
-            versions.append(f"{mod} missing")
-    import softlogit
-
-    versions.append(f"softlogit {getattr(softlogit, '__version__', '?')}")
-    lines = [
-        f"python {platform.python_version()} ({platform.platform()})",
-        ", ".join(versions),
-        f"os.cpu_count() = {os.cpu_count()}",
-    ]
-    try:
-        import psutil
-
-        lines[-1] += f", memory {psutil.virtual_memory().total / 2**30:.1f} GiB"
-    except ImportError:
-        pass
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return lines + ["threadpoolctl not installed"]
-    for pool in threadpool_info():
-        lines.append(
-            f"threadpool: {pool.get('internal_api')} {pool.get('version', '')} "
-            f"num_threads={pool.get('num_threads')} ({pool.get('prefix')})"
-        )
-    return lines
 
 
 def _dcoef(row, ref):
@@ -674,7 +640,7 @@ def main(argv=None):
         worker_main(argv[1], argv[2])
         return
     args = parse_args(argv)
-    print("\n".join(machine_info()))
+    print("\n".join(machine_info(SCALE_PACKAGES)))
     print(
         f"sections {','.join(args.sections)}; quick = {args.quick}; repeat = {args.repeat} "
         f"(best of; 1 run past {args.slow_s:g} s); peer tol = {args.peer_tol:g}; "

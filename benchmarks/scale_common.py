@@ -50,16 +50,6 @@ def make_problem(n, p, K, seed=SEED, corr=0.0):
     return X, draw_labels(rng, X[:, :k] @ B[:, :k].T + b)
 
 
-def mean_nll(X, y, coef, intercept):
-    """Mean NLL, reference (first) class parameterisation: coef (K-1, p), intercept (K-1,)."""
-    eta = X @ coef.T + intercept
-    if coef.shape[0] == 1:
-        e = eta[:, 0]
-        return float(np.mean(np.logaddexp(0.0, e) - (y == 1) * e))
-    full = np.column_stack([np.zeros(X.shape[0]), eta])
-    return float(np.mean(logsumexp(full, axis=1) - full[np.arange(X.shape[0]), y]))
-
-
 # --------------------------------------------------------------------------- memory
 def _status_bytes(field):
     try:
