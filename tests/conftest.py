@@ -26,3 +26,20 @@ def binary_data():
 @pytest.fixture
 def multi_data():
     return make_data(n=800, p=3, n_classes=4, seed=2)
+
+
+@pytest.fixture
+def subsample_starts(monkeypatch):
+    """Record, per call of Newton's ``subsample_start``, whether it took the subsample route."""
+    from softlogit.solvers import newton
+
+    starts = []
+    original = newton.subsample_start
+
+    def spy(*args):
+        out = original(*args)
+        starts.append(out is not None)
+        return out
+
+    monkeypatch.setattr(newton, "subsample_start", spy)
+    return starts

@@ -291,25 +291,15 @@ def test_dask_input_errors_name_the_problem():
         sl.LogisticRegression().fit(Xd, y[:199])
 
 
-def test_dask_newton_starts_from_a_subsample_of_blocks(monkeypatch):
+def test_dask_newton_starts_from_a_subsample_of_blocks(subsample_starts):
     """On many rows Newton first solves some whole blocks (on the workers), then takes exact
     steps on all rows: the same MLE as in memory."""
-    from softlogit.solvers import newton
-
     frame = make_frame(60_000, 3, seed=24)
     reference = in_memory(3, frame)
-    starts = []
-    original = newton.subsample_start
-
-    def spy(*args):
-        out = original(*args)
-        starts.append(out is not None)
-        return out
-
-    monkeypatch.setattr(newton, "subsample_start", spy)
+    subsample_starts.clear()  # only the Dask fit's calls
     X = da.from_array(frame[FEATURES].to_numpy(), chunks=(5000, 4))
     y = da.from_array(frame["y"].to_numpy(), chunks=5000)
     w = da.from_array(frame["w"].to_numpy(), chunks=5000)
     fitted = model_for(3).fit(X, y, sample_weight=w, offset=frame["o"].to_numpy())
-    assert starts and all(starts)  # the fit (and the offset's null model) took that route
+    assert subsample_starts and all(subsample_starts)  # the fit and its null model: that route
     assert_same_fit(fitted, reference)
