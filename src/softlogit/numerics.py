@@ -18,6 +18,7 @@ __all__ = [
     "softmax",
     "log_softmax",
     "binary_cross_entropy",
+    "scales_from_moments",
     "softmax_cross_entropy",
 ]
 
@@ -141,3 +142,13 @@ def softmax_cross_entropy(logits, y, return_proba=False):
     grad = proba.copy() if return_proba else proba
     grad[y, rows] = -others / total
     return (loss, grad.T, proba.T) if return_proba else (loss, grad.T)
+
+
+def scales_from_moments(total, sum1, sum2, center=True):
+    """Column means (zeros when not centred) and standard deviations (root mean squares)
+    from the weight total and the weighted column sums of ``x`` and ``x^2``; constant
+    columns get scale 1."""
+    mean = sum1 / total if center else np.zeros_like(sum1)
+    scale = np.sqrt(np.maximum(sum2 / total - mean * mean, 0.0))
+    scale[scale <= 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
+    return mean, scale

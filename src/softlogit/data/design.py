@@ -12,6 +12,8 @@ import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from ..numerics import scales_from_moments
+
 __all__ = [
     "check_finite",
     "encode_labels",
@@ -214,10 +216,6 @@ def penalty_factors(factor, n_features):
 def feature_scales(X, weight, center=True):
     """Weighted standard deviations of the columns (root mean squares when not centred);
     constant columns get 1."""
-    W = float(np.sum(weight))
     sq = X.multiply(X) if sp.issparse(X) else np.asarray(X, dtype=float) ** 2
-    mean = np.asarray(weight @ X).ravel() / W if center else 0.0
-    var = np.asarray(weight @ sq).ravel() / W - mean * mean
-    scale = np.sqrt(np.maximum(var, 0.0))
-    scale[scale <= 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
-    return scale
+    sums = np.asarray(weight @ X).ravel(), np.asarray(weight @ sq).ravel()
+    return scales_from_moments(float(np.sum(weight)), *sums, center)[1]

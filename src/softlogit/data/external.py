@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..numerics import scales_from_moments
+
 __all__ = [
     "BoundRows",
     "DataSummary",
@@ -162,11 +164,7 @@ def external_feature_scales(bound, center=True):
         w, X = chunk.weight, chunk.X
         return float(w.sum()), w @ X, w @ (X * X)
 
-    W, s1, s2 = bound.make_source(lambda o: o).reduce(moments)
-    mean = s1 / W if center else 0.0
-    scale = np.sqrt(np.maximum(s2 / W - mean * mean, 0.0))
-    scale[scale <= 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
-    return scale
+    return scales_from_moments(*bound.make_source(lambda o: o).reduce(moments), center)[1]
 
 
 class BoundSource:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..numerics import scales_from_moments
 from .base import SolverResult, max_abs
 from .optimizers import make_optimizer
 
@@ -53,11 +54,8 @@ class Standardizer:
                 np.asarray(sq.sum(axis=0)).ravel(),
             )
 
-        n, s1, s2 = objective.source.reduce(moments)
-        mean = s1 / n if objective.fit_intercept else np.zeros_like(s1)
-        var = np.maximum(s2 / n - mean * mean, 0.0)
-        scale = np.sqrt(var)
-        scale[scale <= 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
+        moments = objective.source.reduce(moments)
+        mean, scale = scales_from_moments(*moments, objective.fit_intercept)
         return cls(mean, scale, objective.m, objective.fit_intercept)
 
     def _split(self, v):
