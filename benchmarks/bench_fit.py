@@ -19,7 +19,8 @@ coefficient difference to softlogit Newton, all in the reference-class (first cl
 parameterisation.
 
 Caveat: statsmodels' time includes the inverse Hessian (standard errors), softlogit's does
-not yet (issue 3 adds them); scikit-learn computes no standard errors.
+not (they are computed on demand by ``coef_table()``; ``bench_scale.py`` times them too);
+scikit-learn computes no standard errors.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ def main(argv=None):
     scale = 10 if args.quick else 1
     print("\n".join(machine_info(["sklearn", "statsmodels"])))
     print(f"repeat = {args.repeat} (best of), quick = {args.quick}")
-    print("note: softlogit times exclude standard errors (issue 3 adds them); statsmodels'")
+    print("note: softlogit times exclude standard errors (bench_scale.py times them); statsmodels'")
     print("      include its inverse Hessian; sklearn computes none.")
     problems = [
         (f"binary n={200_000 // scale}, p=50, unpenalised", 200_000 // scale, 50, 2),
