@@ -91,6 +91,19 @@ def test_sparse_and_chunk_size_do_not_change_anything(family_name):
     np.testing.assert_allclose(Hs, H, rtol=1e-12, atol=1e-14)
 
 
+def test_the_pass_cache_serves_only_the_same_point_up_to_rounding():
+    """A point a few ulps away reuses the last pass; any real move makes a new one."""
+    obj, theta, _ = build("softmax-ref0", True, True, False, False)
+    calls = []
+    original = obj.source.reduce
+    obj.source.reduce = lambda fn: calls.append(1) or original(fn)
+    f, g, H = obj.value_grad_hess(theta)
+    nudged = theta * (1 + 2 * np.finfo(float).eps)
+    assert obj.value_grad_hess(nudged)[0] == f and len(calls) == 1
+    assert obj.value(theta + 1e-9) != f and len(calls) == 2
+    assert obj.value_grad(theta)[0] == pytest.approx(f, rel=1e-15) and len(calls) == 3
+
+
 def test_binary_family_equals_categorical_with_two_classes():
     X, y = make_data(n=50, p=2, n_classes=2, seed=7)
     w = np.ones(50)

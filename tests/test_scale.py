@@ -292,8 +292,8 @@ def test_dask_input_errors_name_the_problem():
 
 
 def test_dask_newton_starts_from_a_subsample_of_blocks(subsample_starts):
-    """On many rows Newton first solves some whole blocks (on the workers), then takes exact
-    steps on all rows: the same MLE as in memory."""
+    """On many rows Newton first solves some whole blocks (on the workers), then refines on
+    all rows: the same MLE as in memory."""
     frame = make_frame(60_000, 3, seed=24)
     reference = in_memory(3, frame)
     subsample_starts.clear()  # only the Dask fit's calls
@@ -303,3 +303,27 @@ def test_dask_newton_starts_from_a_subsample_of_blocks(subsample_starts):
     fitted = model_for(3).fit(X, y, sample_weight=w, offset=frame["o"].to_numpy())
     assert subsample_starts and all(subsample_starts)  # the fit and its null model: that route
     assert_same_fit(fitted, reference)
+
+
+def test_large_blocks_are_worked_through_in_pieces_with_shared_scratch():
+    """A block larger than ``rows`` is summed piece by piece (the same sums as whole); the
+    pieces share one scratch array, released when the block is done."""
+    from softlogit.data import sources
+
+    rng = np.random.default_rng(25)
+    X = rng.standard_normal((1000, 3))
+    chunk = sources.Chunk(X, np.zeros(1000, dtype=int), rng.random(1000), X[:, :1] * 2.0)
+    seen = []
+
+    def stats(piece):
+        buf = sources.scratch(piece.n_rows, 3)
+        np.multiply(piece.X, piece.weight[:, None], out=buf)
+        seen.append((piece.n_rows, buf.base if buf.base is not None else buf))
+        return (buf.sum(axis=0), float(piece.offset.sum()))
+
+    total = sources.in_pieces(stats, 300)(chunk)
+    assert [rows for rows, _ in seen] == [300, 300, 300, 100]
+    assert all(base is seen[0][1] for _, base in seen)  # one array for all pieces
+    np.testing.assert_allclose(total[0], (X * chunk.weight[:, None]).sum(axis=0), rtol=1e-13)
+    assert total[1] == pytest.approx(2.0 * X[:, 0].sum(), rel=1e-13)
+    assert sources.scratch(10, 3).base is not seen[0][1]  # released with the block

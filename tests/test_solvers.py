@@ -148,9 +148,38 @@ def test_newton_on_many_rows_starts_from_a_subsample_and_reaches_the_exact_mle(
     np.testing.assert_allclose(model.coef_, params[:, :-1], rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(model.intercept_, params[:, -1], rtol=1e-7, atol=1e-9)
     assert model.loglike_ == pytest.approx(ref.llf, rel=1e-12)
+    passes = _count_passes(model)
     se = model.coef_table()["std_err"].to_numpy()
+    if n_classes == 2:  # here the pass predicted to be the last was: it holds the Hessian
+        assert passes == [], "the standard errors made a pass of their own"
     ref_se = np.asarray(ref.bse).reshape(X.shape[1] + 1, -1).T[:, np.r_[-1, : X.shape[1]]]
     np.testing.assert_allclose(se, ref_se.ravel(), rtol=1e-6)
+
+
+def _count_passes(model):
+    """A list that records every pass over the training rows made from now on."""
+    passes, source = [], model.results_._objective.source
+    original = source.reduce
+    source.reduce = lambda fn: passes.append(1) or original(fn)
+    return passes
+
+
+@pytest.mark.parametrize("n_classes", [2, 5])
+def test_the_information_reused_from_the_last_pass_equals_a_fresh_one(n_classes):
+    """The standard errors read the Hessian off the solver's last pass (at the solution, up
+    to rounding); recomputing it from scratch gives the same covariance."""
+    from softlogit.inference import information
+
+    X, y = make_data(n=50_000, p=4, n_classes=n_classes, seed=34)
+    model = (sl.LogisticRegression() if n_classes == 2 else sl.SoftmaxRegression()).fit(X, y)
+    results = model.results_
+    reused = results.cov_params().to_numpy()
+    objective = results._objective
+    fresh = objective.on_source(objective.source)  # the same rows, an empty pass cache
+    A_pen, _ = information(fresh, results._theta)
+    order = results._order
+    expected = np.linalg.inv(A_pen)[np.ix_(order, order)]
+    np.testing.assert_allclose(reused, expected, rtol=1e-10)
 
 
 def test_subsample_rank_deficiency_falls_back_to_the_full_rank_check():

@@ -293,8 +293,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     def _store_results(self, spec, out):
         """Build the inference object and copy its fit statistics to attributes."""
         objective, theta = out.objective, out.theta
-        if spec.reference is None:  # statistics from the equivalent reference-0 fit
-            objective = build_objective(spec, Categorical(spec.classes.size, 0))
+        if spec.reference is None:
+            # statistics from the equivalent reference-0 fit: the solver's own when it was
+            # that fit (its last pass may hold the Hessian at theta), else a new one
+            if getattr(objective.family, "reference", None) != 0:
+                objective = build_objective(spec, Categorical(spec.classes.size, 0))
             full = np.column_stack([out.coef, out.intercept]) if spec.fit_intercept else out.coef
             theta = (full[1:] - full[0]).ravel()
         free = np.ones(objective.shape, dtype=bool)

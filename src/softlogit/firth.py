@@ -64,7 +64,7 @@ class FirthObjective:
             return (X.T @ (h * (0.5 - p)),)
 
         out = np.zeros(self.n_params)
-        out[free] = self.source.reduce(stats)[0]
+        out[free] = self.reduce(stats)[0]
         return out
 
     def value_grad_hess(self, theta):

@@ -88,7 +88,7 @@ def score_products(objective, theta, groups=None, n_groups=None):
             S = _scores(objective, theta, chunk) * np.sqrt(chunk.weight)[:, None]
             return (S.T @ S,)
 
-        return objective.source.reduce(stats_)[0]
+        return objective.reduce(stats_)[0]
 
     def sums(chunk):
         S = _scores(objective, theta, chunk) * chunk.weight[:, None]

@@ -28,11 +28,17 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .data.sources import chunk_rows_for, in_pieces, scratch
+
 __all__ = ["NEAR_CERTAIN", "Objective", "gram_matrix", "scaled_design"]
 
 #: Loss thresholds (1 - fitted probability of the observed class) whose row counts every pass
 #: records, for the separation diagnosis.
 NEAR_CERTAIN = (1e-6, 1e-12)
+#: Points closer than this many machine epsilons (times the largest parameter, at least 1)
+#: count as the same point for the pass cache.
+SAME_POINT_ULPS = 16
+EPS = np.finfo(float).eps
 
 
 def scaled_design(X, s, fit_intercept, out=None):
@@ -83,6 +89,7 @@ class Objective:
         if known is None:
             known = source.reduce(lambda c: (float(np.sum(c.weight)),))[0]
         self.total_weight = float(known)
+        self.piece_rows = chunk_rows_for(self.q, self.m)
         self._cache = {}
 
     def __getstate__(self):
@@ -91,6 +98,12 @@ class Objective:
         state = self.__dict__.copy()
         state["source"], state["_cache"] = None, {}
         return state
+
+    def reduce(self, fn):
+        """``fn`` summed over the source's chunks, each worked through in cache-sized pieces
+        (a no-op for in-memory chunks, which already are; it matters for Dask blocks and
+        Parquet batches)."""
+        return self.source.reduce(in_pieces(fn, self.piece_rows))
 
     @property
     def n_params(self):
@@ -161,15 +174,17 @@ class Objective:
         X, fi = self._design_columns(chunk.X, cols)
         q = X.shape[1] + fi
         H = np.zeros((m * q, m * q))
+        dense = not sp.issparse(X)
         for a in range(m):
             block = slice(a * q, (a + 1) * q)
-            H[block, block] = gram_matrix(scaled_design(X, np.sqrt(w * D[:, a]), fi))
+            out = scratch(X.shape[0], q) if dense else None
+            H[block, block] = gram_matrix(scaled_design(X, np.sqrt(w * D[:, a]), fi, out))
         if P is not None:
             sw = np.sqrt(w)
-            if sp.issparse(X):
+            if not dense:
                 Z = sp.hstack([scaled_design(X, sw * P[:, a], fi) for a in range(m)], "csr")
             else:
-                Z = np.empty((X.shape[0], m * q))
+                Z = scratch(X.shape[0], m * q)
                 for a in range(m):
                     scaled_design(X, sw * P[:, a], fi, out=Z[:, a * q : (a + 1) * q])
             H -= gram_matrix(Z)
@@ -217,27 +232,39 @@ class Objective:
 
         The last pass is remembered (shared with :meth:`with_penalty` copies), so asking
         again at the same point for no more than was computed costs nothing: a rank check
-        on the starting Hessian then the first Newton step, or the next alpha of a path
-        starting where the previous one ended.
+        on the starting Hessian then the first Newton step, the standard errors at the
+        solution whose last pass computed the Hessian, or the next alpha of a path starting
+        where the previous one ended.
         """
         theta = np.asarray(theta, dtype=float)
-        key = (theta.tobytes(), None if cols is None else np.asarray(cols).tobytes())
-        hit = self._cache.get("last")
+        cols_key = None if cols is None else np.asarray(cols).tobytes()
+        hit = self._last_pass(theta)
         # value and gradient do not depend on the Hessian's columns: any pass at theta serves
-        if hit is not None and hit[0][0] == key[0] and hit[1] >= order:
-            if order < 2 or hit[0][1] == key[1]:
-                return hit[2][: order + 1]
-        stats = self.source.reduce(lambda c: self._chunk_stats(theta, c, order, cols))
-        self._cache["last"] = (key, order, stats)
+        if hit is not None and hit[1] >= order and (order < 2 or hit[0][1] == cols_key):
+            return hit[2][: order + 1]
+        stats = self.reduce(lambda c: self._chunk_stats(theta, c, order, cols))
+        self._cache["last"] = ((theta.copy(), cols_key), order, stats)
         return stats[: order + 1]
+
+    def _last_pass(self, theta):
+        """The remembered pass if it was made at ``theta``, up to rounding: a point that
+        differs only in the last bits (a solution mapped to another layout and back) has
+        sums equal to the rounding of the pass itself."""
+        hit = self._cache.get("last")
+        if hit is None or hit[0][0].shape != theta.shape:
+            return None
+        scale = max(1.0, float(np.max(np.abs(theta), initial=0.0)))
+        if np.max(np.abs(hit[0][0] - theta), initial=0.0) > SAME_POINT_ULPS * EPS * scale:
+            return None
+        return hit
 
     def near_certain_rows(self, theta, threshold):
         """Rows (of positive weight) whose observed class has a loss below ``threshold``
         (fitted probability above ``1 - threshold``), for a threshold in ``NEAR_CERTAIN``:
         counted in every pass, so at a point just evaluated this costs nothing."""
         theta = np.asarray(theta, dtype=float)
-        hit = self._cache.get("last")
-        if hit is None or hit[0][0] != theta.tobytes():
+        hit = self._last_pass(theta)
+        if hit is None:
             self._raw(theta, 0)
             hit = self._cache["last"]
         return float(hit[2][-1][NEAR_CERTAIN.index(threshold)])
@@ -298,7 +325,7 @@ class Objective:
             weights = self.family.working_weights(self.linear_predictor(theta, chunk))
             return (self._chunk_hessian_cross(chunk, weights, rows, cols),)
 
-        (H,) = self.source.reduce(stats)
+        (H,) = self.reduce(stats)
         return H / self.total_weight
 
     def hessp(self, theta, vec):
@@ -315,7 +342,7 @@ class Objective:
                 u -= P * np.sum(P * d_eta, axis=1, keepdims=True)
             return (self._grad_matrix(chunk, u * chunk.weight[:, None]),)
 
-        (hv,) = self.source.reduce(stats)
+        (hv,) = self.reduce(stats)
         coef_v, _ = self.split(V)
         out = hv / self.total_weight
         out[:, : self.p] += self.penalty.hessian_diag(coef_v) * coef_v

@@ -209,10 +209,6 @@ class DaskSource(BoundSource):
         fixed = (self.bound.classes, self.bound.class_factor, self.offset_map, self.bound.features)
         return [(*block, *fixed) for block in self.data.blocks()]
 
-    #: A value-and-gradient pass costs nearly a Hessian pass here (the scheduling round trip
-    #: dominates), so Newton continues from a subsample's solution with exact steps.
-    cheap_gradient_pass = False
-
     def reduce(self, fn, fan_in=8):
         """Sum ``fn(chunk)`` over the row blocks, added in a tree of fan-in ``fan_in``."""
         return _tree([_delayed(_apply)(fn, *block) for block in self._blocks()], _add, fan_in)

@@ -8,6 +8,7 @@ the data only through these verbs, so the same code runs on any source that offe
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -15,12 +16,13 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["Chunk", "InMemorySource", "add_summaries", "chunk_rows_for"]
+__all__ = ["Chunk", "InMemorySource", "add_summaries", "chunk_rows_for", "in_pieces", "scratch"]
 
 DEFAULT_CHUNK_ROWS = 50_000
 N_CPUS = os.cpu_count() or 1
 _POOL = None
 _BLAS = None
+_SCRATCH = threading.local()
 
 
 def chunk_rows_for(n_columns, n_outputs=1):
@@ -55,6 +57,52 @@ class Chunk:
     def n_rows(self):
         """Number of rows in the chunk."""
         return self.X.shape[0]
+
+    def rows(self, index):
+        """The chunk's rows at ``index`` (a slice gives views for dense ``X``)."""
+        off = None if self.offset is None else self.offset[index]
+        grp = None if self.groups is None else self.groups[index]
+        return Chunk(self.X[index], self.y[index], self.weight[index], off, grp)
+
+
+def in_pieces(fn, rows):
+    """``fn`` applied to a chunk in consecutive pieces of at most ``rows`` rows, the
+    summaries added: a large block (a Dask block, a Parquet batch) is then worked through in
+    cache-sized pieces, and its temporaries never exceed one piece. The pieces share the
+    thread's :func:`scratch` arrays, released when the chunk is done."""
+    return _Piecewise(fn, rows)
+
+
+class _Piecewise:
+    """See :func:`in_pieces` (a class, so that Dask ships it by reference)."""
+
+    def __init__(self, fn, rows):
+        self.fn, self.rows = fn, rows
+
+    def __call__(self, chunk):
+        try:
+            if chunk.n_rows <= self.rows:
+                return self.fn(chunk)
+            total = None
+            for start in range(0, chunk.n_rows, self.rows):
+                piece = chunk.rows(slice(start, start + self.rows))
+                total = add_summaries(total, self.fn(piece))
+            return total
+        finally:
+            _SCRATCH.__dict__.pop("arrays", None)
+
+
+def scratch(rows, cols):
+    """An uninitialised float64 ``(rows, cols)`` work array owned by the calling thread and
+    shared by the pieces of one chunk (see :func:`in_pieces`). Reuse matters where large
+    temporaries go back to the operating system at every ``free``
+    (``MALLOC_TRIM_THRESHOLD_``, which Dask's workers set): a fresh array there costs a
+    page fault per page, doubling a Hessian pass over a block."""
+    store = _SCRATCH.__dict__.setdefault("arrays", {})
+    buf = store.get(cols)
+    if buf is None or buf.shape[0] < rows:
+        buf = store[cols] = np.empty((rows, cols))
+    return buf[:rows]
 
 
 def add_summaries(a, b):
@@ -124,9 +172,7 @@ class InMemorySource:
         return self.X.shape[1]
 
     def _take(self, rows):
-        off = None if self.offset is None else self.offset[rows]
-        grp = None if self.groups is None else self.groups[rows]
-        return Chunk(self.X[rows], self.y[rows], self.weight[rows], off, grp)
+        return Chunk(self.X, self.y, self.weight, self.offset, self.groups).rows(rows)
 
     def chunks(self):
         """Yield consecutive chunks of rows (views for dense X)."""

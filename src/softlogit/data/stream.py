@@ -302,11 +302,11 @@ class StreamSource(BoundSource):
         pending = None
         for chunk in self.chunks(pieces):
             if rng is not None:
-                chunk = _rows(chunk, rng.permutation(chunk.n_rows))
+                chunk = chunk.rows(rng.permutation(chunk.n_rows))
             pending = chunk if pending is None else _concat(pending, chunk)
             while pending.n_rows >= batch_size:
-                yield _rows(pending, slice(0, batch_size))
-                pending = _rows(pending, slice(batch_size, None))
+                yield pending.rows(slice(0, batch_size))
+                pending = pending.rows(slice(batch_size, None))
         if pending is not None and pending.n_rows:
             yield pending
 
@@ -325,11 +325,6 @@ def _progress(total, desc, verbose):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit="rows", unit_scale=True, leave=False)
-
-
-def _rows(chunk, index):
-    off = None if chunk.offset is None else chunk.offset[index]
-    return Chunk(chunk.X[index], chunk.y[index], chunk.weight[index], off)
 
 
 def _concat(a, b):

@@ -7,14 +7,16 @@ numerically positive definite), and halves the step until the Armijo condition
 It stops when the largest free gradient entry is at most ``tol``, or when no step size
 decreases the objective and the Newton decrement :math:`-g^T d` is at rounding level.
 
-On many rows (in memory) it first solves a random subsample of ``1/SUBSAMPLE_SHARE`` of
-them, then iterates on all rows with the subsample's Hessian :math:`\tilde H` in place of
-the exact one, :math:`\theta \leftarrow \theta - t \tilde H^{-1} g(\theta)`, corrected by
-L-BFGS updates from the observed gradient changes: each iteration is a value-and-gradient
-pass instead of a Hessian pass, and few are needed because the subsample's mean Hessian
-estimates the full one. The stopping rule is the same (max free gradient at most ``tol``),
-so the solution is the full-data MLE; if ``REFINE_MAX_ITER`` steps do not converge, exact
-Newton steps finish the fit.
+On many rows (in memory or on Dask) it first solves a random subsample of
+``1/SUBSAMPLE_SHARE`` of them, then iterates on all rows with the subsample's Hessian
+:math:`\tilde H` in place of the exact one, :math:`\theta \leftarrow \theta - t \tilde H^{-1}
+g(\theta)`, corrected by L-BFGS updates from the observed gradient changes: each iteration is
+a value-and-gradient pass instead of a Hessian pass, and few are needed because the
+subsample's mean Hessian estimates the full one. The pass predicted to be the last also
+computes the Hessian, which the standard errors then reuse. The stopping rule is the same
+(max free gradient at most ``tol`` times ``REFINE_TOL_FACTOR``), so the solution is the
+full-data MLE; if the predicted last pass or ``REFINE_MAX_ITER`` steps do not converge,
+exact Newton steps finish the fit.
 """
 
 from __future__ import annotations
@@ -47,6 +49,12 @@ REFINE_MEMORY = 10
 #: The quasi-Newton steps aim at ``tol`` times this: exact Newton's last step usually lands
 #: far inside ``tol``, and the answer should not depend on which route was taken.
 REFINE_TOL_FACTOR = 1e-3
+#: The pass predicted to be the last computes the Hessian when the gradient's predicted size
+#: is below the target divided by this margin: a wrong guess costs a Hessian pass (and one
+#: more), a late one a gradient pass, so the margin grows with the Hessian's relative cost,
+#: i.e. with the number of parameters, from 1 at ``HESSIAN_MARGIN_PARAMS`` or fewer.
+HESSIAN_MARGIN_PARAMS = 100
+HESSIAN_MARGIN_MAX = 4.0
 
 
 def newton_direction(H, g):
@@ -82,24 +90,23 @@ def _step(objective, theta, f, gd, d):
 
 def solve(objective, theta0, free, options):
     """Minimise ``objective`` over the ``free`` entries of ``theta`` by damped Newton
-    (started from a subsample's solution when there are many rows)."""
+    (started from a subsample's solution when there are many rows).
+
+    Whatever the route, the last pass is a Hessian pass at the returned point when the fit
+    converges, so the objective's pass cache holds the information matrix the standard
+    errors need.
+    """
     theta0 = np.array(theta0, dtype=float)
-    exact_steps = not getattr(objective.source, "cheap_gradient_pass", True)  # e.g. Dask
-    start = subsample_start(objective, theta0, free, SUBSAMPLE_TOL if exact_steps else 1e-10)
+    start = subsample_start(objective, theta0, free, SUBSAMPLE_TOL)
     if start is None:
         return _newton(objective, theta0, free, options)
-    if exact_steps:  # a start close enough for a few quadratic steps, to the same accuracy
-        tight = replace(options, tol=options.tol * REFINE_TOL_FACTOR)
-        result = _newton(objective, start[0], free, tight)
-        converged = max_abs(objective.value_grad(result.theta)[1], free) <= options.tol
-        return SolverResult(result.theta, result.n_iter, converged, result.history)
-    theta, history, done = _refine(objective, *start, free, options)
+    tight = replace(options, tol=options.tol * REFINE_TOL_FACTOR)
+    theta, history, done = _refine(objective, *start, free, tight)
     if done:
         return SolverResult(theta, len(history), True, history)
-    rest = _newton(objective, theta, free, options)
-    return SolverResult(
-        rest.theta, len(history) + rest.n_iter, rest.converged, history + rest.history
-    )
+    rest = _newton(objective, theta, free, tight)  # from a pass that computed the Hessian
+    converged = rest.converged or max_abs(objective.value_grad(rest.theta)[1], free) <= options.tol
+    return SolverResult(rest.theta, len(history) + rest.n_iter, converged, history + rest.history)
 
 
 def subsample_rows(n_rows, n_params):
@@ -137,32 +144,58 @@ def subsample_start(objective, theta0, free, tol=1e-10):
 def _refine(objective, theta, factor, free, options):
     """Full-data quasi-Newton steps: L-BFGS whose initial inverse Hessian is the
     subsample's, so the first step is ``-H_sub^{-1} g`` and later ones correct it with the
-    observed gradient changes. Stops when the gradient test passes (True) or after
-    ``REFINE_MAX_ITER`` steps (False); returns the last point, the history and the outcome."""
+    observed gradient changes.
+
+    Each step is a value-and-gradient pass, except the one the observed rate of convergence
+    predicts to be the last: that pass also computes the Hessian, so a converged fit ends
+    with the exact Hessian at its solution, and an unconverged one hands exact Newton its
+    first Hessian. Stops when the gradient test (``options.tol``) passes (True), when the
+    Hessian pass was taken, or after ``REFINE_MAX_ITER`` steps (False); returns the last
+    point, the history and the outcome.
+    """
     f, g = objective.value_grad(theta)
-    history, pairs = [], deque(maxlen=REFINE_MEMORY)
-    tol = options.tol * REFINE_TOL_FACTOR  # as accurate as Newton's last, quadratic step
-    while max_abs(g, free) > tol and len(history) < min(REFINE_MAX_ITER, options.max_iter):
+    history, pairs, size = [], deque(maxlen=REFINE_MEMORY), max_abs(g, free)
+    rates = deque([np.inf], maxlen=2)  # the worse of the last two rates predicts the next
+    margin = min(HESSIAN_MARGIN_MAX, max(1.0, np.count_nonzero(free) / HESSIAN_MARGIN_PARAMS))
+    while size > options.tol and len(history) < min(REFINE_MAX_ITER, options.max_iter):
         d = np.zeros_like(theta)
         d[free] = -_two_loop(g[free], pairs, factor)
         gd = float(g[free] @ d[free])
         if not gd < 0:
             break
-        f_new, g_new = objective.value_grad(theta + d)  # the full step, fused with its gradient
-        t = 1.0
-        while t >= MIN_STEP and not _accepted(f_new, f, t, gd):
-            t *= 0.5
-            f_new = objective.value(theta + t * d)
-        if t < MIN_STEP:
+        last = max(rates) * size * margin <= options.tol  # predicted last: with the Hessian
+        t, f_new, g_new = _quasi_newton_step(objective, theta, f, gd, d, last)
+        if t is None:
             break
-        if t < 1.0:
-            f_new, g_new = objective.value_grad(theta + t * d)
         step, change = t * d[free], (g_new - g)[free]
         if step @ change > 0:
             pairs.append((step, change))
         theta, f, g = theta + t * d, f_new, g_new
+        rates.append(min(1.0, max_abs(g, free) / size))
+        size = max_abs(g, free)
         history.append(f)
-    return theta, history, max_abs(g, free) <= options.tol
+        if last and t == 1.0:
+            break
+    return theta, history, size <= options.tol
+
+
+def _quasi_newton_step(objective, theta, f, gd, d, with_hessian):
+    """The full step ``d`` if Armijo accepts it, else halved until it does: ``(t, f, g)``
+    at the accepted point, or ``(None, None, None)``. The full step's pass also computes
+    the Hessian when ``with_hessian`` is set."""
+    if with_hessian:
+        f_new, g_new, _ = objective.value_grad_hess(theta + d)
+    else:
+        f_new, g_new = objective.value_grad(theta + d)
+    t = 1.0
+    while t >= MIN_STEP and not _accepted(f_new, f, t, gd):
+        t *= 0.5
+        f_new = objective.value(theta + t * d)
+    if t < MIN_STEP:
+        return None, None, None
+    if t < 1.0:
+        f_new, g_new = objective.value_grad(theta + t * d)
+    return t, f_new, g_new
 
 
 def _two_loop(g, pairs, factor):
