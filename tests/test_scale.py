@@ -263,8 +263,8 @@ def test_csr_input_works_with_every_solver(solver):
 def test_float32_input_is_not_copied_to_float64():
     """Sums accumulate in float64 chunk by chunk; X itself is never converted whole."""
     rng = np.random.default_rng(22)
-    X = rng.standard_normal((120_000, 20)).astype(np.float32)
-    y = (rng.random(120_000) < 1 / (1 + np.exp(-X[:, :3].sum(axis=1)))).astype(int)
+    X = rng.standard_normal((240_000, 20)).astype(np.float32)  # chunk temporaries stay small
+    y = (rng.random(240_000) < 1 / (1 + np.exp(-X[:, :3].sum(axis=1)))).astype(int)
     tracemalloc.start()
     model = sl.LogisticRegression().fit(X, y)
     peak = tracemalloc.get_traced_memory()[1]

@@ -30,7 +30,7 @@ from .penalties import Firth, NoPenalty
 from .rank import aliased_columns, design_gram
 from .separation import SeparationReport, find_separation
 from .solvers import SOLVERS, STOCHASTIC, SolverOptions, resolve_solver
-from .solvers.newton import subsample_rows
+from .solvers.newton import subsample_by_newton, subsample_objective
 
 __all__ = [
     "FitOutcome",
@@ -157,32 +157,44 @@ def _null_intercepts(spec, family):
     return np.delete(logp - logp[family.reference], family.reference)
 
 
-def _full_rank_on_subsample(objective, solver_name):
+def _full_rank_on_subsample(objective, theta0, solver_name):
     """Whether the rows Newton solves first (see :func:`subsample_rows`) already have a
-    full-rank design: adding rows never lowers the rank, so no full pass is needed."""
-    rows = subsample_rows(objective.source.n_rows, objective.n_params)
-    if solver_name != "newton" or rows is None or not hasattr(objective.source, "subsample"):
+    full-rank design: adding rows never lowers the rank, so no full pass is needed. With
+    few parameters the Gram matrix is read off the subsample's first Hessian, the pass its
+    Newton fit starts with anyway."""
+    small = subsample_objective(objective) if solver_name == "newton" else None
+    if small is None:
         return False
-    gram = design_gram(objective.source.subsample(rows), objective.fit_intercept)
+    if subsample_by_newton(objective):
+        gram = _gram_from_hessian(small, theta0)
+    else:
+        gram = design_gram(small.source, objective.fit_intercept)
     return not aliased_columns(gram).any()
+
+
+def _gram_from_hessian(objective, theta0):
+    """The weighted Gram matrix ``[1, X]^T diag(w D) [1, X]`` (intercept first, as R orders
+    the columns): the class-0 diagonal block of the Hessian at ``theta0``, whose working
+    weights ``D`` are positive, so it has the rank R's QR sees."""
+    unpenalised = getattr(objective, "base", objective)  # Firth: the plain likelihood
+    gram = unpenalised.value_grad_hess(theta0)[2][: objective.q, : objective.q]
+    if objective.fit_intercept:
+        order = np.r_[objective.p, : objective.p]
+        gram = gram[np.ix_(order, order)]
+    return gram
 
 
 def _aliased(spec, objective, theta0, solver_name):
     """Mask of aliased feature columns (unpenalised fits only), with a warning naming them.
 
-    Newton reads the weighted Gram matrix off its first Hessian (the class-0 diagonal block,
-    ``[X, 1]^T diag(w D) [X, 1]`` with working weights ``D > 0``, the matrix R's QR sees);
-    the other solvers make one pass for ``[X, 1]^T W [X, 1]``.
+    Newton reads the weighted Gram matrix off its first Hessian (on its subsample when that
+    is full rank); the other solvers make one pass for ``[X, 1]^T W [X, 1]``.
     """
     p = objective.p
-    if not spec.penalty.needs_full_rank or _full_rank_on_subsample(objective, solver_name):
+    if not spec.penalty.needs_full_rank or _full_rank_on_subsample(objective, theta0, solver_name):
         return np.zeros(p, dtype=bool)
     if solver_name == "newton":
-        unpenalised = getattr(objective, "base", objective)  # Firth: the plain likelihood
-        gram = unpenalised.value_grad_hess(theta0)[2][: objective.q, : objective.q]
-        if spec.fit_intercept:  # intercept first, as R orders the columns
-            order = np.r_[p, :p]
-            gram = gram[np.ix_(order, order)]
+        gram = _gram_from_hessian(objective, theta0)
     else:
         gram = design_gram(objective.source, spec.fit_intercept)
     mask = aliased_columns(gram)

@@ -280,6 +280,18 @@ class Objective:
         """The same family, penalty and intercept over other rows (e.g. a subsample)."""
         return Objective(self.family, source, self.penalty, self.fit_intercept)
 
+    def on_subsample(self, n_rows):
+        """The objective on ``n_rows`` random rows of the source (``source.subsample``), made
+        once and kept with its own pass cache, so the rank check and the subsample's fit
+        share passes; None when the source cannot subsample or has no more rows."""
+        subsample = getattr(self.source, "subsample", None)
+        key = (n_rows, id(self.penalty))  # with_penalty copies share the cache
+        kept = self._cache.get("subsample")
+        if kept is None or kept[0] != key:
+            rows = None if subsample is None else subsample(n_rows)
+            kept = self._cache["subsample"] = (key, None if rows is None else self.on_source(rows))
+        return kept[1]
+
     def value(self, theta):
         """Objective value at ``theta``: one pass over the data (none if just evaluated)."""
         return self._penalised(theta, self._raw(theta, 0)[0])

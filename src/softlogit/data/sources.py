@@ -27,8 +27,10 @@ _SCRATCH = threading.local()
 
 def chunk_rows_for(n_columns, n_outputs=1):
     """Rows per chunk so that the widest per-chunk temporary (rows x outputs x columns
-    doubles) stays near 2 MiB, cache-sized: every pass then reads ``X`` from memory once."""
-    rows = 2**21 // (8 * max(1, n_outputs) * max(1, n_columns))
+    doubles) stays near 4 MiB: large enough that the per-chunk Python work is small next
+    to the arithmetic, small enough for the last-level cache (measured best on 200k x 50
+    and 10^6 x 100 passes)."""
+    rows = 2**22 // (8 * max(1, n_outputs) * max(1, n_columns))
     return int(min(max(rows, 2048), 16384))
 
 

@@ -117,17 +117,28 @@ def subsample_rows(n_rows, n_params):
     return rows
 
 
+def subsample_objective(objective):
+    """The objective on the rows Newton solves first, or None when the data are small or
+    cannot be subsampled (streamed)."""
+    rows = subsample_rows(objective.source.n_rows, objective.n_params)
+    if rows is None or not hasattr(objective, "on_subsample"):
+        return None
+    return objective.on_subsample(rows)
+
+
+def subsample_by_newton(objective):
+    """Whether the subsample is solved by Newton (few parameters), whose first pass is then
+    a Hessian at the start; else by L-BFGS."""
+    return objective.n_params <= SUBSAMPLE_NEWTON_MAX_PARAMS
+
+
 def subsample_start(objective, theta0, free, tol=1e-10):
     """Solution and Hessian (free block) of the objective on a random subsample of rows, or
     None when the data are small, not in memory, or the subsample's fit fails."""
-    subsample = getattr(objective.source, "subsample", None)
-    if subsample is None or not hasattr(objective, "on_source"):
+    small = subsample_objective(objective)
+    if small is None:
         return None
-    rows = subsample_rows(objective.source.n_rows, objective.n_params)
-    if rows is None:
-        return None
-    small = objective.on_source(subsample(rows))
-    if objective.n_params <= SUBSAMPLE_NEWTON_MAX_PARAMS:
+    if subsample_by_newton(objective):
         result = _newton(small, theta0, free, SolverOptions(max_iter=50, tol=tol))
     else:  # Hessians cost (m q)^2 per row: one, at the end, is enough
         result = lbfgs.solve(small, theta0, free, SolverOptions(max_iter=500, tol=max(tol, 1e-7)))
