@@ -212,3 +212,18 @@ def test_many_parameters_solve_the_subsample_by_lbfgs_and_reach_plain_newton(mon
     plain = sl.SoftmaxRegression(solver="newton", tol=1e-12).fit(X, y)  # the exact MLE
     np.testing.assert_allclose(routed.coef_, plain.coef_, rtol=0, atol=1e-9)
     assert routed.loglike_ == pytest.approx(plain.loglike_, rel=1e-13)
+
+
+def test_a_step_too_small_for_the_value_to_judge_is_judged_by_the_gradient():
+    """Near the optimum the value's rounding (a sum over many rows) can exceed the predicted
+    decrease: the full step then counts as accepted when the gradient shrinks, and only
+    then; a resolvable increase is still rejected."""
+    from softlogit.solvers.newton import _full_step_accepted
+
+    free = np.ones(3, dtype=bool)
+    f, g = 0.6, np.array([2e-10, -1e-10, 5e-11])
+    noisy = f * (1 + 5e-15)  # up by rounding noise, more than ROUNDING allows
+    assert _full_step_accepted(noisy, g / 50, f, g, -1e-19, free)
+    assert not _full_step_accepted(noisy, g * 2, f, g, -1e-19, free)
+    assert not _full_step_accepted(f + 1e-9, g / 50, f, g, -1e-6, free)
+    assert _full_step_accepted(f - 1e-7, g * 2, f, g, -1e-6, free)  # Armijo holds

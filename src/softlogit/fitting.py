@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data.external import BoundRows
-from .data.sources import InMemorySource, chunk_rows_for
+from .data.sources import InMemorySource, chunk_rows_for, single_threaded_blas
 from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
 from .families import Categorical, make_family
 from .firth import FirthObjective
@@ -221,7 +221,15 @@ def _start(spec, family, objective, theta0):
 
 
 def fit_model(spec, theta0=None, state=None, diagnose=True):
-    """Fit the model described by ``spec``; ``theta0`` is a warm start in solver layout."""
+    """Fit the model described by ``spec``; ``theta0`` is a warm start in solver layout.
+
+    BLAS runs single-threaded throughout: the passes parallelise over chunks, and the
+    parameter-sized algebra between them is too small to gain from threads."""
+    with single_threaded_blas():
+        return _fit_model(spec, theta0, state, diagnose)
+
+
+def _fit_model(spec, theta0, state, diagnose):
     name = solver_for(spec)
     solve = SOLVERS[name]
     family, map_symmetric = _solver_family(spec, name)

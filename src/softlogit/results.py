@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from .data.sources import single_threaded_blas
 from .inference import (
     COV_TYPES,
     TestResult,
@@ -143,7 +144,12 @@ class FitResults:
 
     # ------------------------------------------------------------------ covariance
     def _cov_theta(self, cov_type="nonrobust", groups=None):
-        """Covariance in the objective's parameter layout."""
+        """Covariance in the objective's parameter layout (see :func:`single_threaded_blas`
+        for why BLAS runs on one thread here)."""
+        with single_threaded_blas():
+            return self._cov_theta_computed(cov_type, groups)
+
+    def _cov_theta_computed(self, cov_type, groups):
         if cov_type not in COV_TYPES:
             raise ValueError(f"cov_type={cov_type!r} is not one of {COV_TYPES}")
         if (cov_type == "cluster") != (groups is not None):

@@ -16,7 +16,15 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["Chunk", "InMemorySource", "add_summaries", "chunk_rows_for", "in_pieces", "scratch"]
+__all__ = [
+    "Chunk",
+    "InMemorySource",
+    "add_summaries",
+    "chunk_rows_for",
+    "in_pieces",
+    "scratch",
+    "single_threaded_blas",
+]
 
 DEFAULT_CHUNK_ROWS = 50_000
 N_CPUS = os.cpu_count() or 1
@@ -41,6 +49,13 @@ def _pool():
         _POOL = ThreadPoolExecutor(max_workers=N_CPUS)
         _BLAS = ThreadpoolController()
     return _POOL, _BLAS
+
+
+def single_threaded_blas():
+    """A context in which BLAS runs on one thread: chunks run in parallel on the pool
+    instead, and the small dense algebra between passes (parameter-sized solves) does not
+    wake BLAS worker threads, which after a pass can take milliseconds to respond."""
+    return _pool()[1].limit(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True)
@@ -193,9 +208,9 @@ class InMemorySource:
             for chunk in self.chunks():
                 total = add_summaries(total, fn(chunk))
             return total
-        pool, blas = _pool()
+        pool, _ = _pool()
         total = None
-        with blas.limit(limits=1, user_api="blas"):
+        with single_threaded_blas():
             for summary in pool.map(fn, self.chunks()):  # added as they arrive, in order:
                 total = add_summaries(total, summary)  # never all summaries at once
         return total

@@ -16,7 +16,7 @@ from collections import deque
 import numpy as np
 
 from .external import BoundSource, DataSummary, codes_of
-from .sources import Chunk, _pool, add_summaries
+from .sources import Chunk, _pool, add_summaries, single_threaded_blas
 
 __all__ = ["StreamSource", "TableScan", "scan_csv", "scan_parquet"]
 
@@ -278,11 +278,11 @@ class StreamSource(BoundSource):
 
     def reduce(self, fn):
         """Sum ``fn(chunk)`` over all chunks (one pass over the files)."""
-        pool, blas = _pool()
+        pool, _ = _pool()
         self.passes += 1
         total, window = None, deque()
         bar = _progress(self.n_rows, f"pass {self.passes}", self.verbose)
-        with blas.limit(limits=1, user_api="blas"):
+        with single_threaded_blas():
             for chunk in self.chunks():
                 window.append((pool.submit(fn, chunk), chunk.n_rows))
                 if len(window) >= 2 * max(1, pool._max_workers):

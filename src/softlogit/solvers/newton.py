@@ -35,6 +35,9 @@ __all__ = ["solve"]
 ARMIJO = 1e-4
 MIN_STEP = 2.0**-30
 ROUNDING = 1e-15
+#: Relative decrease below which the objective's value cannot judge a step (see
+#: ``_full_step_accepted``).
+VALUE_RESOLUTION = 1e-12
 #: Rows from which a subsample is solved first; its share of the rows; rows per parameter.
 SUBSAMPLE_MIN_ROWS = 40_000
 SUBSAMPLE_SHARE = 16
@@ -42,7 +45,7 @@ SUBSAMPLE_ROWS_PER_PARAM = 40
 #: Above this many parameters the subsample is solved by L-BFGS (one Hessian at the end).
 SUBSAMPLE_NEWTON_MAX_PARAMS = 200
 #: Where exact Newton steps follow, the subsample's solution is only a start: this loose.
-SUBSAMPLE_TOL = 1e-6
+SUBSAMPLE_TOL = 1e-4
 #: Quasi-Newton steps on all rows before exact Newton takes over; L-BFGS memory.
 REFINE_MAX_ITER = 15
 REFINE_MEMORY = 10
@@ -72,12 +75,22 @@ def _accepted(f_new, f, t, gd):
     )
 
 
-def _step(objective, theta, f, gd, d):
-    """Take the full Newton step if Armijo accepts it (one fused pass for value, gradient and
+def _full_step_accepted(f_new, g_new, f, g, gd, free):
+    """Armijo for the full step; or, when the predicted decrease ``-gd`` is below what the
+    value (a sum over all rows, with its rounding) can resolve, a shrinking gradient: close
+    to the optimum Armijo's test on values would reject good steps by rounding noise."""
+    if _accepted(f_new, f, 1.0, gd):
+        return True
+    unresolved = -gd <= VALUE_RESOLUTION * max(1.0, abs(f))
+    return bool(np.isfinite(f_new) and unresolved and max_abs(g_new, free) < max_abs(g, free))
+
+
+def _step(objective, theta, f, g, gd, d, free):
+    """Take the full Newton step if it is accepted (one fused pass for value, gradient and
     Hessian), else halve it until Armijo holds (value-only passes). None if no step does."""
     candidate = theta + d
     f_new, g_new, H_new = objective.value_grad_hess(candidate)
-    if _accepted(f_new, f, 1.0, gd):
+    if _full_step_accepted(f_new, g_new, f, g, gd, free):
         return candidate, (f_new, g_new, H_new)
     t = 0.5
     while t >= MIN_STEP:
@@ -175,7 +188,7 @@ def _refine(objective, theta, factor, free, options):
         if not gd < 0:
             break
         last = max(rates) * size * margin <= options.tol  # predicted last: with the Hessian
-        t, f_new, g_new = _quasi_newton_step(objective, theta, f, gd, d, last)
+        t, f_new, g_new = _quasi_newton_step(objective, theta, (f, g, gd), d, free, last)
         if t is None:
             break
         step, change = t * d[free], (g_new - g)[free]
@@ -190,22 +203,23 @@ def _refine(objective, theta, factor, free, options):
     return theta, history, size <= options.tol
 
 
-def _quasi_newton_step(objective, theta, f, gd, d, with_hessian):
-    """The full step ``d`` if Armijo accepts it, else halved until it does: ``(t, f, g)``
-    at the accepted point, or ``(None, None, None)``. The full step's pass also computes
-    the Hessian when ``with_hessian`` is set."""
+def _quasi_newton_step(objective, theta, current, d, free, with_hessian):
+    """The full step ``d`` if it is accepted, else halved until Armijo holds: ``(t, f, g)``
+    at the accepted point, or ``(None, None, None)``. ``current`` is ``(f, g, g^T d)`` at
+    ``theta``. The full step's pass also computes the Hessian when ``with_hessian`` is set."""
+    f, g, gd = current
     if with_hessian:
         f_new, g_new, _ = objective.value_grad_hess(theta + d)
     else:
         f_new, g_new = objective.value_grad(theta + d)
-    t = 1.0
-    while t >= MIN_STEP and not _accepted(f_new, f, t, gd):
+    if _full_step_accepted(f_new, g_new, f, g, gd, free):
+        return 1.0, f_new, g_new
+    t = 0.5
+    while t >= MIN_STEP and not _accepted(objective.value(theta + t * d), f, t, gd):
         t *= 0.5
-        f_new = objective.value(theta + t * d)
     if t < MIN_STEP:
         return None, None, None
-    if t < 1.0:
-        f_new, g_new = objective.value_grad(theta + t * d)
+    f_new, g_new = objective.value_grad(theta + t * d)
     return t, f_new, g_new
 
 
@@ -237,7 +251,7 @@ def _newton(objective, theta0, free, options):
         gd = float(g[free] @ d[free])
         if not gd < 0:  # not a descent direction: fall back to steepest descent
             d[free], gd = -g[free], -float(g[free] @ g[free])
-        candidate, stats = _step(objective, theta, f, gd, d)
+        candidate, stats = _step(objective, theta, f, g, gd, d, free)
         if candidate is None:
             converged = -gd <= 1e3 * ROUNDING * max(1.0, abs(f))
             break
