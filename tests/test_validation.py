@@ -1,5 +1,7 @@
 """Bad input gets a clear error naming the problem."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -32,6 +34,25 @@ def test_non_finite_X_names_row_and_column(Xy, value, word):
         fit(df, y)
     with pytest.raises(ValueError, match=rf"X contains {word} at row 7, column 2"):
         fit(sp.csr_matrix(X), y)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_the_finiteness_check_is_exact_for_huge_and_bad_values(dtype, order):
+    """The check's sum of squares overflows for huge finite values: those still pass, with
+    no warning; one NaN or infinity anywhere is found and named, in either memory order."""
+    from softlogit.data.design import check_finite
+
+    X = np.asarray(np.random.default_rng(5).standard_normal((300, 4)), dtype=dtype, order=order)
+    X[10, 1] = np.finfo(dtype).max / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_finite(X, "X")
+    for bad, word in ((np.inf, "inf"), (-np.inf, "inf"), (np.nan, "NaN")):
+        Xb = X.copy(order=order)
+        Xb[250, 3] = bad
+        with pytest.raises(ValueError, match=f"X contains {word} at row 250, column 3"):
+            check_finite(Xb, "X")
 
 
 def test_non_finite_X_at_predict_time(Xy):

@@ -72,10 +72,29 @@ def _location(index, columns):
     return where
 
 
+def _all_finite(data):
+    r"""Whether every entry is finite, without a boolean array the size of ``data``.
+
+    For contiguous data the sum of squares :math:`\sum x^2` (one BLAS dot product, which
+    reads the data once) is finite only if every entry is: a NaN or an infinity propagates
+    into it. Only when it is not finite (a bad entry, or squares overflowing) are the
+    entries tested one by one."""
+    if (
+        data.dtype.kind == "f"
+        and data.size
+        and (data.flags.c_contiguous or data.flags.f_contiguous)
+    ):
+        flat = data.ravel(order="K")
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(flat @ flat):
+                return True
+    return bool(np.isfinite(data).all())
+
+
 def check_finite(values, what, columns=None):
     """Raise ValueError naming the first NaN or infinite entry of ``values`` (row, column)."""
     data = values.data if sp.issparse(values) else np.asarray(values)
-    if data.dtype.kind not in "fc" or np.isfinite(data).all():
+    if data.dtype.kind not in "fc" or _all_finite(data):
         return
     if sp.issparse(values):
         coo = values.tocoo()
