@@ -44,7 +44,8 @@ SUBSAMPLE_SHARE = 16
 SUBSAMPLE_ROWS_PER_PARAM = 40
 #: Above this many parameters the subsample is solved by L-BFGS (one Hessian at the end).
 SUBSAMPLE_NEWTON_MAX_PARAMS = 200
-#: Where exact Newton steps follow, the subsample's solution is only a start: this loose.
+#: The subsample's solution is only a start (it differs from the full-data MLE by the
+#: sampling error, far more than this), so it is solved this loosely.
 SUBSAMPLE_TOL = 1e-4
 #: Quasi-Newton steps on all rows before exact Newton takes over; L-BFGS memory.
 REFINE_MAX_ITER = 15
