@@ -209,6 +209,7 @@ def test_many_parameters_solve_the_subsample_by_lbfgs_and_reach_plain_newton(mon
     routed = sl.SoftmaxRegression(solver="newton").fit(X, y)
     assert calls, "the subsample was not solved by L-BFGS"
     monkeypatch.setattr(newton, "SUBSAMPLE_MIN_ROWS", 10**9)
+    monkeypatch.setattr(newton, "START_HESSIAN_MIN_PARAMS", 10**9)
     plain = sl.SoftmaxRegression(solver="newton", tol=1e-12).fit(X, y)  # the exact MLE
     np.testing.assert_allclose(routed.coef_, plain.coef_, rtol=0, atol=1e-9)
     assert routed.loglike_ == pytest.approx(plain.loglike_, rel=1e-13)
@@ -227,3 +228,30 @@ def test_a_step_too_small_for_the_value_to_judge_is_judged_by_the_gradient():
     assert not _full_step_accepted(noisy, g * 2, f, g, -1e-19, free)
     assert not _full_step_accepted(f + 1e-9, g / 50, f, g, -1e-6, free)
     assert _full_step_accepted(f - 1e-7, g * 2, f, g, -1e-6, free)  # Armijo holds
+
+
+def test_many_parameters_on_few_rows_refine_from_the_starting_hessian(monkeypatch):
+    """Below the subsample's rows but above START_HESSIAN_MIN_PARAMS, Newton takes one
+    Hessian at the start and refines with gradient passes: the MLE and standard errors are
+    statsmodels' (independent), and equal plain Newton's to 1e-9."""
+    import statsmodels.api as smapi
+
+    from softlogit.solvers import newton
+
+    X, y = make_data(n=4000, p=30, n_classes=8, seed=35, scale=0.3)  # 7 x 31 = 217 params
+    calls = []
+    original = newton._start_hessian
+    monkeypatch.setattr(newton, "_start_hessian", lambda *a: calls.append(1) or original(*a))
+    model = sl.SoftmaxRegression(reference=0).fit(X, y)
+    assert calls == [1] and model.converged_
+    exog = smapi.add_constant(X, prepend=False)
+    ref = smapi.MNLogit(y, exog).fit(disp=0, method="newton", tol=1e-12, maxiter=100)
+    params = np.asarray(ref.params).T  # (K - 1, p + 1)
+    np.testing.assert_allclose(model.coef_, params[:, :-1], rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(model.intercept_, params[:, -1], rtol=1e-7, atol=1e-9)
+    se = model.coef_table()["std_err"].to_numpy().reshape(7, 31)
+    ref_se = np.asarray(ref.bse).T
+    np.testing.assert_allclose(se, ref_se[:, np.r_[-1, :30]], rtol=1e-6)
+    monkeypatch.setattr(newton, "START_HESSIAN_MIN_PARAMS", 10**9)
+    plain = sl.SoftmaxRegression(reference=0, tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(model.coef_, plain.coef_, rtol=0, atol=1e-9)

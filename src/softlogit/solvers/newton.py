@@ -16,7 +16,9 @@ subsample's mean Hessian estimates the full one. The pass predicted to be the la
 computes the Hessian, which the standard errors then reuse. The stopping rule is the same
 (max free gradient at most ``tol`` times ``REFINE_TOL_FACTOR``), so the solution is the
 full-data MLE; if the predicted last pass or ``REFINE_MAX_ITER`` steps do not converge,
-exact Newton steps finish the fit.
+exact Newton steps finish the fit. On fewer rows but more than ``START_HESSIAN_MIN_PARAMS``
+parameters, where one Hessian pass costs dozens of gradient passes, the same refinement
+starts from the Hessian at the starting point instead of a subsample's.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ SUBSAMPLE_TOL = 1e-4
 #: Quasi-Newton steps on all rows before exact Newton takes over; L-BFGS memory.
 REFINE_MAX_ITER = 15
 REFINE_MEMORY = 10
+#: Without a subsample (few rows), above this many parameters a Hessian pass costs dozens of
+#: gradient passes: Newton then takes the Hessian at the start only and refines with
+#: gradient passes preconditioned by it, for at most this many steps.
+START_HESSIAN_MIN_PARAMS = 200
+START_HESSIAN_MAX_ITER = 60
 #: The quasi-Newton steps aim at ``tol`` times this: exact Newton's last step usually lands
 #: far inside ``tol``, and the answer should not depend on which route was taken.
 REFINE_TOL_FACTOR = 1e-3
@@ -111,11 +118,13 @@ def solve(objective, theta0, free, options):
     errors need.
     """
     theta0 = np.array(theta0, dtype=float)
-    start = subsample_start(objective, theta0, free, SUBSAMPLE_TOL)
+    start, max_steps = subsample_start(objective, theta0, free, SUBSAMPLE_TOL), REFINE_MAX_ITER
+    if start is None and objective.n_params > START_HESSIAN_MIN_PARAMS:
+        start, max_steps = _start_hessian(objective, theta0, free), START_HESSIAN_MAX_ITER
     if start is None:
         return _newton(objective, theta0, free, options)
     tight = replace(options, tol=options.tol * REFINE_TOL_FACTOR)
-    theta, history, done = _refine(objective, *start, free, tight)
+    theta, history, done = _refine(objective, *start, free, tight, max_steps)
     if done:
         return SolverResult(theta, len(history), True, history)
     rest = _newton(objective, theta, free, tight)  # from a pass that computed the Hessian
@@ -166,7 +175,17 @@ def subsample_start(objective, theta0, free, tol=1e-10):
     return result.theta, factor
 
 
-def _refine(objective, theta, factor, free, options):
+def _start_hessian(objective, theta0, free):
+    """``theta0`` and the Cholesky factor of the Hessian there (free block), or None when it
+    is not positive definite."""
+    _, _, H = objective.value_grad_hess(theta0)
+    try:
+        return theta0, sla.cho_factor(H[np.ix_(free, free)], check_finite=False)
+    except (np.linalg.LinAlgError, sla.LinAlgError):
+        return None
+
+
+def _refine(objective, theta, factor, free, options, max_steps=REFINE_MAX_ITER):
     """Full-data quasi-Newton steps: L-BFGS whose initial inverse Hessian is the
     subsample's, so the first step is ``-H_sub^{-1} g`` and later ones correct it with the
     observed gradient changes.
@@ -175,14 +194,14 @@ def _refine(objective, theta, factor, free, options):
     predicts to be the last: that pass also computes the Hessian, so a converged fit ends
     with the exact Hessian at its solution, and an unconverged one hands exact Newton its
     first Hessian. Stops when the gradient test (``options.tol``) passes (True), when the
-    Hessian pass was taken, or after ``REFINE_MAX_ITER`` steps (False); returns the last
+    Hessian pass was taken, or after ``max_steps`` steps (False); returns the last
     point, the history and the outcome.
     """
     f, g = objective.value_grad(theta)
     history, pairs, size = [], deque(maxlen=REFINE_MEMORY), max_abs(g, free)
     rates = deque([np.inf], maxlen=2)  # the worse of the last two rates predicts the next
     margin = min(HESSIAN_MARGIN_MAX, max(1.0, np.count_nonzero(free) / HESSIAN_MARGIN_PARAMS))
-    while size > options.tol and len(history) < min(REFINE_MAX_ITER, options.max_iter):
+    while size > options.tol and len(history) < min(max_steps, options.max_iter):
         d = np.zeros_like(theta)
         d[free] = -_two_loop(g[free], pairs, factor)
         gd = float(g[free] @ d[free])
