@@ -291,17 +291,29 @@ def test_dask_input_errors_name_the_problem():
         sl.LogisticRegression().fit(Xd, y[:199])
 
 
-def test_dask_newton_starts_from_a_subsample_of_blocks(subsample_starts):
-    """On many rows Newton first solves some whole blocks (on the workers), then refines on
-    all rows: the same MLE as in memory."""
+@pytest.mark.parametrize("gradient_passes", [False, True])
+def test_dask_newton_starts_from_a_subsample_of_blocks(
+    subsample_starts, monkeypatch, gradient_passes
+):
+    """On many rows Newton first solves some whole blocks (on the workers), then takes exact
+    steps on all rows (small blocks, where every pass costs mostly scheduling) or refines
+    with gradient passes (large blocks): the same MLE as in memory either way."""
+    from softlogit.solvers import newton
+
+    monkeypatch.setattr(newton, "HESSIAN_WORK_PER_BLOCK", 0.0 if gradient_passes else np.inf)
+    refined = []
+    original = newton._refine
+    monkeypatch.setattr(newton, "_refine", lambda *a: refined.append(1) or original(*a))
     frame = make_frame(60_000, 3, seed=24)
     reference = in_memory(3, frame)
     subsample_starts.clear()  # only the Dask fit's calls
+    refined.clear()
     X = da.from_array(frame[FEATURES].to_numpy(), chunks=(5000, 4))
     y = da.from_array(frame["y"].to_numpy(), chunks=5000)
     w = da.from_array(frame["w"].to_numpy(), chunks=5000)
     fitted = model_for(3).fit(X, y, sample_weight=w, offset=frame["o"].to_numpy())
     assert subsample_starts and all(subsample_starts)  # the fit and its null model: that route
+    assert bool(refined) == gradient_passes
     assert_same_fit(fitted, reference)
 
 

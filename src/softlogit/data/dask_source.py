@@ -209,6 +209,12 @@ class DaskSource(BoundSource):
         fixed = (self.bound.classes, self.bound.class_factor, self.offset_map, self.bound.features)
         return [(*block, *fixed) for block in self.data.blocks()]
 
+    @property
+    def block_rows(self):
+        """Median rows per block: every pass pays a scheduling round trip, so Newton weighs
+        it against a block's arithmetic when choosing gradient or Hessian passes."""
+        return float(np.median(self.data.X.chunks[0]))
+
     def reduce(self, fn, fan_in=8):
         """Sum ``fn(chunk)`` over the row blocks, added in a tree of fan-in ``fan_in``."""
         return _tree([_delayed(_apply)(fn, *block) for block in self._blocks()], _add, fan_in)

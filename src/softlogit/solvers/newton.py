@@ -52,6 +52,9 @@ SUBSAMPLE_TOL = 1e-4
 #: Quasi-Newton steps on all rows before exact Newton takes over; L-BFGS memory.
 REFINE_MAX_ITER = 15
 REFINE_MEMORY = 10
+#: Multiply-adds of a Dask block's Hessian (rows x parameters^2) from which its passes are
+#: dominated by arithmetic rather than by scheduling (about 10 ms of one core).
+HESSIAN_WORK_PER_BLOCK = 5e7
 #: Without a subsample (few rows), above this many parameters a Hessian pass costs dozens of
 #: gradient passes: Newton then takes the Hessian at the start only and refines with
 #: gradient passes preconditioned by it, for at most this many steps.
@@ -124,12 +127,24 @@ def solve(objective, theta0, free, options):
     if start is None:
         return _newton(objective, theta0, free, options)
     tight = replace(options, tol=options.tol * REFINE_TOL_FACTOR)
+    if not _cheap_gradient_passes(objective):
+        result = _newton(objective, start[0], free, tight)  # a few exact steps from there
+        converged = max_abs(objective.value_grad(result.theta)[1], free) <= options.tol
+        return SolverResult(result.theta, result.n_iter, converged, result.history)
     theta, history, done = _refine(objective, *start, free, tight, max_steps)
     if done:
         return SolverResult(theta, len(history), True, history)
     rest = _newton(objective, theta, free, tight)  # from a pass that computed the Hessian
     converged = rest.converged or max_abs(objective.value_grad(rest.theta)[1], free) <= options.tol
     return SolverResult(rest.theta, len(history) + rest.n_iter, converged, history + rest.history)
+
+
+def _cheap_gradient_passes(objective):
+    """Whether a gradient pass costs clearly less than a Hessian pass. Not so on Dask with
+    small blocks, where the scheduling round trip of every pass outweighs a block's
+    Hessian arithmetic (rows x parameters^2): there the few exact Newton passes win."""
+    rows = getattr(objective.source, "block_rows", None)
+    return rows is None or rows * objective.n_params**2 >= HESSIAN_WORK_PER_BLOCK
 
 
 def subsample_rows(n_rows, n_params):
