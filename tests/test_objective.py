@@ -104,6 +104,20 @@ def test_the_pass_cache_serves_only_the_same_point_up_to_rounding():
     assert obj.value_grad(theta)[0] == pytest.approx(f, rel=1e-15) and len(calls) == 3
 
 
+def test_subsample_objectives_follow_the_penalty_of_their_copy():
+    """Penalised copies share the pass cache; each gets a subsample objective with its own
+    penalty, over the same rows."""
+    X, y = make_data(n=400, p=3, n_classes=2, seed=8)
+    obj = Objective(Bernoulli(), InMemorySource(X, y, np.ones(400)), NoPenalty())
+    small = obj.on_subsample(100)
+    assert obj.on_subsample(100) is small and small.source.n_rows == 100
+    ridge = obj.with_penalty(L2(0.5))
+    small_ridge = ridge.on_subsample(100)
+    assert small_ridge.penalty is ridge.penalty and small.penalty is obj.penalty
+    np.testing.assert_array_equal(small_ridge.source.X, small.source.X)
+    assert obj.on_subsample(400) is None  # no more rows than that
+
+
 def test_binary_family_equals_categorical_with_two_classes():
     X, y = make_data(n=50, p=2, n_classes=2, seed=7)
     w = np.ones(50)

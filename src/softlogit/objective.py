@@ -285,12 +285,12 @@ class Objective:
         once and kept with its own pass cache, so the rank check and the subsample's fit
         share passes; None when the source cannot subsample or has no more rows."""
         subsample = getattr(self.source, "subsample", None)
-        key = (n_rows, id(self.penalty))  # with_penalty copies share the cache
-        kept = self._cache.get("subsample")
-        if kept is None or kept[0] != key:
+        kept = self._cache.get("subsample")  # shared by with_penalty copies: check penalty
+        if kept is None or kept[0] != n_rows or kept[1] is not self.penalty:
             rows = None if subsample is None else subsample(n_rows)
-            kept = self._cache["subsample"] = (key, None if rows is None else self.on_source(rows))
-        return kept[1]
+            small = None if rows is None else self.on_source(rows)
+            kept = self._cache["subsample"] = (n_rows, self.penalty, small)
+        return kept[2]
 
     def value(self, theta):
         """Objective value at ``theta``: one pass over the data (none if just evaluated)."""
