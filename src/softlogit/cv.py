@@ -166,13 +166,24 @@ _BASE_DOC = """
 
     Attributes
     ----------
-    alpha_, l1_ratio_, alpha_1se_ : the selected values; ``alpha_selected_`` is the refit one.
-    alphas_ : ndarray (n_ratios, n_alphas);  l1_ratios_ : ndarray (n_ratios,)
-    cv_scores_ : ndarray (n_ratios, n_alphas, n_folds)
+    alpha_ : float
+        The alpha with the best mean CV score.
+    l1_ratio_ : float
+        The lasso share with the best mean CV score.
+    alpha_1se_ : float
+        The largest alpha whose mean score is within one standard error of the best.
+    alpha_selected_ : float
+        The alpha of the refitted model (``alpha_`` or ``alpha_1se_``, by ``rule``).
+    alphas_ : ndarray of shape (n_ratios, n_alphas)
+        The alpha grid per lasso share.
+    l1_ratios_ : ndarray of shape (n_ratios,)
+        The lasso shares cross-validated.
+    cv_scores_ : ndarray of shape (n_ratios, n_alphas, n_folds)
         Held-out mean cross-entropy (or scorer values) per fold.
-    cv_mean_, cv_se_ : ndarray (n_ratios, n_alphas)
+    cv_mean_, cv_se_ : ndarray of shape (n_ratios, n_alphas)
         The CV curve: mean and standard error over folds, for plotting.
-    Fitted attributes of the refitted model (``coef_``, ``intercept_``, ...).
+    coef_, intercept_, ... :
+        The refitted model's attributes, as for the plain estimator.
 """
 
 
