@@ -75,7 +75,7 @@ def test_binary_statistics_and_tables_equal_statsmodels(formula, data):
         rtol=RTOL,
     )
     odds = m.odds_ratios()
-    np.testing.assert_allclose(odds["coef"], np.exp(r.params[names]), rtol=RTOL)
+    np.testing.assert_allclose(odds["odds_ratio"], np.exp(r.params[names]), rtol=RTOL)
     np.testing.assert_allclose(odds["ci_high"], np.exp(r.conf_int()[1][names]), rtol=RTOL)
 
 
@@ -100,7 +100,7 @@ def test_softmax_statistics_and_tables_equal_statsmodels(formula, data):
     rr = smf.mnlogit(formula, coded).fit(disp=0, method="newton", cov_type="HC0")
     np.testing.assert_allclose(m.coef_table(cov_type="HC0")["std_err"], flat(rr.bse), rtol=RTOL)
     rrr = m.relative_risk_ratios()
-    np.testing.assert_allclose(rrr["coef"], np.exp(table["coef"]), rtol=1e-12)
+    np.testing.assert_allclose(rrr["rrr"], np.exp(table["coef"]), rtol=1e-12)
 
 
 def test_two_class_softmax_gives_the_binary_tables_and_statistics():

@@ -612,8 +612,9 @@ class LogisticRegression(_LinearClassifier):
     _binary_only = True
 
     def odds_ratios(self, alpha=0.05, cov_type="nonrobust", groups=None):
-        """``exp(coef)`` with the exponentiated interval ends: odds ratios per unit change."""
-        return self._inference().exp_table(alpha, cov_type, groups)
+        """``exp(coef)`` (column ``odds_ratio``) with the p-values and the exponentiated
+        interval ends: odds ratios per unit change."""
+        return self._inference().exp_table(alpha, cov_type, groups, name="odds_ratio")
 
 
 class SoftmaxRegression(_LinearClassifier):
@@ -708,6 +709,6 @@ class SoftmaxRegression(_LinearClassifier):
         self.reference_ = None if ref is None else spec.classes[ref]
 
     def relative_risk_ratios(self, alpha=0.05, cov_type="nonrobust", groups=None):
-        """``exp(coef)`` with the exponentiated interval ends: relative-risk ratios against
-        the reference class."""
-        return self._inference().exp_table(alpha, cov_type, groups)
+        """``exp(coef)`` (column ``rrr``) with the p-values and the exponentiated interval
+        ends: relative-risk ratios against the reference class."""
+        return self._inference().exp_table(alpha, cov_type, groups, name="rrr")

@@ -200,10 +200,11 @@ class FitResults:
         se = np.sqrt(np.diag(self.cov_params(cov_type, groups).to_numpy()))
         return z_table(coef, se, alpha, self.index)
 
-    def exp_table(self, alpha=0.05, cov_type="nonrobust", groups=None):
-        """``exp`` of the estimates and of the interval ends (odds or relative-risk ratios)."""
+    def exp_table(self, alpha=0.05, cov_type="nonrobust", groups=None, name="exp_coef"):
+        """``exp`` of the estimates (column ``name``: odds or relative-risk ratios) with the
+        p-values and the exponentiated interval ends ``ci_low, ci_high``."""
         table = self.coef_table(alpha, cov_type, groups)
-        out = np.exp(table[["coef", "ci_low", "ci_high"]])
+        out = np.exp(table[["coef", "ci_low", "ci_high"]]).rename(columns={"coef": name})
         out.insert(1, "p_value", table["p_value"])
         return out
 
