@@ -103,13 +103,21 @@ def _step(objective, theta, f, g, gd, d, free):
     f_new, g_new, H_new = objective.value_grad_hess(candidate)
     if _full_step_accepted(f_new, g_new, f, g, gd, free):
         return candidate, (f_new, g_new, H_new)
+    t = _halved_step(objective, theta, f, gd, d)
+    if t is None:
+        return None, None
+    return theta + t * d, objective.value_grad_hess(theta + t * d)
+
+
+def _halved_step(objective, theta, f, gd, d):
+    """The largest ``t = 1/2, 1/4, ...`` at which Armijo holds (value-only passes), or None
+    below ``MIN_STEP``."""
     t = 0.5
     while t >= MIN_STEP:
-        candidate = theta + t * d
-        if _accepted(objective.value(candidate), f, t, gd):
-            return candidate, objective.value_grad_hess(candidate)
+        if _accepted(objective.value(theta + t * d), f, t, gd):
+            return t
         t *= 0.5
-    return None, None
+    return None
 
 
 def solve(objective, theta0, free, options):
@@ -127,14 +135,13 @@ def solve(objective, theta0, free, options):
     if start is None:
         return _newton(objective, theta0, free, options)
     tight = replace(options, tol=options.tol * REFINE_TOL_FACTOR)
-    if not _cheap_gradient_passes(objective):
-        result = _newton(objective, start[0], free, tight)  # a few exact steps from there
-        converged = max_abs(objective.value_grad(result.theta)[1], free) <= options.tol
-        return SolverResult(result.theta, result.n_iter, converged, result.history)
-    theta, history, done = _refine(objective, *start, free, tight, max_steps)
-    if done:
-        return SolverResult(theta, len(history), True, history)
-    rest = _newton(objective, theta, free, tight)  # from a pass that computed the Hessian
+    if _cheap_gradient_passes(objective):
+        theta, history, done = _refine(objective, *start, free, tight, max_steps)
+        if done:
+            return SolverResult(theta, len(history), True, history)
+    else:  # small Dask blocks: exact steps straight from the subsample's solution
+        theta, history = start[0], []
+    rest = _newton(objective, theta, free, tight)
     converged = rest.converged or max_abs(objective.value_grad(rest.theta)[1], free) <= options.tol
     return SolverResult(rest.theta, len(history) + rest.n_iter, converged, history + rest.history)
 
@@ -249,10 +256,8 @@ def _quasi_newton_step(objective, theta, current, d, free, with_hessian):
         f_new, g_new = objective.value_grad(theta + d)
     if _full_step_accepted(f_new, g_new, f, g, gd, free):
         return 1.0, f_new, g_new
-    t = 0.5
-    while t >= MIN_STEP and not _accepted(objective.value(theta + t * d), f, t, gd):
-        t *= 0.5
-    if t < MIN_STEP:
+    t = _halved_step(objective, theta, f, gd, d)
+    if t is None:
         return None, None, None
     f_new, g_new = objective.value_grad(theta + t * d)
     return t, f_new, g_new
