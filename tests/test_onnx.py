@@ -10,8 +10,6 @@ import softlogit as sl
 from softlogit.datasets import load_admissions, load_hsbdemo
 from softlogit.onnx_export import DEFAULT_OPSET, to_onnx
 
-from .conftest import make_data
-
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
@@ -46,19 +44,9 @@ def _relabel(y, labels):
     return np.asarray(labels, dtype=object)[y]
 
 
-@pytest.fixture
-def binary():
-    return make_data(n=500, p=4, n_classes=2, seed=11)
-
-
-@pytest.fixture
-def multi():
-    return make_data(n=600, p=3, n_classes=4, seed=12)
-
-
 # --------------------------------------------------------------------------- binary
-def test_binary_integer_labels(binary):
-    X, y = binary
+def test_binary_integer_labels(binary_data):
+    X, y = binary_data
     m = sl.LogisticRegression().fit(X, y)
     proto = _assert_matches(m, X)
     assert _op_types(proto)[:2] == ["Gemm", "Sigmoid"]
@@ -67,30 +55,30 @@ def test_binary_integer_labels(binary):
     assert label_type == onnx.TensorProto.INT64
 
 
-def test_binary_string_labels(binary):
-    X, y = binary
+def test_binary_string_labels(binary_data):
+    X, y = binary_data
     m = sl.LogisticRegression().fit(X, _relabel(y, ["no", "yes"]))
     proto = _assert_matches(m, X)
     assert [o.name for o in proto.graph.output] == ["label", "probabilities"]
     assert proto.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.STRING
 
 
-def test_binary_float_and_nonconsecutive_integer_labels(binary):
-    X, y = binary
+def test_binary_float_and_nonconsecutive_integer_labels(binary_data):
+    X, y = binary_data
     _assert_matches(sl.LogisticRegression().fit(X, np.where(y == 1, 3.0, -1.0)), X)
     _assert_matches(sl.LogisticRegression().fit(X, np.where(y == 1, 7, 3)), X)
 
 
-def test_binary_without_intercept(binary):
-    X, y = binary
+def test_binary_without_intercept(binary_data):
+    X, y = binary_data
     m = sl.LogisticRegression(fit_intercept=False).fit(X, y)
     proto = _assert_matches(m, X)
     gemm = proto.graph.node[0]
     assert gemm.op_type == "Gemm" and list(gemm.input) == ["X", "coef"]
 
 
-def test_binary_penalized_and_extreme_rows(binary):
-    X, y = binary
+def test_binary_penalized_and_extreme_rows(binary_data):
+    X, y = binary_data
     m = sl.LogisticRegression(penalty="l2", alpha=0.05).fit(X, y)
     _assert_matches(m, X)
     far = np.vstack([X[:5] * 50, -X[:5] * 50])  # saturated probabilities stay exact
@@ -98,8 +86,8 @@ def test_binary_penalized_and_extreme_rows(binary):
 
 
 # --------------------------------------------------------------------------- softmax
-def test_softmax_reference_first(multi):
-    X, y = multi
+def test_softmax_reference_first(multi_data):
+    X, y = multi_data
     m = sl.SoftmaxRegression().fit(X, y)
     proto = _assert_matches(m, X)
     assert _op_types(proto)[:2] == ["Gemm", "Softmax"]
@@ -108,8 +96,8 @@ def test_softmax_reference_first(multi):
     np.testing.assert_array_equal(coef[0], 0.0)  # the reference row
 
 
-def test_softmax_non_default_reference_string_labels(multi):
-    X, y = multi
+def test_softmax_non_default_reference_string_labels(multi_data):
+    X, y = multi_data
     labels = _relabel(y, ["ant", "bee", "cat", "dog"])
     m = sl.SoftmaxRegression(reference="cat").fit(X, labels)
     proto = _assert_matches(m, X)
@@ -119,14 +107,14 @@ def test_softmax_non_default_reference_string_labels(multi):
     assert json.loads(_meta(proto)["reference"]) == "cat"
 
 
-def test_softmax_non_default_reference_integer_label(multi):
-    X, y = multi
+def test_softmax_non_default_reference_integer_label(multi_data):
+    X, y = multi_data
     m = sl.SoftmaxRegression(reference=3).fit(X, y + 1)
     _assert_matches(m, X)
 
 
-def test_softmax_symmetric(multi):
-    X, y = multi
+def test_softmax_symmetric(multi_data):
+    X, y = multi_data
     m = sl.SoftmaxRegression(reference=None).fit(X, y)
     assert m.coef_.shape == (4, 3)
     proto = _assert_matches(m, X)
@@ -135,14 +123,14 @@ def test_softmax_symmetric(multi):
     assert json.loads(_meta(proto)["reference"]) is None
 
 
-def test_softmax_without_intercept(multi):
-    X, y = multi
+def test_softmax_without_intercept(multi_data):
+    X, y = multi_data
     _assert_matches(sl.SoftmaxRegression(fit_intercept=False).fit(X, y), X)
     _assert_matches(sl.SoftmaxRegression(fit_intercept=False, reference=None).fit(X, y), X)
 
 
-def test_softmax_two_classes_uses_softmax(binary):
-    X, y = binary
+def test_softmax_two_classes_uses_softmax(binary_data):
+    X, y = binary_data
     m = sl.SoftmaxRegression().fit(X, y)
     proto = _assert_matches(m, X)
     assert "Softmax" in _op_types(proto) and "Sigmoid" not in _op_types(proto)
@@ -167,8 +155,8 @@ def test_formula_softmax_with_categorical_term():
 
 
 # --------------------------------------------------------------------------- the model proto
-def test_model_properties(binary):
-    X, y = binary
+def test_model_properties(binary_data):
+    X, y = binary_data
     m = sl.LogisticRegression().fit(X, y)
     proto = to_onnx(m, name="admission_model")
     assert proto.producer_name == "softlogit"
@@ -182,8 +170,8 @@ def test_model_properties(binary):
     assert not dims[0].HasField("dim_value") and dims[1].dim_value == 4
 
 
-def test_opset_choice_and_validation(binary):
-    X, y = binary
+def test_opset_choice_and_validation(binary_data):
+    X, y = binary_data
     m = sl.LogisticRegression().fit(X, y)
     proto = to_onnx(m, opset=13)
     assert proto.opset_import[0].version == 13
@@ -208,8 +196,8 @@ def _meta(proto):
     return {p.key: p.value for p in proto.metadata_props}
 
 
-def test_estimator_method_is_the_export(multi):
-    X, y = multi
+def test_estimator_method_is_the_export(multi_data):
+    X, y = multi_data
     model = sl.SoftmaxRegression().fit(X, y)
     proto = model.to_onnx(name="layer")
     assert proto.graph.name == "layer"
