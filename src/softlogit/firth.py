@@ -46,18 +46,23 @@ class FirthObjective:
         return getattr(self.base, name)
 
     def _information(self, theta):
-        f0, g0, H0 = self.base.value_grad_hess(theta)
+        """Unpenalised value, centred gradient and Hessian, and the Cholesky factor of the
+        centred information (free block): centred coordinates (:mod:`softlogit.coordinates`)
+        keep a column far from 0 apart from the intercept; the determinant is the same in
+        both coordinates."""
+        f0, g0, H0 = self.base.value_grad_hess_centered(theta)
         info = self.total_weight * H0[np.ix_(self.free, self.free)]
         return f0, g0, H0, sla.cho_factor(info, check_finite=False)
 
     def _penalty_gradient(self, theta, factor):
-        """:math:`\\sum_i h_i (1/2 - p_i) \\tilde x_i` in the layout of ``theta``."""
-        free = self.free
+        """:math:`\\sum_i h_i (1/2 - p_i) \\tilde x_i` in centred coordinates, with the
+        leverages from the centred design."""
+        free, center = self.free, self.centering.center
 
         def stats(chunk):
             eta = self.base.linear_predictor(theta, chunk)[:, 0]
             X = chunk.X.toarray() if sp.issparse(chunk.X) else chunk.X
-            X = scaled_design(X, np.ones(X.shape[0]), self.fit_intercept)[:, free]
+            X = scaled_design(X, np.ones(X.shape[0]), self.fit_intercept, None, center)[:, free]
             p = expit(eta)
             d = p * expit(-eta)
             h = chunk.weight * d * np.sum(sla.cho_solve(factor, X.T).T * X, axis=1)
@@ -67,13 +72,19 @@ class FirthObjective:
         out[free] = self.reduce(stats)[0]
         return out
 
-    def value_grad_hess(self, theta):
-        """Penalised value and gradient; the Fisher information (mean scale) as Hessian."""
+    def value_grad_hess_centered(self, theta):
+        """Penalised value, and gradient and Fisher information (mean scale, as the Hessian)
+        in the centred coordinates of :mod:`softlogit.coordinates`."""
         f0, g0, H0, factor = self._information(theta)
         logdet = 2.0 * np.sum(np.log(np.diag(factor[0])))
         W = self.total_weight
         g = g0 - self._penalty_gradient(theta, factor) / W
         return f0 - 0.5 * logdet / W, g, H0
+
+    def value_grad_hess(self, theta):
+        """Penalised value and gradient; the Fisher information (mean scale) as Hessian."""
+        f, g, H = self.value_grad_hess_centered(theta)
+        return f, self.centering.grad_to_theta(g), self.centering.hess_to_theta(H)
 
     def value_grad(self, theta):
         """Penalised value and gradient (two passes)."""

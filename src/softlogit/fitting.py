@@ -168,16 +168,17 @@ def _full_rank_on_subsample(objective, theta0, solver_name):
     if subsample_by_newton(objective):
         gram = _gram_from_hessian(small, theta0)
     else:
-        gram = design_gram(small.source, objective.fit_intercept)
+        gram = design_gram(small.source, objective.fit_intercept, objective.center)
     return not aliased_columns(gram).any()
 
 
 def _gram_from_hessian(objective, theta0):
-    """The weighted Gram matrix ``[1, X]^T diag(w D) [1, X]`` (intercept first, as R orders
-    the columns): the class-0 diagonal block of the Hessian at ``theta0``, whose working
-    weights ``D`` are positive, so it has the rank R's QR sees."""
+    """The weighted Gram matrix ``[1, X - c]^T diag(w D) [1, X - c]`` of the centred columns
+    (intercept first, as R orders the columns): the class-0 diagonal block of the centred
+    Hessian at ``theta0``, whose working weights ``D`` are positive, so it has the rank R's
+    QR sees, whatever the location of the columns."""
     unpenalised = getattr(objective, "base", objective)  # Firth: the plain likelihood
-    gram = unpenalised.value_grad_hess(theta0)[2][: objective.q, : objective.q]
+    gram = unpenalised.value_grad_hess_centered(theta0)[2][: objective.q, : objective.q]
     if objective.fit_intercept:
         order = np.r_[objective.p, : objective.p]
         gram = gram[np.ix_(order, order)]
@@ -196,7 +197,7 @@ def _aliased(spec, objective, theta0, solver_name):
     if solver_name == "newton":
         gram = _gram_from_hessian(objective, theta0)
     else:
-        gram = design_gram(objective.source, spec.fit_intercept)
+        gram = design_gram(objective.source, spec.fit_intercept, objective.center)
     mask = aliased_columns(gram)
     mask = mask[1:] if spec.fit_intercept else mask
     if mask.any():

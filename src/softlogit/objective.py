@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .coordinates import Centering, reference_point
 from .data.sources import chunk_rows_for, in_pieces, scratch
 
 __all__ = ["NEAR_CERTAIN", "Objective", "gram_matrix", "scaled_design"]
@@ -41,16 +42,21 @@ SAME_POINT_ULPS = 16
 EPS = np.finfo(float).eps
 
 
-def scaled_design(X, s, fit_intercept, out=None):
-    r"""``diag(s) [X, 1]`` (or ``diag(s) X``) for one chunk, written into ``out`` if given
-    (dense only), so that no copy of ``X`` with a ones column is ever made."""
+def scaled_design(X, s, fit_intercept, out=None, center=None):
+    r"""``diag(s) [X - c, 1]`` (or ``diag(s) X``) for one chunk, written into ``out`` if given
+    (dense only), so that no copy of ``X`` with a ones column is ever made. ``center`` (``c``,
+    dense ``X`` only) gives the centred design of :mod:`softlogit.coordinates`."""
     if sp.issparse(X):
         Xs = X.multiply(s[:, None]).tocsr()
         return sp.hstack([Xs, sp.csr_matrix(s[:, None])], format="csr") if fit_intercept else Xs
     p = X.shape[1]
     if out is None:
         out = np.empty((X.shape[0], p + fit_intercept))
-    np.multiply(X, s[:, None], out=out[:, :p])
+    if center is None:
+        np.multiply(X, s[:, None], out=out[:, :p])
+    else:
+        np.subtract(X, center, out=out[:, :p])
+        out[:, :p] *= s[:, None]
     if fit_intercept:
         out[:, p] = s
     return out
@@ -75,9 +81,13 @@ class Objective:
         Penalty on the coefficients (never the intercepts).
     fit_intercept : bool
         Whether the last parameter column is an intercept.
+    center : ndarray of shape (p,), optional
+        Reference point of the centred coordinates in which Hessians are summed (see
+        :mod:`softlogit.coordinates`); by default the source's ``reference_point``, or the
+        mean of a few rows of in-memory dense data.
     """
 
-    def __init__(self, family, source, penalty, fit_intercept=True):
+    def __init__(self, family, source, penalty, fit_intercept=True, center=None):
         self.family = family
         self.source = source
         self.penalty = penalty
@@ -85,6 +95,9 @@ class Objective:
         self.m = family.n_outputs
         self.p = source.n_features
         self.q = self.p + self.fit_intercept
+        if center is None and self.fit_intercept:
+            center = _source_reference_point(source)
+        self.centering = Centering(center, self.m, self.fit_intercept)
         known = getattr(source, "total_weight", None)  # sources that know it save a pass
         if known is None:
             known = source.reduce(lambda c: (float(np.sum(c.weight)),))[0]
@@ -98,6 +111,11 @@ class Objective:
         state = self.__dict__.copy()
         state["source"], state["_cache"] = None, {}
         return state
+
+    @property
+    def center(self):
+        """The reference point of the centred coordinates (None when there are none)."""
+        return self.centering.center
 
     def reduce(self, fn):
         """``fn`` summed over the source's chunks, each worked through in cache-sized pieces
@@ -172,13 +190,15 @@ class Objective:
         D, P = weights
         w, m = chunk.weight, self.m
         X, fi = self._design_columns(chunk.X, cols)
+        centering = self._centering(cols)
+        dense = not sp.issparse(X)
+        c = centering.center if dense else None
         q = X.shape[1] + fi
         H = np.zeros((m * q, m * q))
-        dense = not sp.issparse(X)
         for a in range(m):
             block = slice(a * q, (a + 1) * q)
             out = scratch(X.shape[0], q) if dense else None
-            H[block, block] = gram_matrix(scaled_design(X, np.sqrt(w * D[:, a]), fi, out))
+            H[block, block] = gram_matrix(scaled_design(X, np.sqrt(w * D[:, a]), fi, out, c))
         if P is not None:
             sw = np.sqrt(w)
             if not dense:
@@ -186,9 +206,13 @@ class Objective:
             else:
                 Z = scratch(X.shape[0], m * q)
                 for a in range(m):
-                    scaled_design(X, sw * P[:, a], fi, out=Z[:, a * q : (a + 1) * q])
+                    scaled_design(X, sw * P[:, a], fi, Z[:, a * q : (a + 1) * q], c)
             H -= gram_matrix(Z)
-        return H
+        return H if dense else centering.hess_to_psi(H)  # sparse: centred afterwards
+
+    def _centering(self, cols=None):
+        """The centring of the parameters of design columns ``cols`` (all when None)."""
+        return self.centering if cols is None else self.centering.subset(np.asarray(cols))
 
     def _chunk_hessian_cross(self, chunk, weights, rows, cols):
         r"""The Hessian block between the parameters of design columns ``rows`` and of
@@ -277,8 +301,9 @@ class Objective:
         return other
 
     def on_source(self, source):
-        """The same family, penalty and intercept over other rows (e.g. a subsample)."""
-        return Objective(self.family, source, self.penalty, self.fit_intercept)
+        """The same family, penalty, intercept and centring over other rows (e.g. a
+        subsample)."""
+        return Objective(self.family, source, self.penalty, self.fit_intercept, self.center)
 
     def on_subsample(self, n_rows):
         """The objective on ``n_rows`` random rows of the source (``source.subsample``), made
@@ -310,7 +335,16 @@ class Objective:
     def value_grad_hess(self, theta):
         """Value, gradient and the dense Hessian (``n_params`` square) in one pass."""
         v, g, H = self._raw(theta, 2)
-        return self._penalised(theta, v, g.copy(), H.copy())
+        f, g, H = self._penalised(theta, v, g.copy(), H.copy())
+        return f, g, self.centering.hess_to_theta(H)
+
+    def value_grad_hess_centered(self, theta):
+        r"""Value, and gradient and Hessian in the centred coordinates :math:`\psi` of
+        :mod:`softlogit.coordinates` (exact to rounding however far the columns lie from 0),
+        in one pass; the penalty's Hessian is the same in both coordinates."""
+        v, g, H = self._raw(theta, 2)
+        f, g, H = self._penalised(theta, v, g.copy(), H.copy())
+        return f, self.centering.grad_to_psi(g), H
 
     def value_grad_hess_cols(self, theta, cols):
         """Value, full gradient, and the Hessian over the parameters of the sorted design
@@ -322,7 +356,7 @@ class Objective:
         coef, _ = self.split(theta)
         diag = np.zeros(self.shape)
         diag[:, : self.p] = self.penalty.hessian_diag(coef)
-        H = H / self.total_weight
+        H = self._centering(cols).hess_to_theta(H / self.total_weight)
         H[np.diag_indices_from(H)] += diag[:, cols].ravel()
         return f, G, H
 
@@ -339,6 +373,36 @@ class Objective:
 
         (H,) = self.reduce(stats)
         return H / self.total_weight
+
+    def hessian_diag_centered(self, theta):
+        r"""Diagonal of the Hessian (penalty included) in the centred coordinates of
+        :mod:`softlogit.coordinates`, flat: :math:`\frac1W \sum_i w_i h_{i,a} (x_{ij} -
+        c_j)^2` for class row ``a`` and feature ``j`` (1 for the intercept), with
+        :math:`h_{i,a}` the diagonal of the working weights. One pass, about the cost of a
+        gradient pass."""
+        c = self.centering.center
+
+        def stats(chunk):
+            D, P = self.family.working_weights(self.linear_predictor(theta, chunk))
+            h = (D if P is None else D - P * P) * chunk.weight[:, None]
+            X = chunk.X
+            if sp.issparse(X):
+                sq = X.multiply(X)
+                out = np.asarray(sq.T @ h).T
+                if c is not None:  # sum of (x - c)^2 = x^2 - 2 c x + c^2
+                    out += c * c * h.sum(axis=0)[:, None] - 2 * c * np.asarray(X.T @ h).T
+            else:
+                Xc = X if c is None else np.subtract(X, c, out=scratch(X.shape[0], X.shape[1]))
+                out = ((Xc * Xc).T @ h).T
+            if self.fit_intercept:
+                out = np.hstack([out, h.sum(axis=0)[:, None]])
+            return (out,)
+
+        (diag,) = self.reduce(stats)
+        coef, _ = self.split(theta)
+        diag = diag / self.total_weight
+        diag[:, : self.p] += self.penalty.hessian_diag(coef)
+        return diag.ravel()
 
     def hessp(self, theta, vec):
         r"""Hessian-vector product :math:`\nabla^2 f(\theta)\,v` without forming the Hessian."""
@@ -370,3 +434,13 @@ class Objective:
         G = g / wsum
         G[:, : self.p] += self.penalty.gradient(coef)
         return v / wsum + self.penalty.value(coef), G.ravel()
+
+
+def _source_reference_point(source):
+    """The reference point of a source's features: its own ``reference_point()`` when it
+    has one (streamed and Dask data), else that of in-memory ``X``."""
+    own = getattr(source, "reference_point", None)
+    if own is not None:
+        return own()
+    X = getattr(source, "X", None)
+    return None if X is None else reference_point(X)

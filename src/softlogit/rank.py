@@ -7,12 +7,16 @@ matrix squares the rounding error (sums over many rows carry a relative error of
 :math:`10^{-14}`), so the tolerance is :math:`10^{-6}` rather than R's :math:`10^{-7}` on QR.
 The projection is a Cholesky factorisation of the weighted Gram matrix
 :math:`\tilde X^T W \tilde X` that skips aliased columns, so it needs only the summed Gram
-matrix (one pass, any data source).
+matrix (one pass, any data source). With an intercept the columns are centred at a reference
+point (:mod:`softlogit.coordinates`) and the norms are those of the centred columns, so the
+test is invariant to each column's location and scale (R's QR on the raw columns declares a
+Unix-timestamp column, :math:`1.7\cdot 10^9 + 60 z`, aliased with the intercept).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from .objective import gram_matrix, scaled_design
 
@@ -21,11 +25,15 @@ __all__ = ["aliased_columns", "design_gram"]
 ALIAS_TOL = 1e-6
 
 
-def design_gram(source, fit_intercept):
-    r"""Weighted Gram :math:`\tilde X^T W \tilde X` with the intercept column *first*."""
+def design_gram(source, fit_intercept, center=None):
+    r"""Weighted Gram :math:`\tilde X^T W \tilde X` with the intercept column *first*, of the
+    columns centred at ``center`` (dense data; see :mod:`softlogit.coordinates`), so that a
+    column far from 0 keeps the digits that tell it from the intercept."""
+    c = center if fit_intercept else None
 
     def gram(chunk):
-        Xs = scaled_design(chunk.X, np.sqrt(chunk.weight), fit_intercept)
+        shift = None if sp.issparse(chunk.X) else c
+        Xs = scaled_design(chunk.X, np.sqrt(chunk.weight), fit_intercept, None, shift)
         G = gram_matrix(Xs)
         if fit_intercept:  # move the intercept (last) to the front
             order = np.r_[G.shape[0] - 1, : G.shape[0] - 1]

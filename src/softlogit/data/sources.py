@@ -183,6 +183,18 @@ class InMemorySource:
         """Number of rows."""
         return self.X.shape[0]
 
+    def reference_point(self):
+        """The weighted column means of dense ``X`` (one pass), the reference point of the
+        centred coordinates (:mod:`softlogit.coordinates`); None for sparse ``X``. Weighted,
+        so that rows repeated and rows weighted by their count give the same point."""
+        if sp.issparse(self.X) or self.n_features == 0:
+            return None
+        total = self.total_weight
+        if not total > 0:
+            return None
+        (sums,) = self.reduce(lambda c: (c.weight @ c.X,))
+        return sums / total
+
     @property
     def n_features(self):
         """Number of columns of X."""
