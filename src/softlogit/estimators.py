@@ -41,8 +41,8 @@ from .summary import Summary
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
-DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "gd": 5000, "sgd": 1000, "adam": 1000, "cd": 100}
-DEFAULT_TOL = {"newton": 1e-8, "lbfgs": 1e-8, "gd": 1e-6, "sgd": 1e-5, "adam": 1e-5, "cd": 1e-8}
+DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "gd": 5000, "sgd": 5000, "adam": 5000, "cd": 100}
+DEFAULT_TOL = {"newton": 1e-8, "lbfgs": 1e-8, "gd": 1e-6, "sgd": 1e-6, "adam": 1e-6, "cd": 1e-8}
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 

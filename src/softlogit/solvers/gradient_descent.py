@@ -6,8 +6,10 @@ coordinates :math:`\phi` (features centred and scaled to unit variance, the usua
 normalisation of a network), an affine reparameterisation :math:`\theta = A\phi`; gradients map
 as :math:`\nabla_\phi = A^T \nabla_\theta`, so the objective and its minimiser are unchanged.
 After every epoch the full objective and gradient are evaluated (one pass): the loss curve
-holds exact objective values, and training stops when the largest free gradient entry is at
-most ``tol`` in standardised coordinates (a scale-free criterion).
+holds exact objective values, and training stops when the scale-free gradient measure of
+:mod:`.views` (each gradient entry in centred coordinates over the square root of its
+curvature times the loss scale) is at most ``tol``, verified with the curvature at the point
+itself: a plateau of the training loss is not convergence.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..numerics import scales_from_moments
-from .base import SolverResult, max_abs
+from .base import SolverResult
 from .optimizers import make_optimizer
+from .views import CurvatureScale
 
 __all__ = ["Standardizer", "TrainState", "make_trainer"]
 
@@ -43,19 +46,24 @@ class Standardizer:
 
     @classmethod
     def from_objective(cls, objective):
-        """Column means and standard deviations from one pass (RMS without intercept)."""
+        """Column means and standard deviations from one pass (RMS without intercept). The
+        moments are summed about the objective's reference point (dense data), so that the
+        spread of a column far from 0 keeps its digits."""
+        shift = np.zeros(objective.p) if objective.center is None else objective.center
 
         def moments(chunk):
-            X = chunk.X
-            sq = X.multiply(X) if hasattr(X, "multiply") else X * X
-            return (
-                float(chunk.n_rows),
-                np.asarray(X.sum(axis=0)).ravel(),
-                np.asarray(sq.sum(axis=0)).ravel(),
-            )
+            X, n = chunk.X, float(chunk.n_rows)
+            if hasattr(X, "multiply"):  # sparse: shifted sums from the raw ones
+                s1 = np.asarray(X.sum(axis=0)).ravel()
+                s2 = np.asarray(X.multiply(X).sum(axis=0)).ravel()
+                return n, s1 - n * shift, s2 - 2 * shift * s1 + n * shift * shift
+            Xs = X - shift
+            return n, Xs.sum(axis=0), (Xs * Xs).sum(axis=0)
 
-        moments = objective.source.reduce(moments)
-        mean, scale = scales_from_moments(*moments, objective.fit_intercept)
+        total, sum1, sum2 = objective.source.reduce(moments)
+        mean, scale = scales_from_moments(total, sum1, sum2, objective.fit_intercept)
+        if objective.fit_intercept:  # (without one there is no reference point: shift 0)
+            mean = mean + shift
         return cls(mean, scale, objective.m, objective.fit_intercept)
 
     def _split(self, v):
@@ -93,6 +101,7 @@ class TrainState:
     scaler: Standardizer
     opt_state: object
     lr: float
+    check: CurvatureScale
     batch: int = DEFAULT_BATCH
     f_best: float = np.inf
     stalls: int = 0
@@ -150,7 +159,8 @@ def make_trainer(kind):
         if state is None:
             scaler = Standardizer.from_objective(objective)
             batch = options.batch_size or DEFAULT_BATCH
-            state = TrainState(scaler, optimizer.init(scaler.to_phi(theta0)), lr0, batch)
+            check = CurvatureScale(objective, theta0, free)
+            state = TrainState(scaler, optimizer.init(scaler.to_phi(theta0)), lr0, check, batch)
         scaler, rng = state.scaler, np.random.default_rng(options.random_state)
         theta = np.array(theta0, dtype=float)
         phi = scaler.to_phi(theta)
@@ -170,7 +180,7 @@ def make_trainer(kind):
             history.append(f)
             if options.verbose:
                 print(f"{kind} epoch {it:4d}  objective {f:.12g}  lr {state.lr:.3g}")
-            if max_abs(scaler.grad_to_phi(g), free) <= options.tol:
+            if state.check.converged(theta, g, options.tol):
                 converged = True
                 break
             _schedule(options, state, f, lr0, objective.source.n_rows)

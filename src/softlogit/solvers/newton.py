@@ -4,8 +4,13 @@ Each iteration takes one pass over the data for value, gradient and Hessian, sol
 :math:`H d = -g` on the free parameters by Cholesky (least squares when the Hessian is not
 numerically positive definite), and halves the step until the Armijo condition
 :math:`f(\theta + t d) \le f(\theta) + c\, t\, g^T d` holds, as R's ``glm.fit`` does.
-It stops when the largest free gradient entry is at most ``tol``, or when no step size
-decreases the objective and the Newton decrement :math:`-g^T d` is at rounding level.
+It works in the centred coordinates of :mod:`softlogit.coordinates` (Hessians summed over
+the centred design, so a column far from 0 keeps its digits) and solves with the Hessian
+equilibrated to unit diagonal (so a column scaled by :math:`10^{\pm 12}` costs no accuracy).
+It stops when the Newton decrement relative to the loss scale is at most ``tol``,
+:math:`\sqrt{-g^T d / F} \le \text{tol}` (see :mod:`.views`: invariant to the location and
+scale of the columns and to the scale of the weights), or when no step size decreases the
+objective and the decrement is at rounding level.
 
 On many rows (in memory or on Dask) it first solves a random subsample of
 ``1/SUBSAMPLE_SHARE`` of them, then iterates on all rows with the subsample's Hessian
@@ -14,8 +19,9 @@ g(\theta)`, corrected by L-BFGS updates from the observed gradient changes: each
 a value-and-gradient pass instead of a Hessian pass, and few are needed because the
 subsample's mean Hessian estimates the full one. The pass predicted to be the last also
 computes the Hessian, which the standard errors then reuse. The stopping rule is the same
-(max free gradient at most ``tol`` times ``REFINE_TOL_FACTOR``), so the solution is the
-full-data MLE; if the predicted last pass or ``REFINE_MAX_ITER`` steps do not converge,
+(the decrement at most ``tol`` times ``REFINE_TOL_FACTOR``), so the solution is the
+full-data MLE (the decrement is measured with the quasi-Newton inverse Hessian); if the
+predicted last pass or ``REFINE_MAX_ITER`` steps do not converge,
 exact Newton steps finish the fit. On fewer rows but more than ``START_HESSIAN_MIN_PARAMS``
 parameters, where one Hessian pass costs dozens of gradient passes, the same refinement
 starts from the Hessian at the starting point instead of a subsample's.
@@ -31,6 +37,7 @@ import scipy.linalg as sla
 
 from . import lbfgs
 from .base import SolverOptions, SolverResult, max_abs
+from .views import CenteredView, loss_scale
 
 __all__ = ["solve"]
 
@@ -62,7 +69,7 @@ START_HESSIAN_MIN_PARAMS = 200
 START_HESSIAN_MAX_ITER = 60
 #: The quasi-Newton steps aim at ``tol`` times this: exact Newton's last step usually lands
 #: far inside ``tol``, and the answer should not depend on which route was taken.
-REFINE_TOL_FACTOR = 1e-3
+REFINE_TOL_FACTOR = 1e-2
 #: The pass predicted to be the last computes the Hessian when the gradient's predicted size
 #: is below the target divided by this margin: a wrong guess costs a Hessian pass (and one
 #: more), a late one a gradient pass, so the margin grows with the Hessian's relative cost,
@@ -71,12 +78,44 @@ HESSIAN_MARGIN_PARAMS = 100
 HESSIAN_MARGIN_MAX = 4.0
 
 
+class EquilibratedFactor:
+    """Cholesky factor of ``S H S`` with ``S = diag(H)^(-1/2)`` (unit diagonal: the
+    condition number then measures collinearity, not the scales of the columns); ``solve``
+    applies ``H^{-1}``. Raises ``LinAlgError`` when ``H`` is not positive definite."""
+
+    def __init__(self, H):
+        diag = np.diag(H)
+        ok = np.isfinite(diag) & (diag > 0)
+        self.s = np.where(ok, 1.0 / np.sqrt(np.where(ok, diag, 1.0)), 1.0)
+        scaled = H * self.s[:, None] * self.s[None, :]
+        self.factor = sla.cho_factor(scaled, lower=False, check_finite=False)
+        if not np.all(np.isfinite(self.factor[0])):
+            raise np.linalg.LinAlgError("non-finite Cholesky factor")
+
+    def solve(self, v):
+        """``H^{-1} v``."""
+        return self.s * sla.cho_solve(self.factor, self.s * v, check_finite=False)
+
+
 def newton_direction(H, g):
-    """Solve ``H d = -g`` by Cholesky, falling back to least squares when H is singular."""
+    """Solve ``H d = -g`` by Cholesky of the equilibrated ``H`` (see
+    :class:`EquilibratedFactor`), falling back to least squares when H is singular."""
     try:
-        return -sla.cho_solve(sla.cho_factor(H, lower=False, check_finite=False), g)
-    except (np.linalg.LinAlgError, sla.LinAlgError):
-        return -sla.lstsq(H, g, cond=1e-12, check_finite=False)[0]
+        return -EquilibratedFactor(H).solve(g)
+    except (np.linalg.LinAlgError, sla.LinAlgError, ValueError):
+        diag = np.abs(np.diag(H))
+        s = np.where(diag > 0, 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0)), 1.0)
+        scaled = H * s[:, None] * s[None, :]
+        return -s * sla.lstsq(scaled, s * g, cond=1e-12, check_finite=False)[0]
+
+
+def decrement(g, d, free, scale):
+    r"""The Newton decrement relative to the loss scale, :math:`\sqrt{-g^T d / F}`, of the
+    direction ``d`` (``inf`` when ``d`` is not a descent direction and ``g`` is not 0)."""
+    gd = float(g[free] @ d[free])
+    if gd < 0:
+        return float(np.sqrt(-gd / scale))
+    return 0.0 if not np.any(g[free]) else np.inf
 
 
 def _accepted(f_new, f, t, gd):
@@ -86,22 +125,24 @@ def _accepted(f_new, f, t, gd):
     )
 
 
-def _full_step_accepted(f_new, g_new, f, g, gd, free):
+def _full_step_accepted(f_new, g_new, f, g, gd, free, scale=1.0):
     """Armijo for the full step; or, when the predicted decrease ``-gd`` is below what the
     value (a sum over all rows, with its rounding) can resolve, a shrinking gradient: close
     to the optimum Armijo's test on values would reject good steps by rounding noise."""
     if _accepted(f_new, f, 1.0, gd):
         return True
-    unresolved = -gd <= VALUE_RESOLUTION * max(1.0, abs(f))
+    unresolved = -gd <= VALUE_RESOLUTION * max(scale, abs(f))
     return bool(np.isfinite(f_new) and unresolved and max_abs(g_new, free) < max_abs(g, free))
 
 
-def _step(objective, theta, f, g, gd, d, free):
+def _step(objective, theta, current, d, free, scale):
     """Take the full Newton step if it is accepted (one fused pass for value, gradient and
-    Hessian), else halve it until Armijo holds (value-only passes). None if no step does."""
+    Hessian), else halve it until Armijo holds (value-only passes). None if no step does.
+    ``current`` is ``(f, g, g^T d)`` at ``theta``."""
+    f, g, gd = current
     candidate = theta + d
     f_new, g_new, H_new = objective.value_grad_hess(candidate)
-    if _full_step_accepted(f_new, g_new, f, g, gd, free):
+    if _full_step_accepted(f_new, g_new, f, g, gd, free, scale):
         return candidate, (f_new, g_new, H_new)
     t = _halved_step(objective, theta, f, gd, d)
     if t is None:
@@ -122,28 +163,47 @@ def _halved_step(objective, theta, f, gd, d):
 
 def solve(objective, theta0, free, options):
     """Minimise ``objective`` over the ``free`` entries of ``theta`` by damped Newton
-    (started from a subsample's solution when there are many rows).
+    (started from a subsample's solution when there are many rows), in the centred
+    coordinates of :mod:`softlogit.coordinates` (see :class:`.views.CenteredView`).
 
     Whatever the route, the last pass is a Hessian pass at the returned point when the fit
     converges, so the objective's pass cache holds the information matrix the standard
     errors need.
     """
-    theta0 = np.array(theta0, dtype=float)
+    view = CenteredView(objective)
+    result = _solve(view, view.to_psi(np.array(theta0, dtype=float)), free, options)
+    result.theta = view.to_theta(result.theta)
+    return result
+
+
+def _solve(objective, theta0, free, options):
+    scale = loss_scale(objective, theta0)
     start, max_steps = subsample_start(objective, theta0, free, SUBSAMPLE_TOL), REFINE_MAX_ITER
     if start is None and objective.n_params > START_HESSIAN_MIN_PARAMS:
         start, max_steps = _start_hessian(objective, theta0, free), START_HESSIAN_MAX_ITER
     if start is None:
-        return _newton(objective, theta0, free, options)
+        return _newton(objective, theta0, free, options, scale)
     tight = replace(options, tol=options.tol * REFINE_TOL_FACTOR)
     if _cheap_gradient_passes(objective):
-        theta, history, done = _refine(objective, *start, free, tight, max_steps)
+        theta, history, done = _refine(objective, *start, free, tight, max_steps, scale)
         if done:
             return SolverResult(theta, len(history), True, history)
     else:  # small Dask blocks: exact steps straight from the subsample's solution
         theta, history = start[0], []
-    rest = _newton(objective, theta, free, tight)
-    converged = rest.converged or max_abs(objective.value_grad(rest.theta)[1], free) <= options.tol
+    rest = _newton(objective, theta, free, tight, scale)
+    converged = rest.converged or _exact_decrement(objective, rest.theta, free, scale) <= (
+        options.tol
+    )
     return SolverResult(rest.theta, len(history) + rest.n_iter, converged, history + rest.history)
+
+
+def _exact_decrement(objective, theta, free, scale):
+    """The Newton decrement at ``theta`` with the exact Hessian (the pass is cached when
+    ``theta`` is where the last Hessian pass was made)."""
+    _, g, H = objective.value_grad_hess(theta)
+    d = np.zeros_like(theta)
+    d[free] = newton_direction(H[np.ix_(free, free)], g[free])
+    return decrement(g, d, free, scale)
 
 
 def _cheap_gradient_passes(objective):
@@ -191,23 +251,22 @@ def subsample_start(objective, theta0, free, tol=1e-10):
         return None
     _, _, H = small.value_grad_hess(result.theta)
     try:
-        factor = sla.cho_factor(H[np.ix_(free, free)], check_finite=False)
-    except (np.linalg.LinAlgError, sla.LinAlgError):
+        return result.theta, EquilibratedFactor(H[np.ix_(free, free)])
+    except (np.linalg.LinAlgError, sla.LinAlgError, ValueError):
         return None
-    return result.theta, factor
 
 
 def _start_hessian(objective, theta0, free):
-    """``theta0`` and the Cholesky factor of the Hessian there (free block), or None when it
-    is not positive definite."""
+    """``theta0`` and the (equilibrated) Cholesky factor of the Hessian there (free block),
+    or None when it is not positive definite."""
     _, _, H = objective.value_grad_hess(theta0)
     try:
-        return theta0, sla.cho_factor(H[np.ix_(free, free)], check_finite=False)
-    except (np.linalg.LinAlgError, sla.LinAlgError):
+        return theta0, EquilibratedFactor(H[np.ix_(free, free)])
+    except (np.linalg.LinAlgError, sla.LinAlgError, ValueError):
         return None
 
 
-def _refine(objective, theta, factor, free, options, max_steps=REFINE_MAX_ITER):
+def _refine(objective, theta, factor, free, options, max_steps, scale):
     """Full-data quasi-Newton steps: L-BFGS whose initial inverse Hessian is the
     subsample's, so the first step is ``-H_sub^{-1} g`` and later ones correct it with the
     observed gradient changes.
@@ -215,37 +274,45 @@ def _refine(objective, theta, factor, free, options, max_steps=REFINE_MAX_ITER):
     Each step is a value-and-gradient pass, except the one the observed rate of convergence
     predicts to be the last: that pass also computes the Hessian, so a converged fit ends
     with the exact Hessian at its solution, and an unconverged one hands exact Newton its
-    first Hessian. Stops when the gradient test (``options.tol``) passes (True), when the
-    Hessian pass was taken, or after ``max_steps`` steps (False); returns the last
-    point, the history and the outcome.
+    first Hessian. Stops when the decrement (with the quasi-Newton inverse Hessian) passes
+    ``options.tol`` (True), when the Hessian pass was taken, or after ``max_steps`` steps
+    (False); returns the last point, the history and the outcome.
     """
     f, g = objective.value_grad(theta)
-    history, pairs, size = [], deque(maxlen=REFINE_MEMORY), max_abs(g, free)
+    history, pairs = [], deque(maxlen=REFINE_MEMORY)
+    d = _quasi_newton_direction(g, pairs, factor, free)
+    size = decrement(g, d, free, scale)
     rates = deque([np.inf], maxlen=2)  # the worse of the last two rates predicts the next
     margin = min(HESSIAN_MARGIN_MAX, max(1.0, np.count_nonzero(free) / HESSIAN_MARGIN_PARAMS))
     while size > options.tol and len(history) < min(max_steps, options.max_iter):
-        d = np.zeros_like(theta)
-        d[free] = -_two_loop(g[free], pairs, factor)
         gd = float(g[free] @ d[free])
         if not gd < 0:
             break
         last = max(rates) * size * margin <= options.tol  # predicted last: with the Hessian
-        t, f_new, g_new = _quasi_newton_step(objective, theta, (f, g, gd), d, free, last)
+        t, f_new, g_new = _quasi_newton_step(objective, theta, (f, g, gd), d, free, last, scale)
         if t is None:
             break
         step, change = t * d[free], (g_new - g)[free]
         if step @ change > 0:
             pairs.append((step, change))
         theta, f, g = theta + t * d, f_new, g_new
-        rates.append(min(1.0, max_abs(g, free) / size))
-        size = max_abs(g, free)
+        d = _quasi_newton_direction(g, pairs, factor, free)
+        new_size = decrement(g, d, free, scale)
+        rates.append(min(1.0, new_size / size) if size > 0 else 1.0)
+        size = new_size
         history.append(f)
         if last and t == 1.0:
             break
     return theta, history, size <= options.tol
 
 
-def _quasi_newton_step(objective, theta, current, d, free, with_hessian):
+def _quasi_newton_direction(g, pairs, factor, free):
+    d = np.zeros_like(g)
+    d[free] = -_two_loop(g[free], pairs, factor)
+    return d
+
+
+def _quasi_newton_step(objective, theta, current, d, free, with_hessian, scale):
     """The full step ``d`` if it is accepted, else halved until Armijo holds: ``(t, f, g)``
     at the accepted point, or ``(None, None, None)``. ``current`` is ``(f, g, g^T d)`` at
     ``theta``. The full step's pass also computes the Hessian when ``with_hessian`` is set."""
@@ -254,7 +321,7 @@ def _quasi_newton_step(objective, theta, current, d, free, with_hessian):
         f_new, g_new, _ = objective.value_grad_hess(theta + d)
     else:
         f_new, g_new = objective.value_grad(theta + d)
-    if _full_step_accepted(f_new, g_new, f, g, gd, free):
+    if _full_step_accepted(f_new, g_new, f, g, gd, free, scale):
         return 1.0, f_new, g_new
     t = _halved_step(objective, theta, f, gd, d)
     if t is None:
@@ -271,34 +338,38 @@ def _two_loop(g, pairs, factor):
         a = rho * float(s @ q)
         q -= a * y
         coefs.append((rho, a, s, y))
-    r = sla.cho_solve(factor, q, check_finite=False)
+    r = factor.solve(q)
     for rho, a, s, y in reversed(coefs):
         r += s * (a - rho * float(y @ r))
     return r
 
 
-def _newton(objective, theta0, free, options):
-    """Damped Newton from ``theta0`` (one fused value, gradient and Hessian pass per step)."""
+def _newton(objective, theta0, free, options, scale=None):
+    """Damped Newton from ``theta0`` (one fused value, gradient and Hessian pass per step),
+    stopping on the relative Newton decrement (see the module description)."""
     theta = np.array(theta0, dtype=float)
     f, g, H = objective.value_grad_hess(theta)
+    scale = loss_scale(objective, theta) if scale is None else scale
     history, converged, it = [], False, 0
     for it in range(1, options.max_iter + 1):
-        if max_abs(g, free) <= options.tol:
-            converged, it = True, it - 1
-            break
         d = np.zeros_like(theta)
         d[free] = newton_direction(H[np.ix_(free, free)], g[free])
+        if decrement(g, d, free, scale) <= options.tol:
+            converged, it = True, it - 1
+            break
         gd = float(g[free] @ d[free])
         if not gd < 0:  # not a descent direction: fall back to steepest descent
             d[free], gd = -g[free], -float(g[free] @ g[free])
-        candidate, stats = _step(objective, theta, f, g, gd, d, free)
+        candidate, stats = _step(objective, theta, (f, g, gd), d, free, scale)
         if candidate is None:
-            converged = -gd <= 1e3 * ROUNDING * max(1.0, abs(f))
+            converged = -gd <= 1e3 * ROUNDING * max(scale, abs(f))
             break
         theta, (f, g, H) = candidate, stats
         history.append(f)
         if options.verbose:
             print(f"newton iter {it:3d}  objective {f:.12g}  max|grad| {max_abs(g, free):.3e}")
     else:
-        converged = max_abs(g, free) <= options.tol
+        d = np.zeros_like(theta)
+        d[free] = newton_direction(H[np.ix_(free, free)], g[free])
+        converged = decrement(g, d, free, scale) <= options.tol
     return SolverResult(theta, it, converged, history)
