@@ -60,8 +60,11 @@ class TestResult:
 
 
 def information(objective, theta):
-    """Penalised and unpenalised information matrices (sum scale) at ``theta``."""
-    _, _, H = objective.value_grad_hess(theta)
+    """Penalised and unpenalised information matrices (sum scale) at ``theta``, in the
+    centred coordinates of :mod:`softlogit.coordinates` (``objective.centering`` maps a
+    covariance computed from them back: :meth:`~softlogit.coordinates.Centering.cov_to_theta`).
+    """
+    _, _, H = objective.value_grad_hess_centered(theta)
     A_pen = objective.total_weight * H
     coef, _ = objective.split(theta)
     diag = np.zeros(objective.shape)
@@ -71,17 +74,20 @@ def information(objective, theta):
 
 
 def _scores(objective, theta, chunk):
-    """Per-row scores ``g_i (x) [x_i, 1]``, shape (rows, m * q) (the loss gradient)."""
+    """Per-row scores ``g_i (x) [x_i - c, 1]`` in centred coordinates, shape (rows, m * q)
+    (the loss gradient)."""
     eta = objective.linear_predictor(theta, chunk)
     _, grad = objective.family.loss_gradient(eta, chunk.y)
     X = chunk.X.toarray() if sp.issparse(chunk.X) else chunk.X
-    X = scaled_design(X, np.ones(X.shape[0]), objective.fit_intercept)
+    ones = np.ones(X.shape[0])
+    X = scaled_design(X, ones, objective.fit_intercept, None, objective.centering.center)
     return (grad[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)
 
 
 def score_products(objective, theta, groups=None, n_groups=None):
-    """``B``: summed weighted score outer products, or over cluster sums when ``groups``
-    (integer codes per row, aligned with the source's rows) is given."""
+    """``B``: summed weighted score outer products (centred coordinates, as
+    :func:`information`), or over cluster sums when ``groups`` (integer codes per row,
+    aligned with the source's rows) is given."""
     if groups is None:
 
         def stats_(chunk):

@@ -169,7 +169,7 @@ class FitResults:
         else:
             meat = score_products(self._objective, self._theta)
         factor = small_sample_factor(cov_type, self.nobs, self.k_params, n_groups)
-        V = covariance(A_pen, meat, self._free, factor)
+        V = self._objective.centering.cov_to_theta(covariance(A_pen, meat, self._free, factor))
         if groups is None:
             self._cov_cache[key] = V
         return V
