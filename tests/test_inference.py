@@ -294,3 +294,107 @@ def test_null_loglike_honours_weights_and_offset():
     np.testing.assert_allclose(m.null_loglike_, glm.llnull, rtol=RTOL)
     np.testing.assert_allclose(m.coef_table()["std_err"], glm.bse, rtol=RTOL)
     assert m.nobs_ == w.sum()
+
+
+@pytest.fixture(scope="module")
+def spector():
+    """statsmodels' spector data: ours and statsmodels' logit of GRADE ~ GPA + TUCE + PSI."""
+    data = smapi.datasets.spector.load_pandas().data
+    formula = "GRADE ~ GPA + TUCE + PSI"
+    ours = sl.LogisticRegression(formula=formula).fit(data)
+    theirs = smf.logit(formula, data).fit(disp=0, method="newton", tol=1e-12)
+    return ours, theirs
+
+
+@pytest.mark.parametrize(
+    "hypothesis",
+    [
+        "GPA = TUCE",
+        "GPA - 2*TUCE = 1",
+        "GPA + TUCE = 0",
+        "2 * GPA = 1 + TUCE",
+        "GPA = TUCE, PSI = 1",
+        "Intercept + GPA = -10, TUCE - PSI = 0",
+    ],
+)
+def test_restrictions_between_coefficients_equal_statsmodels(spector, hypothesis):
+    ours, theirs = spector
+    mine, ref = ours.wald_test(hypothesis), theirs.wald_test(hypothesis, scalar=True)
+    np.testing.assert_allclose(mine.statistic, ref.statistic, rtol=RTOL)
+    np.testing.assert_allclose(mine.pvalue, ref.pvalue, rtol=1e-5)
+    assert mine.df == ref.df_denom == hypothesis.count("=")
+
+
+def test_contradictory_restrictions_are_refused(spector):
+    ours, _ = spector
+    with pytest.raises(ValueError, match="inconsistent restrictions: 'GPA = 1' contradicts"):
+        ours.wald_test("GPA = 0, GPA = 1")
+    with pytest.raises(
+        ValueError, match="'GPA = PSI \\+ 1' contradicts 'GPA = TUCE', 'TUCE = PSI'"
+    ):
+        ours.wald_test("GPA = TUCE, TUCE = PSI, GPA = PSI + 1")
+    with pytest.raises(ValueError, match="inconsistent"):
+        ours.wald_test(["GPA = 0", "2 * GPA = 1e-9"])
+
+
+def test_redundant_restrictions_are_dropped_as_statsmodels_counts_them(spector):
+    """A restriction implied by the others adds nothing: statsmodels warns and its df is the
+    rank; ours drops the row with a warning, same statistic and df."""
+    ours, theirs = spector
+    hypothesis = "GPA = TUCE, TUCE = PSI, GPA - PSI = 0"
+    with pytest.warns(UserWarning, match="'GPA - PSI = 0' follows from 'GPA = TUCE', 'TUCE"):
+        mine = ours.wald_test(hypothesis)
+    with pytest.warns(Warning, match="does not have full rank"):
+        ref = theirs.wald_test(hypothesis, scalar=True)
+    np.testing.assert_allclose(mine.statistic, ref.statistic, rtol=RTOL)
+    assert mine.df == 2 == np.linalg.matrix_rank(np.array([[1, -1, 0], [0, 1, -1], [1, 0, -1]]))
+
+
+def test_hypotheses_name_what_they_cannot_read(spector):
+    ours, _ = spector
+    for text, message in [
+        ("gre = 0", "unknown term 'gre' in hypothesis 'gre = 0'"),
+        ("GPA * TUCE = 0", "not linear"),
+        ("GPA = GPA", "restricts no coefficient"),
+        ("GPA 2 = 0", "expected \\+ or -"),
+        ("GPA", "not of the form 'a = 0'"),
+        ("GPA = 0 = 1", "not of the form 'a = 0'"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            ours.wald_test(text)
+
+
+def test_term_names_with_operators_and_commas_are_read_whole():
+    """Names are matched whole, longest first: formula terms holding '-', ':' or a comma
+    inside parentheses are single terms (statsmodels' own names as the reference)."""
+    data = load_admissions().assign(rank=lambda d: d["rank"].astype(int))
+    formula = "admit ~ I(gre - 500) + gpa + gpa:I(gre - 500) + C(rank, Treatment(4))"
+    m = sl.LogisticRegression(formula=formula).fit(data)
+    r = smf.logit(formula, data).fit(disp=0, method="newton", tol=1e-12)
+    terms = list(r.params.index)
+    assert sorted(m.coef_table().index) == sorted(terms)
+    rank1, rank2 = "C(rank, Treatment(4))[T.1]", "C(rank, Treatment(4))[T.2]"
+    centred, product = "I(gre - 500)", "gpa:I(gre - 500)"
+    hypothesis = f"{centred} = 0, {rank1} - {rank2} = 0, {product} = 2 * gpa"
+    mine = m.wald_test(hypothesis)
+    R = np.zeros((3, len(terms)))
+    for row, weights in enumerate([{centred: 1}, {rank1: 1, rank2: -1}, {product: 1, "gpa": -2}]):
+        for name, weight in weights.items():
+            R[row, terms.index(name)] = weight
+    ref = r.wald_test(R, scalar=True)
+    np.testing.assert_allclose(mine.statistic, ref.statistic, rtol=RTOL)
+    assert mine.df == 3
+
+
+def test_softmax_restrictions_across_classes():
+    data = load_hsbdemo()
+    m = sl.SoftmaxRegression(formula="prog ~ C(ses) + write").fit(data)
+    V, b = m.cov_params(), m.coef_table()["coef"]
+    rows = [("general", "write"), ("vocation", "write")]
+    diff = np.array([1.0, -1.0])
+    expected = (diff @ b[rows]) ** 2 / (diff @ V.loc[rows, rows].to_numpy() @ diff)
+    across = m.wald_test("general:write = vocation:write")
+    np.testing.assert_allclose(across.statistic, expected, rtol=RTOL)
+    assert across.df == 1
+    with pytest.raises(ValueError, match="inconsistent"):
+        m.wald_test("write = 0, general:write = 1")

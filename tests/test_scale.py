@@ -280,7 +280,7 @@ def test_dask_input_errors_name_the_problem():
     X = frame[FEATURES].to_numpy(copy=True)
     X[13, 2] = np.nan
     y = da.from_array(frame["y"].to_numpy(), chunks=50)
-    with pytest.raises(ValueError, match="X contains missing, infinite or negative values"):
+    with pytest.raises(ValueError, match="X contains NaN at row 13, column 2"):
         sl.LogisticRegression().fit(da.from_array(X, chunks=(50, 4)), y)
     w = frame["w"].to_numpy(copy=True)
     w[3] = -1.0

@@ -12,14 +12,18 @@ of it (``rule="1se"`` refits with that one). The final model is refitted on all 
 from __future__ import annotations
 
 from dataclasses import replace
+from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.metrics import check_scoring
+from sklearn.base import _fit_context
+from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import StratifiedKFold, check_cv
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .estimators import LogisticRegression, SoftmaxRegression
 from .fitting import build_objective
+from .params import is_fitted_name
 from .path import alpha_grid, check_alphas, null_fit, path_on_spec, path_setup
 from .penalties import NoPenalty
 from .solvers import SolverOptions
@@ -30,6 +34,20 @@ __all__ = ["LogisticRegressionCV", "SoftmaxRegressionCV"]
 CV_PATH_TOL = 1e-7
 
 CV_PARAMS = ("alphas", "n_alphas", "eps", "l1_ratios", "cv", "scoring", "rule", "n_jobs")
+
+#: The CV estimators' own parameters and the penalties they cross-validate (checked at fit;
+#: the other parameters as for the plain estimators, ``alpha`` unused).
+CV_CONSTRAINTS = {
+    "alphas": ["array-like", None],
+    "n_alphas": [Interval(Integral, 1, None, closed="left")],
+    "eps": [Interval(Real, 0, 1, closed="neither"), None],
+    "l1_ratios": [Interval(Real, 0, 1, closed="both"), "array-like", None],
+    "cv": ["cv_object"],
+    "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+    "rule": [StrOptions({"min", "1se"})],
+    "n_jobs": [Integral, None],
+    "penalty": [StrOptions({"l1", "l2", "elasticnet"})],
+}
 
 
 def _subset(spec, rows):
@@ -71,11 +89,18 @@ def _scoring_model(template, spec, family, coef, intercept):
 class _CrossValidated:
     """Shared ``fit`` of the cross-validated estimators."""
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None, offset=None):
         """Cross-validate the penalty over the alpha path (and ``l1_ratios``), then refit.
 
-        Parameters are as for :meth:`LogisticRegression.fit`.
+        Parameters are as for :meth:`LogisticRegression.fit`; they are validated first, and
+        the fitted attributes are published together at the end.
         """
+        if self.l1_ratios is None and self.penalty == "elasticnet" and self.l1_ratio == 0:
+            raise ValueError(
+                "penalty='elasticnet' with l1_ratio=0 is ridge: set l1_ratio in (0, 1], pass "
+                "l1_ratios, or use penalty='l2'"
+            )
         ratios = self._ratios()
         folds = self._folds()
         scorer = None if self.scoring is None else check_scoring(self, scoring=self.scoring)
@@ -95,8 +120,14 @@ class _CrossValidated:
             )
             grids.append(grid)
             curves.append(np.array(scores).T)  # (n_alphas, n_folds)
-        self._store_curve(np.array(ratios), np.array(grids), np.array(curves))
-        return self._refit(X, y, sample_weight, offset)
+        fitted = self._curve(np.array(ratios), np.array(grids), np.array(curves))
+        alpha = fitted["alpha_1se_"] if self.rule == "1se" else fitted["alpha_"]
+        final = self._base().set_params(**self._final_params(fitted["l1_ratio_"], alpha))
+        final.fit(X, y, sample_weight=sample_weight, offset=offset)
+        fitted.update({k: v for k, v in vars(final).items() if is_fitted_name(k)})
+        fitted["alpha_selected_"] = alpha
+        self._publish(fitted)
+        return self
 
     def _folds(self):
         """Shuffled stratified folds for an integer ``cv``, else scikit-learn's ``check_cv``."""
@@ -117,31 +148,34 @@ class _CrossValidated:
         params = {k: v for k, v in self.get_params().items() if k not in CV_PARAMS}
         return type(self).__mro__[2](**params)
 
-    def _store_curve(self, ratios, grids, curves):
+    def _final_params(self, l1_ratio, alpha):
+        """The penalty parameters of the refit at ``alpha`` and ``l1_ratio``: ridge for
+        ``l1_ratio=0``, no penalty (and not coordinate descent) for ``alpha=0``."""
+        if alpha == 0:
+            solver = "auto" if self.solver == "cd" else self.solver
+            return {"penalty": None, "alpha": 0.0, "l1_ratio": 0.0, "solver": solver}
+        if l1_ratio == 0:
+            return {"penalty": "l2", "alpha": alpha, "l1_ratio": 0.0}
+        return {"penalty": "elasticnet", "alpha": alpha, "l1_ratio": l1_ratio}
+
+    def _curve(self, ratios, grids, curves):
+        """The CV curve's attributes and the selected alpha and l1_ratio."""
         sign = -1.0 if self.scoring is None else 1.0  # losses: lower is better
         score = sign * curves  # (n_ratios, n_alphas, n_folds), higher is better
-        self.l1_ratios_ = ratios
-        self.alphas_ = grids
-        self.cv_scores_ = curves
-        self.cv_mean_ = curves.mean(axis=2)
-        self.cv_se_ = curves.std(axis=2, ddof=1) / np.sqrt(curves.shape[2])
+        se = curves.std(axis=2, ddof=1) / np.sqrt(curves.shape[2])
         mean = score.mean(axis=2)
         r, a = np.unravel_index(np.argmax(mean), mean.shape)
-        self.l1_ratio_, self.alpha_ = float(ratios[r]), float(grids[r, a])
-        within = mean[r] >= mean[r, a] - self.cv_se_[r, a]
-        self.alpha_1se_ = float(grids[r][within].max())
-
-    def _refit(self, X, y, sample_weight, offset):
-        alpha = self.alpha_1se_ if self.rule == "1se" else self.alpha_
-        if self.rule not in ("min", "1se"):
-            raise ValueError(f"rule={self.rule!r} is not 'min' or '1se'")
-        final = self._base().set_params(penalty="elasticnet", l1_ratio=self.l1_ratio_, alpha=alpha)
-        final.fit(X, y, sample_weight=sample_weight, offset=offset)
-        for name, value in vars(final).items():
-            if name.endswith("_") or (name.startswith("_") and not name.startswith("__")):
-                setattr(self, name, value)
-        self.alpha_selected_ = alpha
-        return self
+        within = mean[r] >= mean[r, a] - se[r, a]
+        return {
+            "l1_ratios_": ratios,
+            "alphas_": grids,
+            "cv_scores_": curves,
+            "cv_mean_": curves.mean(axis=2),
+            "cv_se_": se,
+            "l1_ratio_": float(ratios[r]),
+            "alpha_": float(grids[r, a]),
+            "alpha_1se_": float(grids[r][within].max()),
+        }
 
 
 _BASE_DOC = """
@@ -199,6 +233,8 @@ class LogisticRegressionCV(_CrossValidated, LogisticRegression):
         _BASE_DOC
     )
 
+    _parameter_constraints: dict = {**LogisticRegression._parameter_constraints, **CV_CONSTRAINTS}
+
     def __init__(
         self,
         *,
@@ -237,6 +273,8 @@ class SoftmaxRegressionCV(_CrossValidated, SoftmaxRegression):
     __doc__ = "Multinomial (softmax) regression with the penalty chosen by cross-validation.\n" + (
         _BASE_DOC
     )
+
+    _parameter_constraints: dict = {**SoftmaxRegression._parameter_constraints, **CV_CONSTRAINTS}
 
     def __init__(
         self,

@@ -9,12 +9,14 @@ penalty (glmnet convention, intercepts unpenalised).
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .data.design import (
+    check_class_weights,
+    check_unique_columns,
     encode_labels,
     encode_labels_partial,
     feature_scales,
@@ -34,22 +36,29 @@ from .data.formula import FormulaDesign
 from .families import Categorical
 from .fitting import FitSpec, build_objective, fit_model, null_loglike, solver_for
 from .margins import marginal_effects
+from .params import (
+    PARAMETER_CONSTRAINTS,
+    check_penalty_settings,
+    is_fitted_name,
+    validate_params,
+)
 from .penalties import make_penalty
 from .results import FitResults
-from .solvers import SOLVERS, STOCHASTIC, SolverOptions
+from .solvers import STOCHASTIC, SolverOptions
 from .summary import Summary
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
 DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "gd": 5000, "sgd": 5000, "adam": 5000, "cd": 100}
 DEFAULT_TOL = {"newton": 1e-8, "lbfgs": 1e-8, "gd": 1e-6, "sgd": 1e-6, "adam": 1e-6, "cd": 1e-8}
-LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 
 class _LinearClassifier(ClassifierMixin, BaseEstimator):
     """Shared machinery of the binary and softmax estimators."""
 
     _binary_only = False
+
+    _parameter_constraints: dict = PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
@@ -94,52 +103,89 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         self.learning_rate_init = learning_rate_init
         self.momentum = momentum
 
+    def _validate_params(self):
+        """scikit-learn's check of ``_parameter_constraints``, led by ``name=value``."""
+        validate_params(self)
+
     # ----------------------------------------------------------------- data
     def _design(self, X, y, reset, need_y=False):
-        """Validated design matrix (and response): from a formula when one is set."""
+        """Validated design matrix (and response): from a formula when one is set. With
+        ``reset=True`` the design's fitted attributes are set on ``self`` (for templates
+        such as the path's; ``fit`` itself uses :meth:`_fit_design` and publishes them with
+        the rest of the fit)."""
+        if reset:
+            X, y, fitted = self._fit_design(X, y)
+            self.__dict__.update(fitted)
+            return X, y
         if self.formula is None:
-            return validate_design(self, X, reset=reset), y
-        if y is not None and (reset or need_y):
+            return validate_design(self, X, reset=False)[0], y
+        if y is not None and need_y:
             raise ValueError(
                 f"formula={self.formula!r} takes the response from the data: call fit(data) "
                 "without y"
             )
-        if reset:
-            self._formula = FormulaDesign(self.formula)
-            frame, y = self._formula.fit(X)
-            if self._formula.has_intercept and not self.fit_intercept:
-                raise ValueError(
-                    "fit_intercept=False but the formula has an intercept: write '... - 1' "
-                    "in the formula instead"
-                )
-        else:
-            check_is_fitted(self, "_formula")
-            frame = self._formula.transform(X)
-            if need_y:
-                y = self._formula.response_values(X)
-        return validate_design(self, frame, reset=reset), y
+        check_is_fitted(self, "_formula")
+        frame = self._formula.transform(X)
+        if need_y:
+            y = self._formula.response_values(X)
+        return validate_design(self, frame, reset=False)[0], y
 
-    def _fit_intercept(self):
+    def _fit_design(self, X, y):
+        """The training design and response, and the fitted attributes they define
+        (``n_features_in_``, ``feature_names_in_``, the formula's ``_formula``), computed
+        without changing ``self``."""
+        if self.formula is None:
+            Xv, fitted = validate_design(self, X, reset=True)
+            return Xv, y, fitted
+        if y is not None:
+            raise ValueError(
+                f"formula={self.formula!r} takes the response from the data: call fit(data) "
+                "without y"
+            )
+        check_unique_columns(X)
+        formula = FormulaDesign(self.formula)
+        frame, y = formula.fit(X)
+        if formula.has_intercept and not self.fit_intercept:
+            raise ValueError(
+                "fit_intercept=False but the formula has an intercept: write '... - 1' "
+                "in the formula instead"
+            )
+        Xv, fitted = validate_design(self, frame, reset=True)
+        fitted["_formula"] = formula
+        return Xv, y, fitted
+
+    def _fit_intercept(self, fitted=None):
+        """Whether the model has an intercept; ``fitted``: the attributes of a fit under way
+        (default: the stored ones)."""
         if self.formula is not None:
-            return bool(self._formula.has_intercept)
+            source = self.__dict__ if fitted is None else fitted
+            return bool(source["_formula"].has_intercept)
         return bool(self.fit_intercept)
+
+    def _publish(self, fitted):
+        """Replace every fitted attribute at once by those of ``fitted``: one assignment of
+        the instance dictionary, so a reader sees the old model or the new, never a mix;
+        attributes of the old fit that the new one does not have are gone."""
+        state = {k: v for k, v in self.__dict__.items() if not is_fitted_name(k)}
+        state.update(fitted)
+        self.__dict__ = state
+
+    def _snapshot(self):
+        """A shallow copy of the estimator as it is now (its dictionary read once): readers
+        work on it, so a fit published meanwhile cannot mix two models under them."""
+        snap = object.__new__(type(self))
+        snap.__dict__.update(self.__dict__)
+        return snap
 
     # ----------------------------------------------------------------- settings
     def _reference_code(self, classes):
         return 0
 
     def _options(self, solver_name, max_iter=None):
-        if self.learning_rate not in LEARNING_RATES:
-            raise ValueError(f"learning_rate={self.learning_rate!r} is not one of {LEARNING_RATES}")
+        """Solver settings (the parameters are validated by ``_parameter_constraints``)."""
         key = solver_name if solver_name in DEFAULT_TOL else "newton"
         tol = DEFAULT_TOL[key] if self.tol is None else float(self.tol)
         iters = max_iter or (DEFAULT_MAX_ITER[key] if self.max_iter is None else self.max_iter)
-        if not (tol > 0 and np.isfinite(tol)):
-            raise ValueError(f"tol must be a positive number, got {self.tol!r}")
-        if int(iters) < 1:
-            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
-        if self.batch_size is not None and int(self.batch_size) < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
         return SolverOptions(
             max_iter=int(iters),
             tol=tol,
@@ -151,8 +197,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             momentum=float(self.momentum),
         )
 
-    def _feature_names(self, n_features):
-        names = getattr(self, "feature_names_in_", None)
+    def _feature_names(self, n_features, fitted=None):
+        """Term names of the features: ``feature_names_in_`` of ``fitted`` (a fit under way)
+        or of the stored fit, else ``x0, x1, ...``."""
+        source = self.__dict__ if fitted is None else fitted
+        names = source.get("feature_names_in_")
         if names is not None:
             return [str(v) for v in names]
         return [f"x{j}" for j in range(n_features)]
@@ -161,12 +210,13 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         if self.class_weight is None:
             return np.ones(classes.size)
         labels = classes[y_codes]
-        return compute_class_weight(self.class_weight, classes=classes, y=labels)
+        weights = compute_class_weight(self.class_weight, classes=classes, y=labels)
+        return check_class_weights(weights, classes)
 
-    def _spec(self, X, y, sample_weight, offset, classes=None):
+    def _spec(self, X, y, sample_weight, offset, classes=None, fitted=None):
+        """The fit spec of in-memory data; ``fitted``: the design attributes of a fit under
+        way (default: the stored ones)."""
         new_fit = classes is None
-        if self.solver != "auto" and self.solver not in SOLVERS:
-            raise ValueError(f"solver={self.solver!r} is not one of {['auto', *SOLVERS]}")
         if classes is None:
             classes, codes = encode_labels(y, X.shape[0])
         else:
@@ -176,11 +226,10 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         weight = weight * self._class_weights(classes, codes)[codes]
         if new_fit:
             _require_two_weighted_classes(classes, np.bincount(codes, weight, classes.size))
-        return self._make_spec(
-            X, classes, codes, weight, validate_offset(offset, X.shape[0], classes.size)
-        )
+        offset = validate_offset(offset, X.shape[0], classes.size)
+        return self._make_spec(X, classes, codes, weight, offset, fitted)
 
-    def _make_spec(self, X, classes, codes, weight, offset):
+    def _make_spec(self, X, classes, codes, weight, offset, fitted=None):
         return FitSpec(
             X=X,
             codes=codes,
@@ -188,11 +237,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             offset=offset,
             classes=classes,
             reference=self._reference_code(classes),
-            fit_intercept=self._fit_intercept(),
-            penalty=self._penalty(X, weight),
+            fit_intercept=self._fit_intercept(fitted),
+            penalty=self._penalty(X, weight, fitted),
             solver=self.solver,
             options=None,
-            feature_names=self._feature_names(X.shape[1]),
+            feature_names=self._feature_names(X.shape[1], fitted),
             binary_fast=self._binary_only,
         )
 
@@ -206,15 +255,14 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             )
 
     def _external_spec(self, X, y, sample_weight, offset):
-        """The fit spec of streamed (``scan_parquet``/``scan_csv``) or Dask data: one
-        descriptive pass for the labels and class totals, nothing loaded into memory."""
+        """The fit spec of streamed (``scan_parquet``/``scan_csv``) or Dask data, and its
+        design attributes: one descriptive pass for the labels and class totals, nothing
+        loaded into memory."""
         if self.formula is not None:
             raise ValueError(
                 "formula= needs in-memory data; for streamed or Dask data, encode the columns "
                 "first and name them with features="
             )
-        if self.solver != "auto" and self.solver not in SOLVERS:
-            raise ValueError(f"solver={self.solver!r} is not one of {['auto', *SOLVERS]}")
         data = external_data(X, y, sample_weight, offset)
         summary = data.describe()
         classes = summary.classes
@@ -225,22 +273,20 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             data, summary, class_factor(self.class_weight, classes, summary.class_counts)
         )
         _require_two_weighted_classes(classes, bound.class_totals)
-        self.n_features_in_ = data.n_features
+        fitted = {"n_features_in_": data.n_features}
         names = getattr(data, "feature_names", None)
         if names is not None:
-            self.feature_names_in_ = np.asarray(names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        return self._make_spec(bound, classes, None, None, None)
+            fitted["feature_names_in_"] = np.asarray(names, dtype=object)
+        return self._make_spec(bound, classes, None, None, None, fitted), fitted
 
-    def _penalty(self, X, weight):
+    def _penalty(self, X, weight, fitted=None):
         """The penalty object, with per-feature factors and standardisation scales."""
         factor = penalty_factors(self.penalty_factor, X.shape[1])
         scale = None
         if self.standardize and isinstance(X, BoundRows):
-            scale = external_feature_scales(X, self._fit_intercept())
+            scale = external_feature_scales(X, self._fit_intercept(fitted))
         elif self.standardize:
-            scale = feature_scales(X, weight, self._fit_intercept())
+            scale = feature_scales(X, weight, self._fit_intercept(fitted))
         if self.grouped and self._binary_only:
             raise ValueError("grouped=True groups coefficients over classes: SoftmaxRegression")
         return make_penalty(
@@ -256,8 +302,16 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return np.searchsorted(classes, y_classes)[codes]
 
     # ----------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None, offset=None):
         """Fit by maximum likelihood (or penalised likelihood).
+
+        Every parameter is validated first (``_parameter_constraints``; an
+        ``InvalidParameterError``, a ``ValueError``, names it), then settings that would
+        do nothing: a penalty with ``alpha=0``, ``penalty="elasticnet"`` with
+        ``l1_ratio=0``, ``solver="cd"`` without a penalty. The fitted attributes are
+        computed first and published together at the end, so a fit running in another
+        thread never leaves a mix of two models.
 
         Parameters
         ----------
@@ -275,23 +329,26 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        self.response_name_ = _response_name(X, y)
+        check_penalty_settings(self)
+        old = self._snapshot()
+        fitted = {"response_name_": _response_name(X, y)}
         if is_external(X):
-            spec = self._external_spec(X, y, sample_weight, offset)
+            spec, design = self._external_spec(X, y, sample_weight, offset)
         else:
-            X, y = self._design(X, y, reset=True)
-            spec = self._spec(X, y, sample_weight, offset)
+            X, y, design = self._fit_design(X, y)
+            spec = self._spec(X, y, sample_weight, offset, fitted=design)
+        fitted.update(design)
         if self.formula is not None:
-            self.response_name_ = self._formula.response
+            fitted["response_name_"] = design["_formula"].response
         spec.options = self._options(solver_for(spec))
-        theta0 = self._warm_start_theta(spec)
-        out = fit_model(spec, theta0=theta0)
-        self._store(spec, out)
-        self._store_results(spec, out)
+        out = fit_model(spec, theta0=old._warm_start_theta(spec))
+        fitted.update(self._fitted_attributes(spec, out))
+        fitted.update(self._result_attributes(spec, out))
+        self._publish(fitted)
         return self
 
-    def _store_results(self, spec, out):
-        """Build the inference object and copy its fit statistics to attributes."""
+    def _result_attributes(self, spec, out):
+        """The inference object and its fit statistics, as attributes."""
         objective, theta = out.objective, out.theta
         if spec.reference is None:
             # statistics from the equivalent reference-0 fit: the solver's own when it was
@@ -303,14 +360,10 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         free = np.ones(objective.shape, dtype=bool)
         free[:, : objective.p][:, out.aliased] = False
         rows = None if self._binary_only else list(np.delete(spec.classes, spec.reference or 0))
-        self.results_ = FitResults(
-            objective, theta, free.ravel(), spec.feature_names, rows, null_loglike(spec)
-        )
-        r = self.results_
-        self.loglike_, self.null_loglike_ = r.loglike, r.null_loglike
-        self.deviance_, self.aic_, self.bic_ = r.deviance, r.aic, r.bic
-        self.pseudo_r2_, self.lr_stat_, self.lr_pvalue_ = r.pseudo_r2, r.lr_stat, r.lr_pvalue
-        self.df_model_, self.df_resid_, self.nobs_ = r.df_model, r.df_resid, r.nobs
+        r = FitResults(objective, theta, free.ravel(), spec.feature_names, rows, null_loglike(spec))
+        stats = ("loglike", "null_loglike", "deviance", "aic", "bic", "pseudo_r2", "lr_stat")
+        stats += ("lr_pvalue", "df_model", "df_resid", "nobs")
+        return {"results_": r, **{f"{name}_": getattr(r, name) for name in stats}}
 
     def _warm_start_theta(self, spec):
         """The stored solution as a start, when ``warm_start`` is on and the layouts match."""
@@ -329,46 +382,55 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             and not (mapped and spec.penalty.is_zero)
         )
 
-    def _store(self, spec, out):
-        self.classes_ = spec.classes
-        self.coef_ = out.coef
-        self.intercept_ = out.intercept if spec.fit_intercept else np.zeros(out.coef.shape[0])
-        self.n_iter_ = out.n_iter
-        self.converged_ = bool(out.converged)
-        self.loss_curve_ = list(out.history)
-        self.solver_ = out.solver
-        self.aliased_ = out.aliased
-        self.separation_ = out.separation
-        self._family = out.family
-        self._reference = spec.reference
-        self._train_state = out.state
+    def _fitted_attributes(self, spec, out):
+        """The fitted layer (coefficients, classes, how the fit went) as attributes."""
+        intercept = out.intercept if spec.fit_intercept else np.zeros(out.coef.shape[0])
+        return {
+            "classes_": spec.classes,
+            "coef_": out.coef,
+            "intercept_": intercept,
+            "n_iter_": out.n_iter,
+            "converged_": bool(out.converged),
+            "loss_curve_": list(out.history),
+            "solver_": out.solver,
+            "aliased_": out.aliased,
+            "separation_": out.separation,
+            "_family": out.family,
+            "_reference": spec.reference,
+            "_train_state": out.state,
+        }
 
     @available_if(lambda self: self.solver in STOCHASTIC)
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None, offset=None):
         """One epoch of the gradient-descent solver on a batch of data (streaming use).
 
         The first call needs ``classes`` (all labels that will ever appear) unless the model
         is already fitted; later calls continue from the stored optimiser state.
         """
-        first = not hasattr(self, "coef_")
-        X, y = self._design(X, y, reset=first)
+        check_penalty_settings(self)
+        old = self._snapshot()
+        first = not hasattr(old, "coef_")
         if first:
+            X, y, fitted = self._fit_design(X, y)
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
             classes = np.unique(np.asarray(classes))
             if classes.size < 2:
                 raise ValueError("classes must hold at least 2 classes")
-        spec = self._spec(
-            X, y, sample_weight, offset, classes=self.classes_ if not first else classes
-        )
+        else:
+            X, y = old._design(X, y, reset=False)
+            fitted, classes = {}, old.classes_
+        spec = old._spec(X, y, sample_weight, offset, classes=classes, fitted=fitted or None)
         spec.options = self._options(self.solver, max_iter=1)
-        state = None if first else self._train_state
-        theta0 = None if first else self._stored_theta(spec.fit_intercept)
+        state = None if first else old._train_state
+        theta0 = None if first else old._stored_theta(spec.fit_intercept)
         out = fit_model(spec, theta0=theta0, state=state, diagnose=False)
-        curve = [] if first else self.loss_curve_
-        self._store(spec, out)
-        self.loss_curve_ = curve + self.loss_curve_
-        self.n_iter_ = out.state.epoch
+        new = self._fitted_attributes(spec, out)
+        new["loss_curve_"] = ([] if first else old.loss_curve_) + new["loss_curve_"]
+        new["n_iter_"] = out.state.epoch
+        kept = {k: v for k, v in vars(old).items() if is_fitted_name(k)}
+        self._publish({**kept, **fitted, **new})
         return self
 
     def _stored_theta(self, fit_intercept):
@@ -383,19 +445,20 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return self.penalty in ("l1", "elasticnet") and self.alpha > 0 and ratio > 0
 
     def _inference(self):
-        check_is_fitted(self, "results_")
-        if self._penalty_has_lasso():
+        model = self._snapshot()  # one model, even if a fit publishes meanwhile
+        check_is_fitted(model, "results_")
+        if model._penalty_has_lasso():
             raise ValueError(
                 "no standard errors after lasso/elastic-net selection: the naive covariance "
                 "ignores the selection and its p-values are invalid. Refit the selected terms "
                 "without penalty on new data, or use penalty='l2' (sandwich covariance)"
             )
-        if getattr(self, "_reference", 0) is None:
+        if getattr(model, "_reference", 0) is None:
             raise ValueError(
                 "standard errors need an identifiable parameterisation: refit with "
                 "reference='first' (or a class label) instead of reference=None"
             )
-        return self.results_
+        return model.results_
 
     def coef_table(self, alpha=0.05, cov_type="nonrobust", groups=None):
         """Coefficient table: ``coef, std_err, z, p_value, ci_low, ci_high`` (a DataFrame).
@@ -436,16 +499,18 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         test against the intercept-only model, McFadden's pseudo-R2, AIC/BIC, convergence,
         the coefficient table and notes (separation, aliased columns, penalty).
         """
-        check_is_fitted(self, "results_")
-        return Summary.from_model(self, alpha, cov_type, groups)
+        model = self._snapshot()
+        check_is_fitted(model, "results_")
+        return Summary.from_model(model, alpha, cov_type, groups)
 
     # ----------------------------------------------------------------- prediction
     def save(self, path):
         """Write the fitted model to ``path`` as a JSON model file (atomically; no pickle);
-        read it back with :func:`softlogit.load`. See :func:`softlogit.io.save`."""
+        read it back with :func:`softlogit.load`. See :func:`softlogit.io.save`. It writes
+        one model even while another thread refits this one."""
         from .io import save
 
-        save(self, path)
+        save(self._snapshot(), path)
 
     def to_onnx(self, *, name=None, opset=None):
         """The fitted model as an ONNX graph: ``Gemm`` then ``Sigmoid`` (one neuron) or
@@ -466,11 +531,9 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X, offset=None):
         """Linear predictor: log-odds (n,) for two classes, else the K full logits (n, K)."""
-        eta = self._free_logits(X, offset)
-        if self.classes_.size == 2:
-            full = self._full(eta)
-            return full[:, 1] - full[:, 0]
-        return self._full(eta)
+        model = self._snapshot()
+        full = model._full(model._free_logits(X, offset))
+        return full[:, 1] - full[:, 0] if model.classes_.size == 2 else full
 
     def _full(self, eta):
         return self._family.full_logits(eta)
@@ -482,36 +545,40 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         intervals, computed on the log-odds scale of each probability (see
         :meth:`softlogit.results.FitResults.proba_interval`): ``(proba, lower, upper)``.
         """
-        eta = self._free_logits(X, offset)
+        model = self._snapshot()
+        eta = model._free_logits(X, offset)
         if not return_ci:
-            return self._family.probabilities(eta)
-        check_is_fitted(self, "results_")
-        X, _ = self._design(X, None, reset=False)
-        res = self.results_
+            return model._family.probabilities(eta)
+        check_is_fitted(model, "results_")
+        X, _ = model._design(X, None, reset=False)
+        res = model.results_
         o = None
         if offset is not None:
-            o = validate_offset(offset, X.shape[0], self.classes_.size)
+            o = validate_offset(offset, X.shape[0], model.classes_.size)
             o = res._objective.family.offset_to_free(o)
         return res.proba_interval(X, o, alpha, cov_type)
 
     def predict_log_proba(self, X, offset=None):
         """Log class probabilities (n, K), computed in log space (finite for any logit)."""
-        eta = self._free_logits(X, offset)
-        return self._family.log_probabilities(eta)
+        model = self._snapshot()
+        eta = model._free_logits(X, offset)
+        return model._family.log_probabilities(eta)
 
     def predict(self, X, offset=None):
         """Most probable class label for each row."""
-        full = self._full(self._free_logits(X, offset))
-        return self.classes_[np.argmax(full, axis=1)]
+        model = self._snapshot()
+        full = model._full(model._free_logits(X, offset))
+        return model.classes_[np.argmax(full, axis=1)]
 
     def objective(self, X, y=None, sample_weight=None, offset=None):
         """The training objective (mean weighted cross-entropy + penalty) at the fitted
         parameters on data ``X, y`` (with ``formula``, ``y`` comes from the data)."""
-        check_is_fitted(self, "coef_")
-        X, y = self._design(X, y, reset=False, need_y=True)
-        spec = self._spec(X, y, sample_weight, offset, classes=self.classes_)
-        objective = build_objective(spec, self._family)
-        theta = self._stored_theta(spec.fit_intercept)
+        model = self._snapshot()
+        check_is_fitted(model, "coef_")
+        X, y = model._design(X, y, reset=False, need_y=True)
+        spec = model._spec(X, y, sample_weight, offset, classes=model.classes_)
+        objective = build_objective(spec, model._family)
+        theta = model._stored_theta(spec.fit_intercept)
         return objective.value(theta) + spec.penalty.l1_value(objective.split(theta)[0])
 
     def __sklearn_tags__(self):
@@ -557,19 +624,21 @@ class LogisticRegression(_LinearClassifier):
         None fits the plain maximum-likelihood estimate; "l1"/"elasticnet" are solved by
         coordinate descent (``solver="cd"``); "firth" is Firth's bias reduction (binary).
     alpha : float
-        Penalty strength (glmnet convention; ``C = 1 / (n * alpha)`` in scikit-learn terms).
+        Penalty strength (glmnet convention; ``C = 1 / (n * alpha)`` in scikit-learn terms),
+        ``>= 0``; "l2", "l1" and "elasticnet" need ``alpha > 0`` (a ValueError otherwise).
     solver : {"auto", "newton", "lbfgs", "gd", "sgd", "adam", "cd"}
         "auto" uses coordinate descent for lasso/elastic-net penalties, else Newton up to
-        1000 parameters and L-BFGS beyond.
+        1000 parameters and L-BFGS beyond; "cd" needs penalty "l1", "l2" or "elasticnet".
     fit_intercept : bool
         Whether to fit an (unpenalised) intercept.
     max_iter : int or None
-        Iterations (Newton, L-BFGS) or epochs (gd, sgd, adam); None: a per-solver default.
+        Iterations (Newton, L-BFGS) or epochs (gd, sgd, adam), ``>= 1``; None: a per-solver
+        default.
     tol : float or None
         Stop when the largest absolute gradient entry is at most ``tol``; None: 1e-8 for
         Newton/L-BFGS, 1e-6 for gd and 1e-5 for sgd/adam.
     class_weight : dict, "balanced" or None
-        Weights multiplied into the sample weights per class.
+        Weights multiplied into the sample weights per class (finite, ``>= 0``).
     warm_start : bool
         Start from the previous solution when refitting.
     random_state : int, Generator or None
@@ -581,11 +650,13 @@ class LogisticRegression(_LinearClassifier):
     learning_rate : {"constant", "invscaling", "adaptive"}
         Step-size schedule of the gradient-descent solvers.
     learning_rate_init : float or None
-        Initial step (in standardised coordinates); default 1.0 (gd), 0.1 (sgd), 0.01 (adam).
+        Initial step (in standardised coordinates), finite and ``> 0``; default 1.0 (gd),
+        0.1 (sgd), 0.01 (adam).
     momentum : float
-        Heavy-ball momentum of "gd"/"sgd".
+        Heavy-ball momentum of "gd"/"sgd", in [0, 1).
     l1_ratio : float
-        Lasso share of ``penalty="elasticnet"`` (glmnet's alpha), in [0, 1].
+        Lasso share of ``penalty="elasticnet"`` (glmnet's alpha), in (0, 1] (0 is ridge:
+        use ``penalty="l2"``).
     penalty_factor : array-like of shape (p,) or None
         Per-feature penalty multipliers (0: never penalised), rescaled to sum to p as glmnet.
     standardize : bool
@@ -642,6 +713,11 @@ class SoftmaxRegression(_LinearClassifier):
     reference_ : label or None
         The reference class used.
     """
+
+    _parameter_constraints: dict = {
+        **_LinearClassifier._parameter_constraints,
+        "reference": "no_validation",  # "first", None or any class label
+    }
 
     def __init__(
         self,
@@ -703,10 +779,11 @@ class SoftmaxRegression(_LinearClassifier):
             )
         return int(hits[0])
 
-    def _store(self, spec, out):
-        super()._store(spec, out)
+    def _fitted_attributes(self, spec, out):
+        fitted = super()._fitted_attributes(spec, out)
         ref = spec.reference
-        self.reference_ = None if ref is None else spec.classes[ref]
+        fitted["reference_"] = None if ref is None else spec.classes[ref]
+        return fitted
 
     def relative_risk_ratios(self, alpha=0.05, cov_type="nonrobust", groups=None):
         """``exp(coef)`` (column ``rrr``) with the p-values and the exponentiated interval

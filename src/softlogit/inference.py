@@ -23,6 +23,8 @@ Sample weights are frequency weights: a row of weight 2 counts as two identical 
 
 from __future__ import annotations
 
+import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,8 +39,11 @@ __all__ = [
     "COV_TYPES",
     "TestResult",
     "covariance",
+    "independent_restrictions",
     "information",
+    "parse_restriction",
     "score_products",
+    "split_hypotheses",
     "wald",
     "z_table",
 ]
@@ -163,3 +168,168 @@ def wald(estimate, cov, R, r=None, name="Wald"):
     stat = float(diff @ np.linalg.pinv(middle, hermitian=True) @ diff)
     df = int(np.linalg.matrix_rank(middle))
     return TestResult(stat, df, float(stats.chi2.sf(stat, df)), name)
+
+
+# ---------------------------------------------------------------------------- hypotheses
+_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_TOKEN = re.compile(r"[^\s+*/=]+")
+#: What may follow a term name (or a number) in a restriction.
+_AFTER = " \t\n+-*/="
+#: Rows of a restriction matrix closer than this (relative) to the span of the others
+#: count as dependent on them.
+DEPENDENCE_RTOL = 1e-10
+
+
+def _top_level(text, char):
+    """Positions of ``char`` in ``text`` outside parentheses and brackets."""
+    depth, hits = 0, []
+    for i, c in enumerate(text):
+        depth += c in "([{"
+        depth -= c in ")]}"
+        if c == char and depth == 0:
+            hits.append(i)
+    return hits
+
+
+def split_hypotheses(hypotheses):
+    """The equations of ``"a = 0, b - 2*c = 1"`` (commas inside parentheses or brackets,
+    as in ``C(g, Treatment(2))[T.1]``, do not split); a list or tuple holds one equation, or
+    one term meaning ``term = 0``, per item."""
+    if isinstance(hypotheses, (list, tuple)):
+        return [h if _top_level(str(h), "=") else f"{h} = 0" for h in map(str, hypotheses)]
+    text = str(hypotheses)
+    cuts = [-1, *_top_level(text, ","), len(text)]
+    return [text[a + 1 : b].strip() for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+
+
+def _skip(text, pos):
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    return pos
+
+
+class _UnknownTermError(ValueError):
+    """A token that is neither a term name nor a number (the caller names the terms)."""
+
+
+def _factor(text, pos, names, equation):
+    """A term name (the longest that matches) or a number at ``pos``: ``(value, name, end)``."""
+    for name in names:
+        end = pos + len(name)
+        if text.startswith(name, pos) and (end == len(text) or text[end] in _AFTER):
+            return 1.0, name, end
+    number = _NUMBER.match(text, pos)
+    if number and (number.end() == len(text) or text[number.end()] in _AFTER):
+        return float(number.group()), None, number.end()
+    token = _TOKEN.match(text, pos)
+    if token is None:
+        raise ValueError(f"hypothesis {equation!r}: expected a term or a number at {text[pos:]!r}")
+    raise _UnknownTermError(token.group())
+
+
+def _product(text, pos, names, equation):
+    """``factor (* or / factor)*`` with at most one term name: ``(value, name, end)``."""
+    value, name, op = 1.0, None, "*"
+    while True:
+        factor, found, pos = _factor(text, _skip(text, pos), names, equation)
+        if found is not None and (name is not None or op == "/"):
+            raise ValueError(
+                f"hypothesis {equation!r} is not linear: it multiplies or divides by a term"
+            )
+        name = name if found is None else found
+        value = value * factor if op == "*" else value / factor
+        pos = _skip(text, pos)
+        if pos == len(text) or text[pos] not in "*/":
+            return value, name, pos
+        op, pos = text[pos], pos + 1
+
+
+def _linear_side(text, names, equation):
+    """One side of an equation as ``({name: coefficient}, constant)``."""
+    coefs, const, pos, first = {}, 0.0, _skip(text, 0), True
+    if pos == len(text):
+        raise ValueError(f"hypothesis {equation!r} is not of the form 'a = 0'")
+    while pos < len(text):
+        sign, signed = 1.0, False
+        while pos < len(text) and text[pos] in "+-":
+            sign, signed, pos = (-sign if text[pos] == "-" else sign), True, _skip(text, pos + 1)
+        if not (first or signed):
+            raise ValueError(f"hypothesis {equation!r}: expected + or - before {text[pos:]!r}")
+        value, name, pos = _product(text, pos, names, equation)
+        if name is None:
+            const += sign * value
+        else:
+            coefs[name] = coefs.get(name, 0.0) + sign * value
+        pos, first = _skip(text, pos), False
+    return coefs, const
+
+
+def parse_restriction(equation, names):
+    """A linear restriction such as ``"a = b"``, ``"a - 2*b = 1"`` or ``"2 * a + b = 0"`` as
+    ``({name: coefficient}, rhs)`` with every term moved to the left.
+
+    Parameters
+    ----------
+    equation : str
+        Terms (names from ``names``, matched longest first, so names may hold spaces,
+        operators or brackets), numbers, ``+``, ``-``, ``*`` and ``/`` by numbers, on both
+        sides of one ``=``.
+    names : list of str
+        The term names the equation may use.
+    """
+    cuts = _top_level(equation, "=")
+    if len(cuts) != 1:
+        raise ValueError(f"hypothesis {equation!r} is not of the form 'a = 0'")
+    candidates = sorted(set(names), key=len, reverse=True)
+    try:
+        left, lconst = _linear_side(equation[: cuts[0]], candidates, equation)
+        right, rconst = _linear_side(equation[cuts[0] + 1 :], candidates, equation)
+    except _UnknownTermError as err:
+        raise ValueError(
+            f"unknown term {err.args[0]!r} in hypothesis {equation!r}; terms are {list(names)}"
+        ) from None
+    for name, value in right.items():
+        left[name] = left.get(name, 0.0) - value
+    left = {k: v for k, v in left.items() if v != 0}
+    if not left:
+        raise ValueError(f"hypothesis {equation!r} restricts no coefficient")
+    return left, rconst - lconst
+
+
+def independent_restrictions(R, r, labels):
+    """The rows of :math:`R\theta = r` that are linearly independent, in order.
+
+    A restriction implied by earlier ones (``"a = 0, 2*a = 0"``) is dropped with a
+    warning, as it adds no information (statsmodels keeps it and warns; the test is the
+    same); one that contradicts them (``"a = 0, a = 1"``) is a ValueError naming both, as
+    no coefficients satisfy all of them."""
+    kept = []
+    for i in range(R.shape[0]):
+        if kept:
+            B = R[kept]
+            c = np.linalg.lstsq(B.T, R[i], rcond=None)[0]
+            dependent = np.linalg.norm(B.T @ c - R[i]) <= DEPENDENCE_RTOL * np.linalg.norm(R[i])
+            if dependent:
+                _dependent_row(labels, kept, i, c, r)
+                continue
+        kept.append(i)
+    return R[kept], r[kept]
+
+
+def _dependent_row(labels, kept, i, c, r):
+    """Refuse (inconsistent) or warn about (redundant) row ``i``, a combination ``c`` of
+    the ``kept`` rows."""
+    scale = max(1.0, abs(r[i]), float(np.abs(c) @ np.abs(r[kept])))
+    used = [labels[kept[j]] for j in np.flatnonzero(np.abs(c) > DEPENDENCE_RTOL)]
+    earlier = ", ".join(repr(label) for label in used)
+    if abs(float(c @ r[kept]) - r[i]) > DEPENDENCE_RTOL * scale:
+        raise ValueError(
+            f"inconsistent restrictions: {labels[i]!r} contradicts {earlier} (no coefficients "
+            "satisfy them all)"
+        )
+    warnings.warn(
+        f"restriction {labels[i]!r} follows from {earlier}: it is dropped (the test's df "
+        "counts independent restrictions)",
+        UserWarning,
+        stacklevel=6,  # the caller of the estimator's wald_test
+    )

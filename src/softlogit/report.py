@@ -526,7 +526,7 @@ def _training_template(model):
 
     if hasattr(model, "alpha_selected_"):
         return model._base().set_params(
-            penalty="elasticnet", l1_ratio=model.l1_ratio_, alpha=model.alpha_selected_
+            **model._final_params(model.l1_ratio_, model.alpha_selected_)
         )
     return clone(model)
 

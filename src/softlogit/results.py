@@ -18,9 +18,12 @@ from .inference import (
     COV_TYPES,
     TestResult,
     covariance,
+    independent_restrictions,
     information,
+    parse_restriction,
     score_products,
     small_sample_factor,
+    split_hypotheses,
     wald,
     z_table,
 )
@@ -251,10 +254,13 @@ class FitResults:
         Parameters
         ----------
         hypotheses : str or list of str
-            ``"gpa = 0, gre = 0"``, ``"gpa - gre = 0"``, ``"2 * gpa = 1"``, or a list of
-            terms meaning each equals 0. For softmax each equation is tested in every
-            non-reference class (as Stata's ``test`` after ``mlogit``); ``"class:term"``
-            names a single class's coefficient.
+            Linear restrictions separated by commas: ``"gpa = 0, gre = 0"``,
+            ``"gpa = gre"``, ``"gpa - 2*gre = 1"``, ``"2 * gpa + gre = 0"``; or a list of
+            equations, or of terms meaning each equals 0. For softmax each equation is
+            tested in every non-reference class (as Stata's ``test`` after ``mlogit``);
+            ``"class:term"`` names a single class's coefficient. Contradictory restrictions
+            (``"gre = 0, gre = 1"``) are a ValueError; a restriction implied by the others
+            is dropped with a warning, so ``df`` counts independent restrictions.
         """
         R, r = self._constraints(hypotheses)
         V = self.cov_params(cov_type, groups).to_numpy()
@@ -264,64 +270,36 @@ class FitResults:
             raise ValueError("the hypotheses involve aliased terms, which were not estimated")
         return wald(self.params.to_numpy()[free], V[np.ix_(free, free)], R[:, free], r)
 
-    def _constraints(self, hypotheses):
-        if isinstance(hypotheses, (list, tuple)):
-            hypotheses = ", ".join(f"{term} = 0" for term in hypotheses)
-        rows, rhs = [], []
-        index = list(self.index)
-        for equation in str(hypotheses).split(","):
-            lhs, sep, right = equation.partition("=")
-            if not sep or not lhs.strip():
-                raise ValueError(f"hypothesis {equation.strip()!r} is not of the form 'a = 0'")
-            terms = _parse_linear(lhs)
-            for label in self._rows if self._rows is not None else [None]:
-                row = np.zeros(len(index))
-                for term, weight in terms:
-                    row[self._position(term, label, index)] += weight
-                rows.append(row)
-                rhs.append(float(right))
-        return np.array(rows), np.array(rhs)
+    def _term_names(self):
+        """Names a hypothesis may use, each mapped to ``(class or None, term)``: the terms
+        (every class of a softmax), and ``"class:term"`` for one class's coefficient."""
+        terms = list(dict.fromkeys(t if self._rows is None else t[1] for t in self.index))
+        names = {f"{label}:{term}": (label, term) for label in self._rows or [] for term in terms}
+        names.update({term: (None, term) for term in terms})
+        return names
 
-    def _position(self, term, label, index):
-        if self._rows is None:
-            if term not in index:
-                raise ValueError(f"unknown term {term!r}; terms are {index}")
-            return index.index(term)
-        cls, colon, name = term.partition(":")
-        if colon and (_match_label(cls, self._rows) is not None) and name:
-            label, term = _match_label(cls, self._rows), name
-        if (label, term) not in index:
-            raise ValueError(f"unknown term {term!r}; terms are {sorted({t for _, t in index})}")
-        return index.index((label, term))
+    def _constraints(self, hypotheses):
+        """``R`` and ``r`` of the restrictions :math:`R\\theta = r`, independent rows only."""
+        index = list(self.index)
+        names = self._term_names()
+        rows, rhs, labels = [], [], []
+        for equation in split_hypotheses(hypotheses):
+            weights, value = parse_restriction(equation, list(names))
+            per_class = self._rows is not None and any(names[n][0] is None for n in weights)
+            for label in self._rows if per_class else [None]:
+                row = np.zeros(len(index))
+                for name, weight in weights.items():
+                    cls, term = names[name]
+                    key = term if self._rows is None else (label if cls is None else cls, term)
+                    row[index.index(key)] += weight
+                rows.append(row)
+                rhs.append(value)
+                labels.append(equation if label is None else f"{equation} [class {label}]")
+        return independent_restrictions(np.array(rows), np.array(rhs), labels)
 
 
 def _dense(X):
     return X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=float)
-
-
-def _match_label(text, labels):
-    for label in labels:
-        if str(label) == text.strip():
-            return label
-    return None
-
-
-def _parse_linear(expression):
-    """``"2 * gpa - gre"`` -> ``[("gpa", 2.0), ("gre", -1.0)]``."""
-    out, sign, text = [], 1.0, expression.replace("-", " - ").replace("+", " + ")
-    for token in text.split():
-        if token in "+-":
-            sign = -1.0 if token == "-" else 1.0
-            continue
-        factor, star, name = token.partition("*")
-        if star:
-            out.append((name.strip(), sign * float(factor)))
-        else:
-            out.append((token, sign))
-        sign = 1.0
-    if not out:
-        raise ValueError(f"empty hypothesis {expression!r}")
-    return out
 
 
 def _group_codes(groups, n_rows):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 
 from .external import BoundSource, DataSummary, codes_of
 from .sources import Chunk, add_summaries
@@ -45,6 +46,13 @@ def _as_array(obj, name, chunks=None):
         obj = np.asarray(obj)
         if chunks is None:
             raise TypeError(f"{name} must be a dask collection")
+    if isinstance(obj, da.Array) and any(np.isnan(c) for c in obj.chunks[0]):
+        raise ValueError(
+            f"{name} is a Dask array with unknown chunk sizes (its number of rows is not "
+            "known, as after boolean indexing or a data frame's .values): call "
+            f"{name} = {name}.compute_chunk_sizes() first, or pass the Dask DataFrame or "
+            "Series itself"
+        )
     if chunks is not None and obj.shape[0] != sum(chunks):
         raise ValueError(f"X has {sum(chunks)} rows but {name} has {obj.shape[0]}")
     if not isinstance(obj, da.Array):
@@ -118,12 +126,17 @@ class DaskData:
 
     def describe(self):
         """Rows, labels, weight and rows per label, in one tree reduction on the workers;
-        checks ``X``, weights and offset for missing, infinite or negative values."""
-        parts = [_delayed(_block_summary)(*block) for block in self.blocks()]
+        a ValueError names the first row (and column) of ``X``, the weights or the offset
+        that is missing, infinite or (weights) negative, and the first missing label."""
+        starts = np.concatenate([[0], np.cumsum(self.X.chunks[0])[:-1]]).astype(int)
+        parts = [
+            _delayed(_block_summary)(*block, int(start))
+            for block, start in zip(self.blocks(), starts, strict=True)
+        ]
         labels, weights, counts, bad = _tree(parts, _merge_summaries)
-        for name, flag in zip(("X", "sample_weight", "offset"), bad, strict=True):
-            if flag:
-                raise ValueError(f"{name} contains missing, infinite or negative values")
+        for name, found in zip(("y", "X", "sample_weight", "offset"), bad, strict=True):
+            if found is not None:
+                raise ValueError(self._bad_value_message(name, *found))
         order = np.argsort(labels, kind="stable")
         return DataSummary(
             int(self.X.shape[0]),
@@ -131,6 +144,18 @@ class DaskData:
             np.asarray(weights, dtype=float)[order],
             np.asarray(counts, dtype=int)[order],
         )
+
+    def _bad_value_message(self, name, row, col, value):
+        if name == "y":
+            value = value.item() if isinstance(value, np.generic) else value
+            return f"y contains a missing label at row {row} ({value!r})"
+        kind = "NaN" if value != value else "inf" if np.isinf(value) else f"{value!r}"
+        where = f"row {row}"
+        if col is not None:
+            label = "" if self.feature_names is None else f" ({self.feature_names[col]!r})"
+            where += f", column {col}{label}"
+        rule = " (weights must be >= 0)" if name == "sample_weight" and value < 0 else ""
+        return f"{name} contains {kind} at {where}{rule}"
 
     def make_source(self, bound, offset_map, verbose=0):
         """A :class:`DaskSource` for one fit."""
@@ -161,14 +186,39 @@ def _tree(parts, combine, fan_in=8):
     return dask.compute(parts[0])[0]
 
 
-def _block_summary(x, labels, weight, offset):
-    """Labels of one block with their weight and row totals, and which parts are invalid."""
-    uniq, inv = np.unique(np.asarray(labels), return_inverse=True)
+def _first_bad(values, start, allow_negative=True):
+    """``(row, column, value)`` of the first NaN, infinite (or negative) entry of a block
+    whose first row is ``start``, or None."""
+    if values is None:
+        return None
+    values = np.asarray(values, dtype=float)
+    bad = ~np.isfinite(values) if allow_negative else ~(np.isfinite(values) & (values >= 0))
+    if not bad.any():
+        return None
+    index = np.argwhere(bad)[0]
+    col = int(index[1]) if values.ndim == 2 else None
+    return int(start + index[0]), col, float(values[tuple(index)])
+
+
+def _block_summary(x, labels, weight, offset, start=0):
+    """Labels of one block with their weight and row totals, and the first invalid entry
+    of the labels, ``X``, the weights and the offset (None where there is none)."""
+    labels = np.asarray(labels)
+    missing = np.asarray(pd.isna(labels), dtype=bool) if labels.dtype.kind in "Of" else None
+    bad_label = None
+    if missing is not None and missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        bad_label = (start + row, None, labels[row])
+        labels = labels[~missing]
+    uniq, inv = np.unique(labels, return_inverse=True)
     w = np.ones(inv.size) if weight is None else np.asarray(weight, dtype=float)
+    if missing is not None and weight is not None:
+        w = w[~missing]
     bad = (
-        not np.all(np.isfinite(x)),
-        weight is not None and not np.all(np.isfinite(w) & (w >= 0)),
-        offset is not None and not np.all(np.isfinite(offset)),
+        bad_label,
+        _first_bad(x, start),
+        _first_bad(weight, start, allow_negative=False),
+        _first_bad(offset, start),
     )
     sums = np.bincount(inv, weights=np.where(np.isfinite(w), w, 0.0), minlength=uniq.size)
     return list(uniq), list(sums), list(np.bincount(inv, minlength=uniq.size)), bad
@@ -176,14 +226,21 @@ def _block_summary(x, labels, weight, offset):
 
 def _merge_summaries(*summaries):
     totals = {}
-    bad = (False, False, False)
+    bad = (None, None, None, None)
     for labels, sums, counts, flags in summaries:
         for label, s, c in zip(labels, sums, counts, strict=True):
             w0, c0 = totals.get(label, (0.0, 0))
             totals[label] = (w0 + s, c0 + c)
-        bad = tuple(a or b for a, b in zip(bad, flags, strict=True))
+        bad = tuple(_earlier(a, b) for a, b in zip(bad, flags, strict=True))
     labels = list(totals)
     return labels, [totals[k][0] for k in labels], [totals[k][1] for k in labels], bad
+
+
+def _earlier(a, b):
+    """The invalid entry with the smaller row (None when neither is)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return a if a[0] <= b[0] else b
 
 
 def _apply(fn, *parts):

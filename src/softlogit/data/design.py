@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import narwhals.stable.v1 as nw
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d, validate_data
@@ -15,7 +16,11 @@ from sklearn.utils.validation import column_or_1d, validate_data
 from ..numerics import scales_from_moments
 
 __all__ = [
+    "MAX_ABS_SQRT_ROWS",
+    "check_class_weights",
     "check_finite",
+    "check_magnitude",
+    "check_unique_columns",
     "encode_labels",
     "encode_labels_partial",
     "feature_scales",
@@ -26,8 +31,31 @@ __all__ = [
 ]
 
 
+#: Largest accepted ``max |x_ij| * sqrt(n)`` of a training column: ``sqrt(float max) / 2**32``
+#: (about 3.1e144). The Hessian and Gram diagonal hold :math:`\sum_i w_i x_{ij}^2`, up to
+#: ``n max|x_ij|^2``; the bound keeps that sum ``2**64`` (1.8e19) below the float range, room
+#: for the sample weights and for sums over columns. Columns scaled by 1e12 (or 1e-12) are far
+#: inside it; a value of 1e308, or a column scaled by 1e200, is refused.
+MAX_ABS_SQRT_ROWS = float(np.sqrt(np.finfo(np.float64).max)) / 2.0**32
+
+
 def _is_dataframe(X):
     return nw.dependencies.is_into_dataframe(X)
+
+
+def check_unique_columns(X):
+    """ValueError naming a column name that a data frame ``X`` holds twice."""
+    names = getattr(X, "columns", None)
+    if names is None:
+        return
+    seen = {}
+    for j, name in enumerate(list(names)):
+        if name in seen:
+            raise ValueError(
+                f"X has two columns named {name!r} (columns {seen[name]} and {j}): column "
+                "names must be unique; rename or drop one of them"
+            )
+        seen[name] = j
 
 
 def _reject_non_numeric(X):
@@ -72,13 +100,10 @@ def _location(index, columns):
     return where
 
 
-def _all_finite(data):
-    r"""Whether every entry is finite, without a boolean array the size of ``data``.
-
-    For contiguous data the sum of squares :math:`\sum x^2` (one BLAS dot product, which
-    reads the data once) is finite only if every entry is: a NaN or an infinity propagates
-    into it. Only when it is not finite (a bad entry, or squares overflowing) are the
-    entries tested one by one."""
+def _sum_of_squares(data):
+    r"""The sum of squares :math:`\sum x^2` of contiguous float data (one BLAS dot product,
+    which reads the data once), or None for other data. It is finite only if every entry is
+    (a NaN or an infinity propagates into it), and it bounds the largest square."""
     if (
         data.dtype.kind == "f"
         and data.size
@@ -86,8 +111,17 @@ def _all_finite(data):
     ):
         flat = data.ravel(order="K")
         with np.errstate(over="ignore", invalid="ignore"):
-            if np.isfinite(flat @ flat):
-                return True
+            return float(flat @ flat)
+    return None
+
+
+def _all_finite(data):
+    """Whether every entry is finite, without a boolean array the size of ``data``: the
+    entries are tested one by one only when the sum of squares is not finite (a bad entry,
+    or squares overflowing)."""
+    total = _sum_of_squares(data)
+    if total is not None and np.isfinite(total):
+        return True
     return bool(np.isfinite(data).all())
 
 
@@ -107,21 +141,73 @@ def check_finite(values, what, columns=None):
     raise ValueError(f"{what} contains {kind} at {_location(index, columns)}")
 
 
+def _column_extremes(X):
+    """The entry of largest magnitude of each column (signed) and the row holding it."""
+    if sp.issparse(X):
+        C = X.tocsc()
+        value, rows = np.zeros(X.shape[1]), np.zeros(X.shape[1], dtype=int)
+        for j in range(X.shape[1]):
+            start, stop = C.indptr[j], C.indptr[j + 1]
+            if stop > start:
+                k = start + int(np.argmax(np.abs(C.data[start:stop])))
+                value[j], rows[j] = C.data[k], C.indices[k]
+        return value, rows
+    hi, lo = X.max(axis=0), X.min(axis=0)
+    top = hi >= -lo
+    return np.where(top, hi, lo).astype(np.float64), np.where(top, X.argmax(0), X.argmin(0))
+
+
+def check_magnitude(X, columns=None, total=None):
+    """ValueError naming the first column (and row) of training data ``X`` whose magnitude
+    would overflow the sums of squares of the objective's Hessian (see
+    :data:`MAX_ABS_SQRT_ROWS`); ``X`` is finite, ``total`` its sum of squares if known."""
+    n = max(X.shape[0], 1)
+    limit = MAX_ABS_SQRT_ROWS / np.sqrt(n)
+    if total is None:
+        total = _sum_of_squares(X.data if sp.issparse(X) else X)
+    if total is not None and total <= limit * limit:  # every |x| <= sqrt(total)
+        return
+    value, rows = _column_extremes(X)
+    over = np.flatnonzero(np.abs(value) > limit)
+    if over.size:
+        j = int(over[0])
+        raise ValueError(
+            f"X has {float(value[j]):.3g} at {_location((rows[j], j), columns)}: a value this "
+            f"large overflows the Hessian's sums of squares over {n} rows (|x| must be at "
+            f"most {limit:.3g}, i.e. |x| * sqrt(n_rows) <= {MAX_ABS_SQRT_ROWS:.3g}); rescale "
+            "that column"
+        )
+
+
+def _blank(estimator):
+    """An unfitted estimator of the same class and parameters, for scikit-learn's
+    ``validate_data(reset=True)`` to record the fitted names on (not on ``estimator``)."""
+    probe = object.__new__(type(estimator))
+    probe.__dict__.update(estimator.get_params(deep=False))
+    return probe
+
+
 def validate_design(estimator, X, reset, accept_sparse=True):
     """Validate features with scikit-learn (names, counts) and our own clear messages.
 
-    Returns a float ndarray (float32 kept) or a CSR matrix.
+    Returns ``(Xv, fitted)``: a float ndarray (float32 kept) or a CSR matrix, and with
+    ``reset=True`` the fitted attributes ``n_features_in_`` (and ``feature_names_in_`` for a
+    data frame) for the caller to publish; the estimator itself is never changed. With
+    ``reset=True`` magnitudes that would overflow the fit are refused
+    (:func:`check_magnitude`); ``fitted`` is empty with ``reset=False``.
     """
     if X is None:
         raise ValueError(f"{type(estimator).__name__} needs X; got None")
     columns = None
     if _is_dataframe(X):
+        check_unique_columns(X)
         _reject_non_numeric(X)
         columns = list(nw.from_native(X, eager_only=True).columns)
     elif isinstance(X, np.ndarray) and X.dtype.kind in "OUS":
         X = _numeric_from_objects(X)
+    target = _blank(estimator) if reset else estimator
     Xv = validate_data(
-        estimator,
+        target,
         X,
         reset=reset,
         accept_sparse="csr" if accept_sparse else False,
@@ -129,8 +215,14 @@ def validate_design(estimator, X, reset, accept_sparse=True):
         ensure_all_finite=False,
         ensure_min_samples=1,
     )
-    check_finite(Xv, "X", columns)
-    return Xv
+    total = _sum_of_squares(Xv.data if sp.issparse(Xv) else Xv)
+    if total is None or not np.isfinite(total):
+        check_finite(Xv, "X", columns)
+    if not reset:
+        return Xv, {}
+    check_magnitude(Xv, columns, total)
+    names = ("n_features_in_", "feature_names_in_")
+    return Xv, {k: getattr(target, k) for k in names if hasattr(target, k)}
 
 
 def encode_labels(y, n_rows):
@@ -142,8 +234,7 @@ def encode_labels(y, n_rows):
         raise ValueError(f"X has {n_rows} rows but y has {len(y)}: they must have the same length")
     if y.dtype.kind == "f":
         check_finite(y, "y")
-    if y.dtype.kind == "O" and any(v is None or v != v for v in y):
-        raise ValueError(f"y contains a missing label at row {_first_missing(y)}")
+    check_label_values(y)
     if y.dtype.kind not in "iub":  # integer labels are always classes
         check_classification_targets(y)
         if type_of_target(y) not in ("binary", "multiclass"):
@@ -174,11 +265,57 @@ def encode_labels_partial(y, n_rows):
     y = column_or_1d(np.asarray(y), warn=True)
     if len(y) != n_rows:
         raise ValueError(f"X has {n_rows} rows but y has {len(y)}: they must have the same length")
+    if y.dtype.kind == "f":
+        check_finite(y, "y")
+    check_label_values(y)
     return np.unique(y, return_inverse=True)
 
 
-def _first_missing(y):
-    return next(i for i, v in enumerate(y) if v is None or v != v)
+def _label_kind(kind):
+    """ "str", "number" or the type's name, for a label's type."""
+    if issubclass(kind, (str, bytes)):
+        return "str"
+    if issubclass(kind, (bool, np.bool_, int, float, np.number)):
+        return "number"
+    return kind.__name__
+
+
+def check_label_values(y, where="y"):
+    """ValueError naming the first missing label (None, NaN, ``pd.NA``) of an object array
+    ``y``; TypeError naming the first row of each kind when it mixes strings and numbers
+    (labels must sort)."""
+    if y.dtype.kind != "O":
+        return
+    missing = np.asarray(pd.isna(y), dtype=bool)
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise ValueError(f"{where} contains a missing label at row {row} ({y[row]!r})")
+    if len({_label_kind(kind) for kind in set(map(type, y))}) < 2:
+        return
+    first = {}
+    for i, value in enumerate(y):
+        first.setdefault(_label_kind(type(value)), i)
+        if len(first) > 1:
+            seen = ", ".join(f"{k} ({y[r]!r} at row {r})" for k, r in first.items())
+            raise TypeError(
+                f"{where} mixes label types: {seen}; labels must be all strings or all "
+                f"numbers: convert them first, e.g. {where}.astype(str)"
+            )
+
+
+def check_class_weights(weights, classes):
+    """ValueError naming the first class whose ``class_weight`` is NaN, infinite or
+    negative; returns the weights as a float array."""
+    weights = np.asarray(weights, dtype=float)
+    bad = ~(np.isfinite(weights) & (weights >= 0))
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        label = classes[k].item() if isinstance(classes[k], np.generic) else classes[k]
+        raise ValueError(
+            f"class_weight for class {label!r} is {float(weights[k])!r}: class weights "
+            "must be finite and >= 0"
+        )
+    return weights
 
 
 def validate_weights(sample_weight, n_rows):

@@ -153,7 +153,11 @@ def class_factor(class_weight, classes, counts):
         return counts.sum() / (classes.size * np.maximum(counts, 1))
     from sklearn.utils.class_weight import compute_class_weight
 
-    return compute_class_weight(class_weight, classes=classes, y=classes)
+    from .design import check_class_weights
+
+    return check_class_weights(
+        compute_class_weight(class_weight, classes=classes, y=classes), classes
+    )
 
 
 def external_feature_scales(bound, center=True):
