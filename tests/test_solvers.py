@@ -176,9 +176,9 @@ def test_the_information_reused_from_the_last_pass_equals_a_fresh_one(n_classes)
     reused = results.cov_params().to_numpy()
     objective = results._objective
     fresh = objective.on_source(objective.source)  # the same rows, an empty pass cache
-    A_pen, _ = information(fresh, results._theta)
+    A_pen, _ = information(fresh, results._theta)  # in centred coordinates: map back
     order = results._order
-    expected = np.linalg.inv(A_pen)[np.ix_(order, order)]
+    expected = fresh.centering.cov_to_theta(np.linalg.inv(A_pen))[np.ix_(order, order)]
     np.testing.assert_allclose(reused, expected, rtol=1e-10)
 
 
