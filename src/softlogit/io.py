@@ -32,6 +32,7 @@ from formulaic.transforms import TRANSFORMS
 from formulaic.transforms.contrasts import ContrastsState
 from sklearn.utils.validation import check_is_fitted
 
+from .coordinates import Centering
 from .cv import LogisticRegressionCV, SoftmaxRegressionCV
 from .data.formula import INTERCEPT, FormulaDesign
 from .estimators import LogisticRegression, SoftmaxRegression
@@ -72,6 +73,9 @@ CV_ATTRIBUTES = tuple(
 SPEC_FIELDS = ("materializer", "ensure_full_rank", "na_action", "output", "cluster_by")
 _DUMP = {"sort_keys": True, "separators": (",", ":"), "ensure_ascii": False, "allow_nan": False}
 _FLOAT_WORDS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+#: Model files store covariances of at most this many parameters (a JSON matrix of 10^6
+#: numbers, about 25 MB); above it the file says so and loaded models have no standard errors.
+MAX_STORED_PARAMS = 1000
 _JSON_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)
 
 
@@ -405,10 +409,16 @@ class _StoredLayout:
     """What :class:`FitResults` reads from its training objective: the parameter layout,
     the family, the total weight and the log-likelihood. The training rows are not kept."""
 
-    def __init__(self, family, n_features, fit_intercept, total_weight, loglike):
+    def __init__(self, family, n_features, fit_intercept, total_weight, loglike, center=None):
         self.family, self.fit_intercept, self.p = family, bool(fit_intercept), int(n_features)
         self.m, self.q = family.n_outputs, self.p + self.fit_intercept
         self.total_weight, self._loglike = total_weight, loglike
+        self.centering = Centering(center, self.m, self.fit_intercept)
+
+    @property
+    def center(self):
+        """The reference point of the stored covariance's coordinates (or None)."""
+        return self.centering.center
 
     def split(self, theta):
         """Coefficients (m, p) and intercepts (m,) of a flat parameter vector."""
@@ -437,14 +447,20 @@ class StoredResults(FitResults):
     theta, free, names, row_labels, null_loglike
         As for :class:`~softlogit.results.FitResults`.
     covariance : ndarray of shape (n_params, n_params) or None
-        Nonrobust covariance in the parameter layout (NaN where aliased); None for lasso.
+        Nonrobust covariance (NaN where aliased), in the centred coordinates of the layout's
+        reference point (:mod:`softlogit.coordinates`); None when the file left it out.
+    omitted : str or None
+        Why the file holds no covariance.
     """
 
-    def __init__(self, layout, theta, free, names, row_labels, null_loglike, covariance):
+    def __init__(
+        self, layout, theta, free, names, row_labels, null_loglike, covariance, omitted=None
+    ):
         super().__init__(layout, theta, free, names, row_labels, null_loglike)
-        self._stored_cov = covariance
+        self._stored_cov, self._omitted = covariance, omitted
 
-    def _cov_theta(self, cov_type="nonrobust", groups=None):
+    def _cov_centered(self, cov_type="nonrobust", groups=None):
+        """The stored covariance and the reference point of its coordinates."""
         if cov_type not in COV_TYPES:
             raise ValueError(f"cov_type={cov_type!r} is not one of {COV_TYPES}")
         if (cov_type == "cluster") != (groups is not None):
@@ -455,8 +471,9 @@ class StoredResults(FitResults):
                 "keep: a loaded model has the nonrobust covariance only (refit for others)"
             )
         if self._stored_cov is None:
-            raise ValueError("this model was saved without a covariance matrix (lasso fits)")
-        return self._stored_cov
+            why = self._omitted or "lasso fits have no standard errors"
+            raise ValueError(f"this model was saved without a covariance matrix ({why})")
+        return self._stored_cov, self._objective.center
 
 
 # ---------------------------------------------------------------------- model <-> document
@@ -509,6 +526,21 @@ def _fitted_out(model):
     }
 
 
+def _covariance_out(model, results, n_params):
+    """The nonrobust covariance (centred coordinates) and its reference point, or why the
+    file leaves it out: lasso fits have none; above ``MAX_STORED_PARAMS`` parameters it is
+    neither formed nor stored."""
+    if model._penalty_has_lasso():
+        return None, None, "lasso fits have no standard errors"
+    if n_params > MAX_STORED_PARAMS:
+        return None, None, (
+            f"{n_params:,} parameters: model files store covariances of at most "
+            f"{MAX_STORED_PARAMS:,}; refit on the training rows for standard errors"
+        )
+    cov, center = results._cov_centered("nonrobust")
+    return cov, center, None
+
+
 def _results_out(model):
     """Fit statistics and the nonrobust covariance; checks the derivation used by load."""
     r = model.results_
@@ -516,10 +548,12 @@ def _results_out(model):
     same = np.array_equal(theta, r._theta) and np.array_equal(free, r._free) and rows == r._rows
     if not same:  # the estimator's layout changed: a file written now would not load faithfully
         raise RuntimeError("softlogit.io: the results layout no longer matches the estimator")
-    cov = None if model._penalty_has_lasso() else r._cov_theta("nonrobust")
+    cov, center, omitted = _covariance_out(model, r, theta.size)
     return {
         "stats": {name: _value_out(getattr(model, name), name) for name in STATS},
         "covariance": None if cov is None else _array_out(cov, "covariance"),
+        "covariance_center": None if center is None else _array_out(center, "center"),
+        "covariance_omitted": omitted,
     }
 
 
@@ -620,7 +654,8 @@ def _restore_results(model, doc):
     _need(fit_intercept or not np.any(model.intercept_), "intercepts without fit_intercept")
     p, K = model.n_features_in_, model.classes_.size
     family = _families(K, model._reference, model._binary_only)[1]
-    layout = _StoredLayout(family, p, fit_intercept, stats["nobs_"], stats["loglike_"])
+    center, omitted = _covariance_extras_in(doc, p, fit_intercept)
+    layout = _StoredLayout(family, p, fit_intercept, stats["nobs_"], stats["loglike_"], center)
     theta, free, rows = _theta_and_free(model, fit_intercept)
     cov = _get(doc, "covariance", "dict|none", "results")
     if cov is not None:
@@ -629,7 +664,7 @@ def _restore_results(model, doc):
         _need(cov.shape == (n, n), f"results.covariance has shape {cov.shape}, not ({n}, {n})")
         _need(np.isfinite(cov[np.ix_(free, free)]).all(), "covariance: non-finite entries")
     names = model._feature_names(p)
-    results = StoredResults(layout, theta, free, names, rows, stats["null_loglike_"], cov)
+    results = StoredResults(layout, theta, free, names, rows, stats["null_loglike_"], cov, omitted)
     k = results.k_params
     _need(stats["df_model_"] == results.df_model, "results.stats.df_model_ does not fit")
     _need(np.isclose(stats["df_resid_"], stats["nobs_"] - k, rtol=1e-12), "bad df_resid_")
@@ -637,6 +672,19 @@ def _restore_results(model, doc):
     model.results_ = results
     for name, value in stats.items():
         setattr(model, name, value)
+
+
+def _covariance_extras_in(doc, p, fit_intercept):
+    """The covariance's reference point and the note on an omitted covariance (both absent
+    from files written before softlogit stored them)."""
+    center = doc.get("covariance_center")
+    if center is not None:
+        center = _array_in(center, "results.covariance_center", "f")
+        ok = fit_intercept and center.shape == (p,) and np.isfinite(center).all()
+        _need(ok, f"results.covariance_center must be {p} finite numbers (with an intercept)")
+    omitted = doc.get("covariance_omitted")
+    _need(omitted is None or isinstance(omitted, str), "results.covariance_omitted: a string")
+    return center, omitted
 
 
 def _restore_cv(model, doc):

@@ -27,6 +27,7 @@ from .inference import (
     wald,
     z_table,
 )
+from .numerics import logsumexp
 from .objective import scaled_design
 
 __all__ = ["FitResults"]
@@ -147,12 +148,18 @@ class FitResults:
 
     # ------------------------------------------------------------------ covariance
     def _cov_theta(self, cov_type="nonrobust", groups=None):
-        """Covariance in the objective's parameter layout (see :func:`single_threaded_blas`
-        for why BLAS runs on one thread here)."""
-        with single_threaded_blas():
-            return self._cov_theta_computed(cov_type, groups)
+        """Covariance in the objective's parameter layout."""
+        V, _ = self._cov_centered(cov_type, groups)
+        return self._objective.centering.cov_to_theta(V)
 
-    def _cov_theta_computed(self, cov_type, groups):
+    def _cov_centered(self, cov_type="nonrobust", groups=None):
+        """Covariance in the centred coordinates of :mod:`softlogit.coordinates`, and the
+        reference point (None: the raw coordinates). BLAS runs on one thread here (see
+        :func:`single_threaded_blas`)."""
+        with single_threaded_blas():
+            return self._cov_centered_computed(cov_type, groups), self._objective.center
+
+    def _cov_centered_computed(self, cov_type, groups):
         if cov_type not in COV_TYPES:
             raise ValueError(f"cov_type={cov_type!r} is not one of {COV_TYPES}")
         if (cov_type == "cluster") != (groups is not None):
@@ -172,7 +179,7 @@ class FitResults:
         else:
             meat = score_products(self._objective, self._theta)
         factor = small_sample_factor(cov_type, self.nobs, self.k_params, n_groups)
-        V = self._objective.centering.cov_to_theta(covariance(A_pen, meat, self._free, factor))
+        V = covariance(A_pen, meat, self._free, factor)
         if groups is None:
             self._cov_cache[key] = V
         return V
@@ -215,37 +222,35 @@ class FitResults:
     def proba_interval(self, X, offset_free=None, alpha=0.05, cov_type="nonrobust", groups=None):
         r"""Probabilities with delta-method intervals computed on the log-odds scale.
 
-        For class :math:`k`, :math:`g_k = \operatorname{logit} p_k` has gradient
-        :math:`\partial g_k / \partial \eta_a = (\delta_{ka} - p_a) / (1 - p_k)` in the free
-        logits, so :math:`\operatorname{Var} g_k = \sum_{a,b} J_{ka} J_{kb}\,
-        \tilde x^T V_{ab} \tilde x`; the interval :math:`g_k \pm z\,\mathrm{se}` is mapped
-        back by the sigmoid. For a binary model this is the usual interval on the linear
-        predictor.
+        For class :math:`k` with full logits :math:`z` (the reference class's is 0),
+        :math:`g_k = \operatorname{logit} p_k = z_k - \log\sum_{j \ne k} e^{z_j}`, computed
+        from the linear predictor (exact for any logit, where rebuilding it from the rounded
+        probability loses every digit beyond :math:`|z| \approx 37`). Its gradient in the
+        free logits is :math:`J_{ka} = \delta_{ka} - [a \ne k]\, e^{z_a - \log\sum_{j \ne k}
+        e^{z_j}}`, so :math:`\operatorname{Var} g_k = \sum_{a,b} J_{ka} J_{kb}\, \tilde x^T
+        V_{ab} \tilde x` (in centred coordinates, :mod:`softlogit.coordinates`); the interval
+        :math:`g_k \pm z_{1-\alpha/2}\,\mathrm{se}` is mapped back by the sigmoid. For a
+        binary model this is the usual interval on the linear predictor.
 
         Returns
         -------
         proba, lower, upper : ndarray of shape (n, K)
         """
         obj = self._objective
-        V = np.nan_to_num(self._cov_theta(cov_type, groups))  # aliased: fixed, no variance
+        V, center = self._cov_centered(cov_type, groups)
+        V = np.nan_to_num(V)  # aliased: fixed, no variance
         m, q = obj.m, obj.q
         coef, intercept = obj.split(self._theta)
         eta = np.asarray(X @ coef.T) + intercept
         if offset_free is not None:
             eta = eta + offset_free
-        P = obj.family.probabilities(eta)
-        X1 = scaled_design(_dense(X), np.ones(X.shape[0]), obj.fit_intercept)
+        X1 = scaled_design(_dense(X), np.ones(X.shape[0]), obj.fit_intercept, None, center)
         Q = np.einsum("iq,aqbr,ir->iab", X1, V.reshape(m, q, m, q), X1)
-        free = [k for k in range(P.shape[1]) if k != obj.family.reference]
-        delta = np.zeros((P.shape[1], m))
-        delta[free, np.arange(m)] = 1.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            J = (delta[None, :, :] - P[:, None, free]) / (1.0 - P)[:, :, None]
-            se = np.sqrt(np.maximum(np.einsum("ika,iab,ikb->ik", J, Q, J), 0.0))
-            logit = np.log(P) - np.log1p(-P)
+        logit, J = _class_logits(obj.family, eta)
+        se = np.sqrt(np.maximum(np.einsum("ika,iab,ikb->ik", J, Q, J), 0.0))
         crit = stats.norm.ppf(1 - alpha / 2)
         lower, upper = expit(logit - crit * se), expit(logit + crit * se)
-        return P, lower, upper
+        return obj.family.probabilities(eta), lower, upper
 
     # ------------------------------------------------------------------ tests
     def wald_test(self, hypotheses, cov_type="nonrobust", groups=None):
@@ -296,6 +301,22 @@ class FitResults:
                 rhs.append(value)
                 labels.append(equation if label is None else f"{equation} [class {label}]")
         return independent_restrictions(np.array(rows), np.array(rhs), labels)
+
+
+def _class_logits(family, eta):
+    r"""Per class ``k``, :math:`\operatorname{logit} p_k = z_k - \log\sum_{j \ne k} e^{z_j}`
+    from the full logits ``z`` (n, K), and its gradient in the free logits (n, K, m)."""
+    Z = family.full_logits(eta)
+    n, K = Z.shape
+    free = [k for k in range(K) if k != family.reference]
+    logit, J = np.empty((n, K)), np.zeros((n, K, len(free)))
+    for k in range(K):
+        others = np.delete(Z, k, axis=1)
+        lse = logsumexp(others, axis=1)
+        logit[:, k] = Z[:, k] - lse
+        for a, cls in enumerate(free):
+            J[:, k, a] = 1.0 if cls == k else -np.exp(Z[:, cls] - lse)
+    return logit, J
 
 
 def _dense(X):
