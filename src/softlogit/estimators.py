@@ -117,7 +117,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             frame = self._formula.transform(X)
             if need_y:
                 y = self._formula.response_values(X)
-        return validate_design(self, frame, reset=reset), y
+        return validate_design(self, frame, reset=reset, allow_no_features=True), y
 
     def _fit_intercept(self):
         if self.formula is not None:

@@ -107,13 +107,31 @@ def check_finite(values, what, columns=None):
     raise ValueError(f"{what} contains {kind} at {_location(index, columns)}")
 
 
-def validate_design(estimator, X, reset, accept_sparse=True):
+def _no_features(estimator, frame, reset):
+    """The (n, 0) design of a formula without terms (``y ~ 1``: the null model)."""
+    if len(frame) == 0:
+        raise ValueError(f"{type(estimator).__name__} needs at least one row; X has none")
+    if reset:
+        estimator.n_features_in_ = 0
+        estimator.feature_names_in_ = np.array([], dtype=object)
+    elif estimator.n_features_in_ != 0:
+        raise ValueError(
+            f"X has 0 features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input"
+        )
+    return np.empty((len(frame), 0))
+
+
+def validate_design(estimator, X, reset, accept_sparse=True, allow_no_features=False):
     """Validate features with scikit-learn (names, counts) and our own clear messages.
 
-    Returns a float ndarray (float32 kept) or a CSR matrix.
+    Returns a float ndarray (float32 kept) or a CSR matrix. ``allow_no_features`` accepts a
+    data frame without columns (the design of an intercept-only formula).
     """
     if X is None:
         raise ValueError(f"{type(estimator).__name__} needs X; got None")
+    if allow_no_features and _is_dataframe(X) and not nw.from_native(X, eager_only=True).columns:
+        return _no_features(estimator, X, reset)
     columns = None
     if _is_dataframe(X):
         _reject_non_numeric(X)
