@@ -105,3 +105,52 @@ def test_formula_model_has_all_statistics():
     m = sl.SoftmaxRegression(formula="prog ~ C(ses) + write").fit(h)
     assert isinstance(m.coef_table(), pd.DataFrame)
     assert m.nobs_ == 200 and m.df_model_ == 6
+
+
+def test_intercept_only_formula_is_the_null_model(adm, tmp_path):
+    m = sl.LogisticRegression(formula="admit ~ 1").fit(adm)
+    r = smf.logit("admit ~ 1", adm).fit(disp=0, method="newton", tol=1e-12)
+    rate = adm["admit"].mean()
+    assert m.coef_.shape == (1, 0) and list(m.feature_names_in_) == []
+    np.testing.assert_allclose(m.intercept_, [np.log(rate / (1 - rate))], rtol=1e-10)
+    np.testing.assert_allclose(m.coef_table()["std_err"], r.bse, rtol=1e-8)
+    closed = len(adm) * (rate * np.log(rate) + (1 - rate) * np.log(1 - rate))
+    np.testing.assert_allclose([m.loglike_, m.null_loglike_, r.llf], closed, rtol=1e-12)
+    np.testing.assert_allclose(m.predict_proba(adm)[:, 1], rate, rtol=1e-10)
+    assert "Intercept" in str(m.summary())
+    m.save(tmp_path / "null.json")
+    loaded = sl.load(tmp_path / "null.json")
+    assert loaded.predict_proba(adm).tobytes() == m.predict_proba(adm).tobytes()
+
+
+def test_intercept_only_softmax(tmp_path):
+    h = load_hsbdemo()
+    m = sl.SoftmaxRegression(formula="prog ~ 1").fit(h)
+    counts = h["prog"].value_counts()
+    expected = np.log(counts[m.classes_[1:]].to_numpy() / counts[m.classes_[0]])
+    np.testing.assert_allclose(m.intercept_, expected, rtol=1e-9)
+    m.save(tmp_path / "null.json")
+    assert (
+        sl.load(tmp_path / "null.json").predict_proba(h).tobytes() == m.predict_proba(h).tobytes()
+    )
+
+
+def test_formula_without_intercept_fits_saves_and_loads(adm, tmp_path):
+    m = sl.LogisticRegression(formula="admit ~ 0 + gre").fit(adm)
+    r = smf.logit("admit ~ 0 + gre", adm).fit(disp=0, method="newton", tol=1e-12)
+    np.testing.assert_allclose(m.coef_.ravel(), r.params, rtol=1e-8)
+    np.testing.assert_array_equal(m.intercept_, [0.0])
+    m.save(tmp_path / "m.json")  # the file used to be refused on load: "'1 + gre' != 'gre'"
+    loaded = sl.load(tmp_path / "m.json")
+    assert loaded.predict_proba(adm).tobytes() == m.predict_proba(adm).tobytes()
+    assert list(loaded.coef_table().index) == ["gre"]
+
+
+def test_formula_without_terms_or_intercept_is_refused(adm):
+    with pytest.raises(ValueError, match="neither terms nor an intercept.*'admit ~ 1'"):
+        sl.LogisticRegression(formula="admit ~ 0").fit(adm)
+
+
+def test_multi_part_formula_is_refused_clearly(adm):
+    with pytest.raises(ValueError, match=r"2 parts separated by '\|'"):
+        sl.LogisticRegression(formula="admit ~ gre | gpa").fit(adm)

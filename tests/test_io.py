@@ -301,9 +301,13 @@ def test_refuses_parameters_json_cannot_hold(admissions, tmp_path):
 
 
 def test_refuses_formula_terms_that_could_run_code(admissions, tmp_path):
-    model = sl.LogisticRegression(formula="admit ~ gre + np.fmax(gpa, 3)").fit(admissions)
+    with pytest.raises(ValueError, match="np.fmax"):  # at fit, before anything is evaluated
+        sl.LogisticRegression(formula="admit ~ gre + np.fmax(gpa, 3)").fit(admissions)
+    model = sl.LogisticRegression(formula="admit ~ gre + gpa").fit(admissions)
+    model.formula = model._formula.formula = "admit ~ gre + np.fmax(gpa, 3)"
     with pytest.raises(ValueError, match="np.fmax"):
         sio.save(model, tmp_path / "m.json")
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize(

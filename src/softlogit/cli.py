@@ -278,7 +278,7 @@ def _write_report(model, path, train, streamed):
 def _load_model(path):
     from .io import load
 
-    if not os.path.isfile(path):
+    if not os.path.exists(path):  # a FIFO, device or directory: load says what it is
         raise DataError(f"no such model file: {path!r}")
     return load(path)
 

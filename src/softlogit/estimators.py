@@ -128,7 +128,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         frame = self._formula.transform(X)
         if need_y:
             y = self._formula.response_values(X)
-        return validate_design(self, frame, reset=False)[0], y
+        return validate_design(self, frame, reset=False, allow_no_features=True)[0], y
 
     def _fit_design(self, X, y):
         """The training design and response, and the fitted attributes they define
@@ -150,7 +150,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
                 "fit_intercept=False but the formula has an intercept: write '... - 1' "
                 "in the formula instead"
             )
-        Xv, fitted = validate_design(self, frame, reset=True)
+        Xv, fitted = validate_design(self, frame, reset=True, allow_no_features=True)
         fitted["_formula"] = formula
         return Xv, y, fitted
 

@@ -5,36 +5,38 @@ the fitted layer, the formula's fitted encoding (levels, transform state, column
 fit statistics, the nonrobust covariance and a SHA-256 checksum of it all, through a synced
 temporary file renamed over ``path`` (the old file or the complete new one, never a part).
 
-``load`` parses the JSON (nothing is unpickled or evaluated), checks tag, version, checksum
-and that the parts fit together, and rebuilds an estimator whose predictions equal the saved
-one's bitwise; its ``results_`` (:class:`StoredResults`) serves the nonrobust tables, and what
-needs the training rows raises :class:`NoTrainingDataError`. Formula terms are code that
-formulaic evaluates on new data: only safe ones are written or read (:func:`check_formula`).
+``load`` reads only a regular file no larger than a limit (:data:`DEFAULT_MAX_BYTES`), parses
+the JSON (nothing is unpickled or evaluated), checks tag, version, checksum and that the parts
+fit together, and rebuilds an estimator whose predictions equal the saved one's bitwise; its
+``results_`` (:class:`StoredResults`) serves the nonrobust tables, and what needs the training
+rows raises :class:`NoTrainingDataError`. Formula terms are code that formulaic evaluates on
+new data: a formula is written and read only within the closed grammar of
+:mod:`softlogit.data.formula_grammar` (:func:`check_formula`), and the encoding state stored
+with it is bounded by the model's size.
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import hashlib
 import json
 import math
 import os
-import re
+import stat
 
 import numpy as np
-from formulaic import Formula, ModelSpec
+from formulaic import ModelSpec
 from formulaic.errors import FormulaicError
 from formulaic.materializers.base import EncodedTermStructure
 from formulaic.materializers.types import EvaluatedFactor, ScopedFactor, ScopedTerm
 from formulaic.parser.types import Factor
-from formulaic.transforms import TRANSFORMS
 from formulaic.transforms.contrasts import ContrastsState
 from sklearn.utils.validation import check_is_fitted
 
 from .coordinates import Centering
 from .cv import LogisticRegressionCV, SoftmaxRegressionCV
 from .data.formula import INTERCEPT, FormulaDesign
+from .data.formula_grammar import check_formula
 from .estimators import LogisticRegression, SoftmaxRegression
 from .families import Categorical, make_family
 from .files import atomic_path
@@ -77,6 +79,15 @@ _FLOAT_WORDS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 #: numbers, about 25 MB); above it the file says so and loaded models have no standard errors.
 MAX_STORED_PARAMS = 1000
 _JSON_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)
+#: The largest model file :func:`load` reads by default: 256 MiB, some 12 million stored
+#: numbers (a K=50, p=2000 softmax's 100,050 coefficients take about 2.5 MB; a covariance of
+#: 3,000 parameters about 200 MB).
+DEFAULT_MAX_BYTES = 256 * 2**20
+#: The environment variable that raises (or lowers) :data:`DEFAULT_MAX_BYTES`, in bytes.
+MAX_BYTES_VARIABLE = "SOFTLOGIT_MAX_MODEL_BYTES"
+#: How much longer than the model's column count a list in the encoding state may be (the
+#: knots of a spline exceed its columns by its degree plus two).
+STATE_SLACK = 64
 
 
 class ModelFileError(ValueError):
@@ -224,79 +235,6 @@ def _get(doc, key, kinds, where):
     return value
 
 
-# ---------------------------------------------------------------------- formula safety
-
-SAFE_NUMPY = frozenset(
-    "abs absolute arccos arcsin arctan cbrt ceil clip cos cosh e exp exp2 expm1 floor inf "
-    "isfinite isnan log log10 log1p log2 maximum minimum nan pi power reciprocal round sign "
-    "sin sinh sqrt square tan tanh where".split()
-)
-SAFE_CALLS = frozenset(TRANSFORMS) - {"np"} | {"abs", "round", "min", "max", "pow", "float", "int"}
-CONTRASTS = frozenset({"treatment", "sum", "helmert", "diff", "poly", "custom", "SAS"})
-UNSAFE_NAMES = frozenset(
-    "eval exec compile getattr setattr delattr globals locals vars breakpoint".split()
-)
-_NODES = (
-    ast.Expression, ast.Call, ast.Name, ast.Attribute, ast.Constant, ast.BinOp, ast.UnaryOp,
-    ast.BoolOp, ast.Compare, ast.keyword, ast.Tuple, ast.List, ast.Dict, ast.Subscript,
-    ast.Slice, ast.Load, ast.operator, ast.unaryop, ast.cmpop, ast.boolop,
-)  # fmt: skip
-
-
-def _unsafe_node(node):
-    """Why ``node`` may not appear in a stored formula term, or None when it may."""
-    if not isinstance(node, _NODES):
-        return f"{type(node).__name__} expressions"
-    names = [getattr(node, a, None) for a in ("id", "attr", "arg")]
-    if isinstance(node, ast.keyword) and node.arg is None:
-        return "**keyword unpacking"
-    if any(isinstance(n, str) and (n.startswith("_") or n in UNSAFE_NAMES) for n in names):
-        return f"the name {next(n for n in names if n)!r}"
-    if isinstance(node, ast.Attribute):
-        root = node.value.id if isinstance(node.value, ast.Name) else None
-        allowed = {"np": SAFE_NUMPY, "contr": CONTRASTS}.get(root, ())
-        if node.attr not in allowed:
-            return f"the attribute {ast.unparse(node)!r}"
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        if node.func.id not in SAFE_CALLS:
-            return f"a call of {node.func.id!r}"
-    elif isinstance(node, ast.Call) and not isinstance(node.func, ast.Attribute):
-        return f"a call of {ast.unparse(node.func)!r}"
-    return None
-
-
-def check_formula(formula):
-    """Raise ValueError unless every term of ``formula`` is safe to evaluate on new data:
-    column names, literals, arithmetic, formulaic's transforms (``C``, ``center``, ``poly``,
-    ``Treatment``, ``contr.sum`` ...), ``abs``/``round``/``min``/``max``/``pow``/``float``/
-    ``int`` and the numpy functions in :data:`SAFE_NUMPY`. Names starting with ``_``, other
-    calls and attributes, lambdas and comprehensions are refused, so a model file cannot run
-    code of its choosing when it encodes data."""
-    if not isinstance(formula, str):
-        raise ValueError(f"formula must be a string, got {formula!r}")
-    try:
-        parsed = Formula(formula)
-    except (FormulaicError, SyntaxError, ValueError) as err:
-        raise ValueError(f"formula {formula!r} does not parse: {err}") from None
-    parts = [parsed.lhs, parsed.rhs] if hasattr(parsed, "rhs") else [parsed]
-    for term in (t for part in parts for t in part):
-        for factor in term.factors:
-            if factor.eval_method.value != "python":
-                continue
-            code = re.sub(r"`[^`]*`", "quoted_column", factor.expr)
-            try:
-                nodes = list(ast.walk(ast.parse(code, mode="eval")))
-            except SyntaxError:
-                raise ValueError(f"formula term {factor.expr!r} is not an expression") from None
-            for node in nodes:
-                why = _unsafe_node(node)
-                if why is not None:
-                    raise ValueError(
-                        f"formula term {factor.expr!r} uses {why}, which model files do not "
-                        "allow (see softlogit.io.check_formula)"
-                    )
-
-
 # ---------------------------------------------------------------------- formula state
 
 
@@ -311,7 +249,6 @@ def _without_contrasts(state):
 
 
 def _formula_out(design):
-    check_formula(design.formula)
     spec = design.spec
     structure = [
         {
@@ -367,12 +304,26 @@ def _structure_in(spec, items):
     return out
 
 
+def _longest(value):
+    """The length of the longest list, tuple, dict or array anywhere in ``value``."""
+    if isinstance(value, np.ndarray):
+        return value.size
+    if isinstance(value, dict):
+        return max([len(value), *map(_longest, value), *map(_longest, value.values())])
+    if isinstance(value, (list, tuple)):
+        return max([len(value), *map(_longest, value)])
+    return 0
+
+
 def _formula_in(doc, feature_names):
     formula = _get(doc, "formula", "str", "formula")
+    columns = len(feature_names) + 1  # with the intercept
     try:
-        check_formula(formula)
+        parsed = check_formula(formula, max_levels=len(feature_names) + 2)
     except ValueError as err:
         raise ModelFileError(str(err)) from None
+    rhs = _get(doc, "rhs", "str", "formula")
+    _need(rhs == str(parsed.rhs), f"formula: stored terms {rhs!r} != {str(parsed.rhs)!r}")
     encoders = {
         expr: (
             Factor.Kind(_get(e, "kind", "str", f"formula.encoder_state[{expr!r}]")),
@@ -380,16 +331,24 @@ def _formula_in(doc, feature_names):
         )
         for expr, e in _get(doc, "encoder_state", "dict", "formula").items()
     }
+    states = _value_in(_get(doc, "transform_state", "dict", "formula"), "state")
+    longest = max(_longest(states), _longest([state for _, state in encoders.values()]))
+    _need(
+        longest <= columns + STATE_SLACK,
+        f"formula: its encoding state holds a list of {longest} values, too long for a model "
+        f"of {columns} columns",
+    )
     spec = ModelSpec(
-        formula=_get(doc, "rhs", "str", "formula"),
+        formula=parsed.rhs,  # the checked terms themselves, not a second parse of other text
         materializer_params=_value_in(doc.get("materializer_params"), "materializer_params"),
-        transform_state=_value_in(_get(doc, "transform_state", "dict", "formula"), "state"),
+        transform_state=states,
         encoder_state=encoders,
         **{k: _get(doc, k, "str|bool|none", "formula") for k in SPEC_FIELDS},
     )
-    rhs = str(Formula(formula).rhs)
-    _need(str(spec.formula) == rhs, f"formula: stored terms {str(spec.formula)!r} != {rhs!r}")
-    spec = spec.update(structure=_structure_in(spec, _get(doc, "structure", "list", "formula")))
+    structure = _structure_in(spec, _get(doc, "structure", "list", "formula"))
+    terms = [str(t) for t in spec.formula]
+    _need([str(s.term) for s in structure] == terms, f"formula.structure: not the terms {terms}")
+    spec = spec.update(structure=structure)
     columns = [c for s in spec.structure for c in s.columns]
     has_intercept = _get(doc, "has_intercept", "bool", "formula")
     _need(
@@ -565,6 +524,8 @@ def _document(model):
     if ESTIMATORS.get(name) is not type(model):
         raise TypeError(f"only {', '.join(ESTIMATORS)} can be saved, not {type(model)}")
     check_is_fitted(model, "coef_")
+    if model.formula is not None:
+        check_formula(model.formula)
     design = getattr(model, "_formula", None) if model.formula is not None else None
     if model.formula is not None and getattr(design, "formula", None) != model.formula:
         raise ValueError("the formula was changed after fitting: refit the model before saving")
@@ -796,12 +757,69 @@ def _check_header(doc):
     _need(stored == actual, f"checksum mismatch ({what}): the file was corrupted or edited")
 
 
-def load(path):
+def _max_bytes(max_bytes):
+    """The size limit: ``max_bytes``, else the environment variable, else the default."""
+    where = "max_bytes"
+    if max_bytes is None:
+        text = os.environ.get(MAX_BYTES_VARIABLE)
+        if text is None:
+            return DEFAULT_MAX_BYTES
+        where = MAX_BYTES_VARIABLE
+        try:
+            max_bytes = int(text.strip().replace("_", ""))
+        except ValueError:
+            raise ValueError(f"{where}={text!r} is not a whole number of bytes") from None
+    if not _is_int(max_bytes) or max_bytes <= 0:
+        raise ValueError(f"{where} must be a positive whole number of bytes, got {max_bytes!r}")
+    return max_bytes
+
+
+_SPECIAL_FILES = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_kind_and_size(info, limit):
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _SPECIAL_FILES if test(info.st_mode)), "special")
+        raise ModelFileError(f"it is {kind}, not a regular file")
+    if info.st_size > limit:
+        raise ModelFileError(
+            f"it has {info.st_size} bytes, more than the limit of {limit} (a larger model file "
+            f"needs load(path, max_bytes=...) or the environment variable {MAX_BYTES_VARIABLE})"
+        )
+
+
+def _read_model_file(path, limit):
+    """The bytes of the regular file at ``path``, refused by kind and size before reading.
+
+    ``O_NONBLOCK`` keeps a FIFO swapped in after the ``stat`` from blocking the ``open``; the
+    opened file's ``fstat`` decides."""
+    _check_kind_and_size(os.stat(path), limit)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    with open(os.open(path, flags), "rb") as fh:
+        _check_kind_and_size(os.fstat(fh.fileno()), limit)
+        raw = fh.read(limit + 1)
+    _need(len(raw) <= limit, f"it grew beyond the limit of {limit} bytes while being read")
+    return raw
+
+
+def load(path, max_bytes=None):
     """Load a model saved by :func:`save`: JSON only, never unpickled or evaluated.
 
     Parameters
     ----------
     path : str or os.PathLike
+        A regular file; directories, FIFOs, devices and sockets are refused without being
+        read (a FIFO never blocks the call).
+    max_bytes : int, optional
+        The largest file accepted, refused by its size before anything is read. Default: the
+        environment variable ``SOFTLOGIT_MAX_MODEL_BYTES`` when set, else
+        :data:`DEFAULT_MAX_BYTES` (256 MiB, about 12 million stored numbers).
 
     Returns
     -------
@@ -814,14 +832,16 @@ def load(path):
     FileNotFoundError
         When ``path`` does not exist.
     ModelFileError
-        For content that is not JSON, another format, a newer format version, fails its
-        checksum or does not fit together (the message says what is wrong).
+        For a path that is not a regular file, a file over the size limit, content that is
+        not JSON, another format, a newer format version, fails its checksum, holds a formula
+        outside the grammar of :func:`check_formula` or does not fit together (the message
+        says what is wrong).
+    ValueError
+        For a ``max_bytes`` (or ``SOFTLOGIT_MAX_MODEL_BYTES``) that is not a positive integer.
     """
-    path = os.fspath(path)
-    with open(path, "rb") as fh:
-        raw = fh.read()
+    path, limit = os.fspath(path), _max_bytes(max_bytes)
     try:
-        doc = _parse(raw)
+        doc = _parse(_read_model_file(path, limit))
         _check_header(doc)
         return _model_from(doc)
     except ModelFileError as err:

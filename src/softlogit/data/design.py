@@ -187,7 +187,25 @@ def _blank(estimator):
     return probe
 
 
-def validate_design(estimator, X, reset, accept_sparse=True):
+def _no_features(estimator, frame, reset):
+    """The (n, 0) design of a formula without terms (``y ~ 1``: the null model), and the
+    fitted attributes it defines (with ``reset=True``)."""
+    if len(frame) == 0:
+        raise ValueError(f"{type(estimator).__name__} needs at least one row; X has none")
+    if reset:
+        return np.empty((len(frame), 0)), {
+            "n_features_in_": 0,
+            "feature_names_in_": np.array([], dtype=object),
+        }
+    if estimator.n_features_in_ != 0:
+        raise ValueError(
+            f"X has 0 features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input"
+        )
+    return np.empty((len(frame), 0)), {}
+
+
+def validate_design(estimator, X, reset, accept_sparse=True, allow_no_features=False):
     """Validate features with scikit-learn (names, counts) and our own clear messages.
 
     Returns ``(Xv, fitted)``: a float ndarray (float32 kept) or a CSR matrix, and with
@@ -195,9 +213,13 @@ def validate_design(estimator, X, reset, accept_sparse=True):
     data frame) for the caller to publish; the estimator itself is never changed. With
     ``reset=True`` magnitudes that would overflow the fit are refused
     (:func:`check_magnitude`); ``fitted`` is empty with ``reset=False``.
+    ``allow_no_features`` accepts a data frame without columns (the design of an
+    intercept-only formula).
     """
     if X is None:
         raise ValueError(f"{type(estimator).__name__} needs X; got None")
+    if allow_no_features and _is_dataframe(X) and not nw.from_native(X, eager_only=True).columns:
+        return _no_features(estimator, X, reset)
     columns = None
     if _is_dataframe(X):
         check_unique_columns(X)

@@ -4,6 +4,10 @@ The right-hand side becomes the design matrix (its ``Intercept`` column becomes 
 intercept), the left-hand side the response. The encoding learnt at fit time (levels of
 categorical terms, transforms' state) is reused on new data, where an unseen category or a
 missing value is an error, never a silent row of zeros or a dropped row.
+
+Every formula is checked against the closed grammar of :mod:`.formula_grammar` before
+formulaic evaluates any of it, and formulaic evaluates it with no context but the data and its
+own transforms.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import numpy as np
 import pandas as pd
 from formulaic import model_matrix
 from formulaic.errors import FormulaicError
+
+from .formula_grammar import check_formula
 
 __all__ = ["FormulaDesign"]
 
@@ -41,7 +47,7 @@ def _evaluate(spec_or_formula, data):
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message=".*categories outside.*")
-            return model_matrix(spec_or_formula, data, na_action="raise")
+            return model_matrix(spec_or_formula, data, na_action="raise", context={})
     except Warning as warn:
         raise ValueError(f"unseen category in new data: {warn}") from None
     except FormulaicError as err:
@@ -64,7 +70,9 @@ class FormulaDesign:
     ----------
     formula : str
         ``"y ~ x1 + C(g)"``; ``C(g, Treatment(reference="b"))``, interactions ``a:b``,
-        ``a*b`` and transforms such as ``np.log(x)`` work as in formulaic.
+        ``a*b`` and transforms such as ``np.log(x)`` work as in formulaic, within the grammar
+        of :func:`~softlogit.data.formula_grammar.check_formula`. ``"y ~ 1"`` is the null
+        (intercept-only) model, ``"y ~ 0 + x"`` or ``"y ~ x - 1"`` a model without intercept.
     """
 
     def __init__(self, formula):
@@ -80,8 +88,14 @@ class FormulaDesign:
         data = _as_pandas(data)
         if not self.response:
             raise ValueError(f"formula {self.formula!r} has no response on its left side")
-        matrices = _evaluate(self.formula, data)
+        parsed = check_formula(self.formula, columns=[str(c) for c in data.columns])
+        matrices = _evaluate(parsed, data)
         rhs = matrices.rhs
+        if not len(rhs.columns):
+            raise ValueError(
+                f"formula {self.formula!r} has neither terms nor an intercept: nothing to fit "
+                f"(the null model is '{self.response} ~ 1')"
+            )
         self.spec = rhs.model_spec
         self.has_intercept = INTERCEPT in rhs.columns
         y = self._response(data, matrices.lhs)
