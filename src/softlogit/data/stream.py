@@ -146,13 +146,14 @@ class TableFiles:
 
         self.paths, self.format = list(paths), file_format
         fmt = _file_format(self.paths, file_format)
-        self._types = {}  # path -> {column: type}
+        self._types, metadata = {}, None  # path -> {column: type}; the first file's metadata
         for path in self.paths:
             try:
                 single = ds.dataset(path, format=fmt)
             except Exception as err:  # pyarrow's message names the problem; keep it
                 raise ValueError(f"cannot read {path!r} as {file_format}: {err}") from None
             schema = single.schema
+            metadata = schema.metadata if path == self.paths[0] else metadata
             self._types[path] = dict(zip(schema.names, schema.types, strict=True))
         names = list(dict.fromkeys(n for types in self._types.values() for n in types))
         self._conflicts, fields = {}, []
@@ -163,7 +164,7 @@ class TableFiles:
                 self._conflicts[name] = seen
                 common = seen[0][1]
             fields.append(pa.field(name, common))
-        self.schema = pa.schema(fields)
+        self.schema = pa.schema(fields, metadata=metadata)  # pandas' index and dtypes
         if len(self.paths) == 1:  # its own schema: no second look at the file
             self.dataset = single
         else:
