@@ -355,12 +355,13 @@ _MODEL_TAG = re.compile(rb'"format"\s*:\s*"softlogit-model"')
 _MODEL_END = re.compile(rb'"sha256":"[0-9a-f]{64}","softlogit_version":"[^"]*"}\s*$')
 _REPORT_TAG = re.compile(rb"<meta\s+name=['\"]generator['\"]\s+content=['\"]softlogit[ '\"]")
 _READ = 2**20
+_MODEL_SEARCH = 256 * 2**20
 
 
 def is_model_file(path):
     """Whether ``path`` is a softlogit model file (damaged ones included): its last bytes
-    are a model file's end (checksum, version), or its JSON has ``"format":
-    "softlogit-model"`` (searched in blocks, so a large file is not held in memory)."""
+    are a model file's end (checksum, version), or its first 256 MiB hold ``"format":
+    "softlogit-model"`` (searched block by block, so a large file is not held in memory)."""
     with open(path, "rb") as fh:
         if not fh.read(64).lstrip().startswith(b"{"):
             return False
@@ -369,7 +370,10 @@ def is_model_file(path):
             return True
         fh.seek(0)
         carry = b""
-        while block := fh.read(_READ):
+        for _ in range(_MODEL_SEARCH // _READ):  # "format" follows "fitted": not far in
+            block = fh.read(_READ)
+            if not block:
+                break
             if _MODEL_TAG.search(carry + block):
                 return True
             carry = block[-64:]
