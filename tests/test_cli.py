@@ -4,6 +4,7 @@ import io
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 
@@ -312,11 +313,11 @@ def test_failed_predict_leaves_the_old_file(files, tmp_path, monkeypatch):
     new = load_hsbdemo()
     new.loc[len(new) - 1, "ses"] = "unheard-of"  # an unseen category in the last batch
     new.to_csv(tmp_path / "new.csv", index=False)
-    out.write_text("old\n")
+    out.write_text("label\nold\n")  # earlier predictions: replaced without --force
     monkeypatch.setattr(cli_data, "PREDICT_BATCH_ROWS", 50)
     result = _invoke("predict", model_path, tmp_path / "new.csv", "--out", out, ok=False)
     assert result.exit_code == 1 and "unseen category" in result.stderr
-    assert out.read_text() == "old\n"  # the old file, and no temporary file left behind
+    assert out.read_text() == "label\nold\n"  # the old file, and no temporary file left
     assert sorted(os.listdir(tmp_path)) == ["m.json", "new.csv", "pred.csv"]
 
 
@@ -457,3 +458,308 @@ def test_demo_without_matplotlib_skips_the_report(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = _invoke("demo")
     assert result.stdout.startswith("demo text") and os.listdir(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------------------
+# writes never destroy what they replace: inputs, other files, special files, folders
+# ---------------------------------------------------------------------------------------
+def _refused(*args):
+    """A command refused with exit 1 and one ``Error:`` line, before any work (no stdout)."""
+    result = _invoke(*args, ok=False)
+    assert result.exit_code == 1, (args, result.stdout, result.stderr)
+    assert result.stderr.startswith("Error: ") and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stdout == "", result.stdout  # refused before the fit / prediction
+    return result.stderr
+
+
+@pytest.fixture
+def nothing_renamed(monkeypatch):
+    """A refused write must not reach the rename (nor link a temporary file into place)."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError(f"a refused write reached the rename: {args}")
+
+    monkeypatch.setattr(os, "replace", forbidden)
+    monkeypatch.setattr(os, "link", forbidden)
+
+
+@pytest.fixture
+def own(tmp_path):
+    """Data (CSV, Parquet, a folder), a model file, its report, and links to the data."""
+    adm = load_admissions()
+    paths = {"csv": tmp_path / "d.csv", "parquet": tmp_path / "d.parquet"}
+    adm.to_csv(paths["csv"], index=False)
+    adm.to_parquet(paths["parquet"])
+    paths["folder"] = tmp_path / "parts"
+    paths["folder"].mkdir()
+    adm.iloc[:200].to_csv(paths["folder"] / "part-0.csv", index=False)
+    adm.iloc[200:].to_csv(paths["folder"] / "part-1.csv", index=False)
+    paths["model"] = tmp_path / "m.json"
+    _invoke("fit", paths["csv"], "--target", "admit", "--features", "gre,gpa", "--out",
+            paths["model"])  # fmt: skip
+    paths["model.csv"] = tmp_path / "model.csv"  # a model file may have any name
+    paths["model.csv"].write_bytes(paths["model"].read_bytes())
+    paths["report"] = tmp_path / "r.html"
+    _invoke("report", paths["model"], paths["csv"], "--out", paths["report"])
+    paths["hard"] = tmp_path / "hard.csv"
+    os.link(paths["csv"], paths["hard"])
+    paths["soft"] = tmp_path / "soft.parquet"
+    paths["soft"].symlink_to("d.parquet")
+    return paths
+
+
+def test_no_command_writes_over_its_own_input(own, nothing_renamed):
+    csv, pq, model, folder = own["csv"], own["parquet"], own["model"], own["folder"]
+    before = {p: p.read_bytes() for p in own.values() if p.is_file()}
+    fit = ["fit", csv, "--target", "admit", "--features", "gre,gpa"]
+    cases = [  # (arguments, the output named, the input named)
+        ([*fit, "--out", csv], csv, csv),
+        ([*fit, "--report", csv], csv, csv),
+        ([*fit, "--stream", "--out", csv], csv, csv),
+        ([*fit, "--out", own["hard"]], own["hard"], csv),  # a hard link: the same inode
+        (["fit", pq, "--target", "admit", "--out", pq], pq, pq),
+        (["fit", own["soft"], "--target", "admit", "--report", pq], pq, own["soft"]),
+        (["fit", folder, "--target", "admit", "--out", folder / "part-1.csv"],
+         folder / "part-1.csv", folder / "part-1.csv"),
+        (["predict", model, csv, "--out", csv], csv, csv),
+        (["predict", model, pq, "--out", pq], pq, pq),
+        (["predict", model, pq, "--out", own["soft"]], own["soft"], pq),
+        (["predict", own["model.csv"], csv, "--out", own["model.csv"]],
+         own["model.csv"], own["model.csv"]),
+        (["report", model, csv, "--out", model], model, model),
+        (["report", model, csv, "--out", csv], csv, csv),
+        (["report", model, csv, "--test", pq, "--out", own["soft"]], own["soft"], pq),
+    ]  # fmt: skip
+    for args, out, source in cases:
+        stderr = _refused(*args)
+        assert "never writes over its own input" in stderr, (args, stderr)
+        assert repr(str(out)) in stderr and repr(str(source)) in stderr, (args, stderr)
+    stderr = _refused(*fit, "--out", own["report"], "--report", own["report"])
+    assert "are the same file" in stderr and "--out" in stderr and "--report" in stderr
+    stderr = _refused(*fit, "--out", csv, "--force")  # --force never allows it
+    assert "never writes over its own input" in stderr
+    assert {p: p.read_bytes() for p in before} == before
+    assert own["soft"].is_symlink()
+
+
+def test_existing_files_softlogit_did_not_write_need_force(files, tmp_path, monkeypatch):
+    adm = files["adm.csv"]
+    fit = ["fit", adm, "--target", "admit", "--features", "gre,gpa"]
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    stderr = _refused(*fit, "--out", notes)
+    assert f"--out {str(notes)!r} exists and is not a softlogit model file" in stderr
+    assert "--force" in stderr and notes.read_text() == "my notes\n"
+    _invoke(*fit, "--out", notes, "--force")
+    assert sl.load(notes).n_features_in_ == 2
+    _invoke(*fit, "--out", notes)  # now a model file: replaced without --force
+    pretty = tmp_path / "pretty.json"  # a model file edited by hand (indented, unchecked)
+    pretty.write_text(json.dumps(json.loads(notes.read_text()), indent=2) + "\n")
+    _invoke(*fit, "--out", pretty)
+    (tmp_path / "empty.json").write_text("")  # nothing to lose
+    _invoke(*fit, "--out", tmp_path / "empty.json")
+    # reports
+    page = tmp_path / "page.html"
+    page.write_text("<!DOCTYPE html><html><body>my page</body></html>")
+    assert "is not a softlogit report" in _refused(*fit, "--report", page)
+    model = tmp_path / "m.json"
+    _invoke(*fit, "--out", model)
+    assert "is not a softlogit report" in _refused("report", model, adm, "--out", page)
+    monkeypatch.setattr("softlogit.demo.run_demo", lambda: ("demo text", 0.0))
+    assert "is not a softlogit report" in _refused("demo", "--report", page)
+    assert page.read_text().endswith("my page</body></html>")
+    _invoke("report", model, adm, "--out", page, "--force")
+    _invoke(*fit, "--report", page)  # now a softlogit report
+    _invoke("demo", "--report", page)
+    assert "LogisticRegression" in page.read_text()
+    # predictions (CSV and Parquet): the columns label and proba_<class> mark them
+    for name, write in (("p.csv", pd.DataFrame.to_csv), ("p.parquet", pd.DataFrame.to_parquet)):
+        table = tmp_path / name
+        write(pd.DataFrame({"a": [1, 2], "b": [3, 4]}), table)
+        before = table.read_bytes()
+        stderr = _refused("predict", model, adm, "--out", table)
+        assert "is not a softlogit predictions file" in stderr and table.read_bytes() == before
+        _invoke("predict", model, adm, "--out", table, "--force")
+        _invoke("predict", model, adm, "--out", table, "--proba")  # earlier predictions
+        read = pd.read_csv if name.endswith(".csv") else pd.read_parquet
+        assert list(read(table).columns) == ["label", "proba_0", "proba_1"]
+
+
+def test_output_paths_are_checked_before_the_work(files, model_file, tmp_path, monkeypatch,
+                                                  nothing_renamed):  # fmt: skip
+    adm = files["adm.csv"]
+    fit = ["fit", adm, "--target", "admit", "--features", "gre,gpa"]
+    os.mkfifo(tmp_path / "fifo")
+    os.symlink(tmp_path / "fifo", tmp_path / "fifo.csv")  # a link to the FIFO
+    missing = tmp_path / "no" / "such"
+    cases = [
+        ([*fit, "--out", missing / "m.json"], "the folder .*no/such' does not exist"),
+        ([*fit, "--stream", "--report", missing / "r.html"], "does not exist"),
+        ([*fit, "--out", tmp_path / "fifo"], "it is a FIFO"),
+        ([*fit, "--out", "/dev/null"], "'/dev/null': it is a character device"),
+        ([*fit, "--out", "/dev/null", "--force"], "it is a character device"),
+        (["predict", model_file, adm, "--out", missing / "p.csv"], "does not exist"),
+        (["predict", model_file, adm, "--out", tmp_path / "fifo.csv"], "a symbolic link to a FIFO"),
+        (["report", model_file, adm, "--out", tmp_path / "fifo"], "it is a FIFO"),
+    ]
+    for args, message in cases:
+        assert re.search(message, _refused(*args)), args
+    assert stat.S_ISFIFO(os.stat(tmp_path / "fifo").st_mode)
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    # a folder that is not writable (as root only os.access can tell: it is asked)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, m, **k: str(p) != str(locked) and real(p, m, **k))
+    assert "is not writable" in _refused(*fit, "--out", locked / "m.json")
+    assert "is not writable" in _refused(*fit, "--report", locked / "r.html")
+    assert os.listdir(locked) == []
+
+
+def test_readme_command_lines_run_and_run_again(tmp_path, monkeypatch):
+    """The README's command-line block, as written, twice (the second run replaces the
+    first run's outputs, which softlogit wrote)."""
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## Command line\s+```bash\n(.*?)```", text, flags=re.S).group(1)
+    commands = [shlex.split(line, comments=True)[1:] for line in block.splitlines()
+                if line.startswith("softlogit ")]  # fmt: skip
+    assert len(commands) >= 5
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("softlogit.demo.run_demo", lambda: ("demo text", 0.0))
+    adm = load_admissions()
+    adm.to_csv("admissions.csv", index=False)
+    rng = np.random.default_rng(7)
+    abc = pd.DataFrame(rng.standard_normal((300, 3)), columns=["a", "b", "c"])
+    abc.assign(y=(abc["a"] + rng.standard_normal(300) > 0).astype(int)).to_parquet("big.parquet")
+    abc.to_parquet("new.parquet")
+    abc.assign(admit=(abc["b"] > 0).astype(int)).to_csv("test.csv", index=False)
+    for _ in range(2):
+        for args in commands:
+            _invoke(*args)
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+# ---------------------------------------------------------------------------------------
+# interrupted commands leave no temporary file
+# ---------------------------------------------------------------------------------------
+SLOW_PREDICT = """
+import sys, time
+from softlogit import cli, cli_data, files
+
+files.USE_ANONYMOUS = False  # a named temporary file: only the command can remove it
+real, calls = cli_data.prediction_frame, []
+
+def slow(model, frame, proba=False):
+    calls.append(1)
+    if len(calls) == 3:  # two batches written to the temporary file: wait to be stopped
+        print("mid-write", flush=True)
+        time.sleep(120)
+    return real(model, frame, proba)
+
+cli_data.prediction_frame = slow
+cli_data.PREDICT_BATCH_ROWS = 50
+cli.main(sys.argv[1:], prog_name="softlogit")
+"""
+
+
+def test_a_stopped_or_killed_predict_leaves_its_old_output_and_no_temporary(files, model_file,
+                                                                           tmp_path):  # fmt: skip
+    import signal
+
+    script = tmp_path / "slow_predict.py"
+    script.write_text(SLOW_PREDICT)
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    out = outdir / "pred.csv"
+    out.write_text("label\nearlier\n")
+    args = [sys.executable, str(script), "predict", str(model_file), str(files["adm.csv"]),
+            "--out", str(out)]  # fmt: skip
+    for number, code in ((signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGKILL, -9)):
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout.readline() == "mid-write\n"
+        assert [p for p in os.listdir(outdir) if p.endswith(".tmp")]  # the write is under way
+        proc.send_signal(number)
+        proc.communicate(timeout=60)
+        assert proc.returncode == code
+        assert out.read_text() == "label\nearlier\n"
+        left = [p for p in os.listdir(outdir) if p != "pred.csv"]
+        assert left == [] if number == signal.SIGTERM else len(left) == 1  # SIGKILL: stays
+    _invoke("predict", model_file, files["adm.csv"], "--out", out)  # the next write
+    assert os.listdir(outdir) == ["pred.csv"] and len(pd.read_csv(out)) == 400
+
+
+# ---------------------------------------------------------------------------------------
+# data the command line reads: empty, blank labels, wide headers, files that disagree
+# ---------------------------------------------------------------------------------------
+def test_a_header_only_csv_has_no_rows(tmp_path):
+    empty = tmp_path / "h.csv"
+    empty.write_text("gre,gpa,admit\n")
+    for extra in ([], ["--stream"], ["--no-stream"]):
+        stderr = _refused("fit", empty, "--target", "admit", *extra)
+        assert f"{str(empty)!r} has no rows" in stderr, stderr
+    assert "has no rows" in _refused("fit", empty, "--formula", "admit ~ gre")
+
+
+def test_a_blank_label_is_a_missing_value(tmp_path):
+    adm = load_admissions().astype({"admit": str})
+    adm.loc[5, "admit"] = "  "
+    path = tmp_path / "blank.csv"
+    adm.to_csv(path, index=False)
+    for extra in (["--target", "admit", "--features", "gre,gpa"],
+                  ["--formula", "admit ~ gre + gpa"]):  # fmt: skip
+        stderr = _refused("fit", path, *extra)
+        assert "column 'admit' has a missing value (a blank cell) at row 5" in stderr, stderr
+    streamed = _error("fit", path, "--target", "admit", "--features", "gre,gpa", "--stream", code=1)
+    lines = streamed.strip().splitlines()  # the note "streaming ...", then the error
+    assert lines[0].startswith("streaming") and len(lines) == 2
+    assert lines[1] == "Error: column 'admit' has a missing value (a blank cell) at row 5"
+
+
+def test_a_csv_whose_header_is_longer_than_a_block_is_read(tmp_path):
+    """20,000 columns, a 3.3 MB header line: fits (in memory and streamed) and predicts."""
+    import statsmodels.api as smx
+
+    rng = np.random.default_rng(12)
+    p, n = 20_000, 60
+    names = [f"c{j:05d}_" + "x" * 160 for j in range(p)]
+    X = np.round(rng.standard_normal((n, p)), 2)
+    y = (rng.random(n) < 1 / (1 + np.exp(-X[:, 0]))).astype(int)
+    path = tmp_path / "wide.csv"
+    with open(path, "w") as fh:
+        fh.write(",".join([*names, "y"]) + "\n")
+        np.savetxt(fh, np.column_stack([X, y]), delimiter=",", fmt=["%.2f"] * p + ["%d"])
+    assert os.path.getsize(path) > 3.3e6 + n * p * 4
+    ref = smx.Logit(y, smx.add_constant(X[:, :2])).fit(disp=0, method="newton", tol=1e-12)
+    features = ",".join(names[:2])
+    for extra in ([], ["--stream"]):
+        out = tmp_path / f"m{len(extra)}.json"
+        _invoke("fit", path, "--target", "y", "--features", features, "--out", out, *extra)
+        np.testing.assert_allclose(_coef(out).ravel(), ref.params, rtol=1e-7, atol=1e-9)
+    _invoke("predict", tmp_path / "m0.json", path, "--out", tmp_path / "p.csv", "--proba")
+    proba = pd.read_csv(tmp_path / "p.csv")["proba_1"].to_numpy()
+    np.testing.assert_allclose(proba, ref.predict(smx.add_constant(X[:, :2])), atol=1e-9)
+
+
+@pytest.mark.parametrize("ext", ["csv", "parquet"])
+def test_files_that_disagree_are_named(tmp_path, ext):
+    adm = load_admissions()
+    cases = {
+        "missing": (adm.iloc[200:].drop(columns="gpa"), "column 'gpa' is not in '.*b.{ext}'"),
+        "text": (adm.iloc[200:].assign(admit="yes"),
+                 "column 'admit' holds numbers .* in '.*a.{ext}' but text .* in '.*b.{ext}'"),
+    }  # fmt: skip
+    for name, (second, message) in cases.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        for part, frame in (("a", adm.iloc[:200]), ("b", second)):
+            target = folder / f"{part}.{ext}"
+            frame.to_csv(target, index=False) if ext == "csv" else frame.to_parquet(target)
+        for extra in (["--target", "admit", "--features", "gre,gpa"],
+                      ["--target", "admit", "--features", "gre,gpa", "--stream"],
+                      ["--formula", "admit ~ gre + gpa"]):  # fmt: skip
+            stderr = _refused("fit", folder, *extra)
+            assert re.search(message.format(ext=ext), stderr), (extra, stderr)

@@ -339,3 +339,106 @@ def test_large_blocks_are_worked_through_in_pieces_with_shared_scratch():
     np.testing.assert_allclose(total[0], (X * chunk.weight[:, None]).sum(axis=0), rtol=1e-13)
     assert total[1] == pytest.approx(2.0 * X[:, 0].sum(), rel=1e-13)
     assert sources.scratch(10, 3).base is not seen[0][1]  # released with the block
+
+
+# ---------------------------------------------------------------------- files that disagree
+def _write(frame, path):
+    frame.to_csv(path, index=False) if path.suffix == ".csv" else frame.to_parquet(path)
+
+
+@pytest.mark.parametrize("ext", [".csv", ".parquet"])
+def test_scan_of_files_that_disagree_names_the_file_and_the_column(tmp_path, ext):
+    frame = make_frame(120, 2, seed=31)
+    scan = sl.scan_csv if ext == ".csv" else sl.scan_parquet
+    cases = {
+        "missing": (frame.iloc[60:].drop(columns="f2"), "column 'f2' is not in '.*b{ext}'"),
+        "strings": (
+            frame.iloc[60:].assign(y=np.where(frame["y"].iloc[60:] == 1, "yes", "no")),
+            "column 'y' holds numbers .* in '.*a{ext}' but text .* in '.*b{ext}'",
+        ),
+        "text-feature": (
+            frame.iloc[60:].assign(f1="unknown"),
+            "column 'f1' holds numbers .* in '.*a{ext}' but text .* in '.*b{ext}'",
+        ),
+    }
+    for name, (second, message) in cases.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        _write(frame.iloc[:60], folder / f"a{ext}")
+        _write(second, folder / f"b{ext}")
+        with pytest.raises(ValueError, match=message.format(ext=ext)):
+            model_for(2).fit(scan(folder, target="y", weight="w", offset="o"))
+
+
+@pytest.mark.parametrize("ext", [".csv", ".parquet"])
+def test_scan_reads_integer_and_float_files_of_one_column_as_floats(tmp_path, ext):
+    """One file's f0 holds whole numbers only (int64 there), the other's decimals."""
+    import statsmodels.api as smx
+
+    frame = make_frame(300, 2, seed=32)
+    frame["f0"] = np.round(frame["f0"] * 3)
+    first = frame.iloc[:150].astype({"f0": "int64"})
+    _write(first, tmp_path / f"a{ext}")
+    second = frame.iloc[150:].assign(f0=frame["f0"].iloc[150:] + 0.5)
+    _write(second, tmp_path / f"b{ext}")
+    whole = pd.concat([first, second])
+    scan = (sl.scan_csv if ext == ".csv" else sl.scan_parquet)(tmp_path, target="y")
+    fitted = model_for(2).fit(scan)
+    Xr = smx.add_constant(whole[[*FEATURES, "w", "o"]].astype(float).to_numpy())
+    ref = smx.Logit(whole["y"].to_numpy(), Xr).fit(disp=0, method="newton", tol=1e-12)
+    coef = np.concatenate([np.ravel(fitted.intercept_), np.ravel(fitted.coef_)])
+    np.testing.assert_allclose(coef, ref.params, rtol=1e-7, atol=1e-9)
+
+
+def test_scan_names_the_csv_file_whose_later_rows_change_type(tmp_path):
+    frame = make_frame(30_000, 2, seed=33)
+    frame["y"] = frame["y"].astype(object)
+    frame.loc[29_990, "y"] = "oops"  # far past the first block pyarrow infers types from
+    frame.to_csv(tmp_path / "late.csv", index=False)
+    with pytest.raises(ValueError, match="cannot read '.*late.csv'.*oops"):
+        sl.LogisticRegression().fit(sl.scan_csv(tmp_path / "late.csv", target="y", batch_rows=500))
+
+
+def test_scan_of_a_header_only_csv_says_no_rows(tmp_path):
+    (tmp_path / "h.csv").write_text("f0,f1,y\n")
+    with pytest.raises(ValueError, match="'.*h.csv' has no rows"):
+        sl.LogisticRegression().fit(sl.scan_csv(tmp_path / "h.csv", target="y"))
+
+
+def test_scan_treats_a_blank_label_as_missing(tmp_path):
+    frame = make_frame(40, 3, seed=34, labels=["lo", "mid", "hi"])
+    frame["y"] = frame["y"].astype(object)
+    frame.loc[7, "y"] = "  "
+    frame.to_csv(tmp_path / "blank.csv", index=False)
+    frame.to_parquet(tmp_path / "blank.parquet")
+    for scan in (
+        sl.scan_csv(tmp_path / "blank.csv", target="y", features=FEATURES),
+        sl.scan_parquet(tmp_path / "blank.parquet", target="y", features=FEATURES),
+    ):
+        with pytest.raises(
+            ValueError, match=r"column 'y' has a missing value \(a blank cell\) at row 7"
+        ):
+            sl.SoftmaxRegression().fit(scan)
+
+
+def test_scan_reads_a_csv_whose_header_is_longer_than_a_csv_block(tmp_path):
+    """20,000 columns with long names: a 3.3 MB header line, more than pyarrow's 1 MiB block."""
+    import statsmodels.api as smx
+
+    rng = np.random.default_rng(35)
+    p, n = 20_000, 80
+    names = [f"a_long_descriptive_feature_name_{j:05d}_" + "x" * 130 for j in range(p)]
+    X = np.round(rng.standard_normal((n, p)), 3)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X[:, 0] - 0.5 * X[:, 1])))).astype(int)
+    path = tmp_path / "wide.csv"
+    with open(path, "w") as fh:
+        fh.write(",".join(["y", *names]) + "\n")
+        np.savetxt(fh, np.column_stack([y, X]), delimiter=",", fmt="%.3f")
+    header = path.read_text().split("\n", 1)[0]
+    assert len(header) > 3.3e6
+    scan = sl.scan_csv(path, target="y", features=names[:2])
+    assert scan.feature_names == names[:2]
+    fitted = sl.LogisticRegression().fit(scan)
+    ref = smx.Logit(y, smx.add_constant(X[:, :2])).fit(disp=0, method="newton", tol=1e-12)
+    coef = np.concatenate([fitted.intercept_, fitted.coef_.ravel()])
+    np.testing.assert_allclose(coef, ref.params, rtol=1e-7, atol=1e-9)

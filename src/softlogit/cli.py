@@ -6,6 +6,14 @@ missing file or column, a bad formula, a corrupted model file, a reference that 
 class, a fit that fails). Errors print one line, ``Error: ...``, on stderr; the group option
 ``--debug`` shows the full traceback instead. Results go to stdout (summaries, predictions
 without ``--out``); progress, notes and warnings go to stderr.
+
+Writes never destroy what they replace: every output is checked before the work starts. An
+output that is one of the command's inputs (by inode: links too), a directory, device, FIFO
+or socket, or a path whose folder is missing or not writable is refused (exit 1); so is an
+existing file that is not what the command writes there (a model file for ``fit --out``, a
+softlogit report for ``--report``, a predictions file for ``predict --out``) unless
+``--force`` is given. Files are written atomically, and ``SIGTERM`` stops a command like an
+error does, so that no temporary file is left behind.
 """
 
 from __future__ import annotations
@@ -13,7 +21,9 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import signal
 import sys
+import threading
 import warnings
 
 import click
@@ -68,6 +78,28 @@ def _plain_warnings():
         yield
 
 
+@contextlib.contextmanager
+def _signals_as_exit():
+    """Turn ``SIGTERM`` and ``SIGHUP`` into ``SystemExit(128 + signal)`` while a command
+    runs, so that a write in progress removes its temporary file as for any error (signals
+    that were ignored, e.g. under ``nohup``, stay ignored)."""
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    saved = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+                saved[number] = signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        for number, old in saved.items():
+            signal.signal(number, signal.SIG_DFL if old is None else old)
+
+
 @click.group(
     cls=SoftlogitGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -85,6 +117,7 @@ def main(ctx, debug):
     softlogit summary model.json                           the stored model's summary
     softlogit report model.json data.csv --target y --out report.html
     """
+    ctx.with_resource(_signals_as_exit())
     if not debug:
         ctx.with_resource(_plain_warnings())
 
@@ -155,6 +188,7 @@ def _fit_in_memory(table, target, features, formula, make):
         frame, design = cli_data.read_frame(table), FormulaDesign(formula)
         if design.response in frame.columns:  # the common case: the response is a column
             y = frame[design.response]
+            cli_data.check_labels(y, design.response)
         else:
             y = design.fit(frame)[1]
         model = make(cli_data.sorted_labels(y), {"formula": formula})
@@ -162,6 +196,7 @@ def _fit_in_memory(table, target, features, formula, make):
     table.require([target])
     frame = cli_data.read_frame(table, None if features is None else [target, *features])
     X, y = frame.drop(columns=[target]), frame[target]
+    cli_data.check_labels(y, target)
     model = make(cli_data.sorted_labels(y), {})
     return model.fit(X, y), (X, y)
 
@@ -217,6 +252,11 @@ def _fit_streamed(table, target, features, make):
 @click.option("--out", type=click.Path(dir_okay=False), help="Save the model (JSON).")
 @click.option("--report", type=click.Path(dir_okay=False), help="Write an HTML report.")
 @click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing output file that softlogit did not write (never an input).",
+)
+@click.option(
     "--stream/--no-stream",
     default=None,
     help=f"Fit out of core, batch by batch (default: when DATA is over "
@@ -236,14 +276,21 @@ def fit(
     cov_type,
     out,
     report,
+    force,
     stream,
 ):
     """Fit a model to DATA and print its summary.
 
-    DATA is a .csv, .parquet or .pq file, a folder of them or a quoted glob.
+    DATA is a .csv, .parquet or .pq file, a folder of them or a quoted glob. --out and
+    --report are checked before the fit: neither may be DATA itself, and an existing file
+    there must be a softlogit model (report) unless --force is given.
     """
     _check_fit_usage(target, features, formula, stream)
     table = cli_data.open_table(data)
+    outputs = [("--out", out, "model"), ("--report", report, "report")]
+    cli_data.check_outputs(
+        [o for o in outputs if o[1] is not None], _data_inputs("the data file", table), force
+    )
     if stream is None:
         stream = formula is None and table.n_bytes > cli_data.STREAM_BYTES
     params = {"solver": solver, **_penalty_params(penalty, alpha, l1_ratio)}
@@ -272,6 +319,11 @@ def _write_report(model, path, train, streamed):
         _note("report: streamed data are not loaded, so it shows the model only")
     write_report(model, path, X=train[0], y=train[1])
     _note(f"report written to {path}")
+
+
+def _data_inputs(what, table):
+    """``(description, path)`` of every file of ``table`` (for :func:`check_outputs`)."""
+    return [(what, p) for p in table.paths]
 
 
 # --------------------------------------------------------------------------- predict
@@ -304,10 +356,17 @@ def _input_columns(model, table):
     help="A .csv, .parquet or .pq file (written atomically); default CSV on stdout.",
 )
 @click.option("--proba", is_flag=True, help="Add class probabilities, columns proba_<label>.")
-def predict(model_file, data, out, proba):
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing --out file that is not a softlogit predictions file.",
+)
+def predict(model_file, data, out, proba, force):
     """Predict the label of every row of DATA with the model saved in MODEL.
 
-    DATA is read batch by batch, so memory does not grow with its number of rows.
+    DATA is read batch by batch, so memory does not grow with its number of rows. --out may
+    not be MODEL or DATA; an existing file there must hold softlogit predictions (columns
+    label, proba_...) unless --force is given.
     """
     if out is not None:
         try:
@@ -316,6 +375,9 @@ def predict(model_file, data, out, proba):
             raise click.BadParameter(str(err), param_hint="'--out'") from None
     model = _load_model(model_file)
     table = cli_data.open_table(data)
+    if out is not None:
+        inputs = [("the model file", model_file), *_data_inputs("the data file", table)]
+        cli_data.check_outputs([("--out", out, "predictions")], inputs, force)
     frames = cli_data.iter_frames(table, _input_columns(model, table))
     rows = cli_data.write_frames((cli_data.prediction_frame(model, f, proba) for f in frames), out)
     if out is not None:
@@ -339,9 +401,8 @@ def summary(model_file, cov_type):
 
 
 # --------------------------------------------------------------------------- report
-def _report_data(model, path, target):
-    """(X, y) for the report from the table at ``path``."""
-    table = cli_data.open_table(path)
+def _report_data(model, table, target):
+    """(X, y) for the report from ``table``."""
     if model.formula is not None:
         return cli_data.read_frame(table), None
     names = getattr(model, "feature_names_in_", None)
@@ -367,8 +428,15 @@ def _report_data(model, path, target):
     help="The label column of DATA (and --test); default: the column the model was fitted "
     "on (formula models read their response from the formula).",
 )
-def report(model_file, data, out, test, target):
-    """Write the HTML report of the model in MODEL, with DATA as its training data."""
+@click.option(
+    "--force", is_flag=True, help="Replace an existing --out file that is not a softlogit report."
+)
+def report(model_file, data, out, test, target, force):
+    """Write the HTML report of the model in MODEL, with DATA as its training data.
+
+    --out may not be MODEL, DATA or TESTDATA; an existing file there must be a softlogit
+    report unless --force is given.
+    """
     from .report import write_report
 
     model = _load_model(model_file)
@@ -384,8 +452,13 @@ def report(model_file, data, out, test, target):
             f"--target is for models without a formula; this one reads its response from "
             f"{model.formula!r}"
         )
-    X, y = _report_data(model, data, target)
-    X_test, y_test = (None, None) if test is None else _report_data(model, test, target)
+    tables = [cli_data.open_table(data), None if test is None else cli_data.open_table(test)]
+    inputs = [("the model file", model_file), *_data_inputs("the data file", tables[0])]
+    if tables[1] is not None:
+        inputs += _data_inputs("the test data file", tables[1])
+    cli_data.check_outputs([("--out", out, "report")], inputs, force)
+    X, y = _report_data(model, tables[0], target)
+    X_test, y_test = (None, None) if test is None else _report_data(model, tables[1], target)
     write_report(model, out, X=X, y=y, X_test=X_test, y_test=y_test)
     _note(f"report written to {out}")
 
@@ -404,10 +477,16 @@ DEMO_REPORT = "softlogit-demo-report.html"
     help="Where to write the HTML report of the binary (admissions) model.",
 )
 @click.option("--no-report", is_flag=True, help="Write no report.")
-def demo(report_path, no_report):
+@click.option(
+    "--force", is_flag=True, help="Replace an existing file that is not a softlogit report."
+)
+def demo(report_path, no_report, force):
     """Fit bundled example data by Newton (GLM) and by Adam (network), compare, and write
     the HTML report of the admissions model."""
     from .demo import run_demo
+
+    if not no_report:
+        cli_data.check_outputs([("--report", report_path, "report")], [], force)
 
     text, _ = run_demo()
     click.echo(text)

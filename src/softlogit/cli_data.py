@@ -2,9 +2,12 @@
 
 Every table is read through pyarrow datasets, whole (:func:`read_frame`) or batch by batch
 (:func:`iter_frames`), so a file gives the same column types whether a fit reads it into
-memory or streams it. Predictions are written batch by batch to a temporary file that is
-renamed over the destination (:func:`write_frames`): the old file or the complete new
-one, never a part.
+memory or streams it; every file's columns are checked against the others'
+(:class:`~softlogit.data.stream.TableFiles`). Predictions are written batch by batch to a
+temporary file that is renamed over the destination (:func:`write_frames`): the old file or
+the complete new one, never a part. Before any work, :func:`check_outputs` refuses outputs
+that would destroy something: one of the command's inputs, a special file, a missing or
+read-only folder, or (without ``--force``) a file that softlogit did not write.
 """
 
 from __future__ import annotations
@@ -17,14 +20,20 @@ import sys
 import numpy as np
 import pandas as pd
 
-from .files import atomic_path
+from .data.stream import TableFiles
+from .files import atomic_path, check_target
 
 __all__ = [
     "DataError",
     "PREDICT_BATCH_ROWS",
     "STREAM_BYTES",
     "Table",
+    "check_labels",
+    "check_outputs",
     "error_message",
+    "is_model_file",
+    "is_predictions_file",
+    "is_report_file",
     "iter_frames",
     "label_for",
     "open_table",
@@ -125,8 +134,6 @@ class Table:
     """
 
     def __init__(self, path):
-        import pyarrow.dataset as ds
-
         self.path = path
         self.paths = _resolve(path)
         formats = sorted({_format_of(p) for p in self.paths})
@@ -134,14 +141,15 @@ class Table:
             raise DataError(f"{path!r} mixes CSV and Parquet files: use one format")
         self.format = formats[0]
         try:
-            self.dataset = ds.dataset(self.paths, format=self.format)
-        except Exception as err:  # pyarrow's message names the problem; keep it
-            raise DataError(f"cannot read {path!r} as {self.format}: {err}") from None
+            self.files = TableFiles(self.paths, self.format)
+        except ValueError as err:  # names the file and pyarrow's problem
+            raise DataError(str(err)) from None
+        self.dataset = self.files.dataset
 
     @property
     def columns(self):
-        """Column names, in file order."""
-        return list(self.dataset.schema.names)
+        """Column names, in file order (of all files, in order of first appearance)."""
+        return self.files.names
 
     @property
     def n_bytes(self):
@@ -151,10 +159,23 @@ class Table:
     def require(self, columns):
         """Raise :class:`DataError` naming the first of ``columns`` that is not a column."""
         have = self.columns
-        missing = [c for c in columns if c not in have]
+        known = set(have)
+        missing = [c for c in columns if c not in known]
         if missing:
             shown = ", ".join(have[:20]) + (", ..." if len(have) > 20 else "")
             raise DataError(f"column {missing[0]!r} is not in {self.path!r}; it has {shown}")
+        try:
+            self.files.check(columns)
+        except ValueError as err:  # a column missing from one file, or of another type there
+            raise DataError(str(err)) from None
+
+    def batches(self, columns=None, batch_rows=None):
+        """pyarrow record batches of ``columns`` (default all), file by file; a read error
+        names its file."""
+        try:
+            yield from self.files.batches(columns, batch_rows or PREDICT_BATCH_ROWS)
+        except ValueError as err:
+            raise DataError(str(err)) from None
 
 
 def open_table(path):
@@ -175,9 +196,15 @@ def read_frame(table, columns=None):
     -------
     pandas.DataFrame
     """
-    if columns is not None:
-        table.require(columns)
-    return table.dataset.to_table(columns=columns).to_pandas()
+    table.require(table.columns if columns is None else columns)
+    import pyarrow as pa
+
+    schema = table.dataset.schema
+    schema = schema if columns is None else pa.schema([schema.field(c) for c in columns])
+    data = pa.Table.from_batches(list(table.batches(columns)), schema=schema)
+    if data.num_rows == 0:
+        raise DataError(f"{table.path!r} has no rows")
+    return data.to_pandas()
 
 
 def iter_frames(table, columns=None, batch_rows=None):
@@ -187,10 +214,9 @@ def iter_frames(table, columns=None, batch_rows=None):
     Yields at least one frame (an empty one for a table without rows), so that writers
     always learn the output columns.
     """
-    if columns is not None:
-        table.require(columns)
-    empty, batch_rows = True, batch_rows or PREDICT_BATCH_ROWS
-    for batch in table.dataset.to_batches(columns=columns, batch_size=batch_rows):
+    table.require(table.columns if columns is None else columns)
+    empty = True
+    for batch in table.batches(columns, batch_rows):
         if batch.num_rows:
             empty = False
             yield batch.to_pandas()
@@ -206,6 +232,18 @@ def sorted_labels(values):
         return sorted(labels.tolist())
     except TypeError:  # mixed types: the estimator says what is wrong
         return labels.tolist()
+
+
+def check_labels(values, column):
+    """Refuse a label that is only white space (a CSV cell of spaces): it is a missing
+    value, not a class. A :class:`DataError` names the column and the row (from 0)."""
+    series = pd.Series(values)
+    if not (series.dtype == object or isinstance(series.dtype, pd.StringDtype)):
+        return
+    blank = series.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+    if blank.any():
+        row = int(np.flatnonzero(blank)[0])
+        raise DataError(f"column {column!r} has a missing value (a blank cell) at row {row}")
 
 
 def scan_labels(scan):
@@ -310,3 +348,115 @@ def label_for(text, classes, option="--reference"):
         raise DataError(f"{option} {text!r} is not a class of the target; the classes are {shown}")
     value = hits[0]
     return value.item() if isinstance(value, np.generic) else value
+
+
+# --------------------------------------------------------------------------- safe outputs
+_MODEL_TAG = re.compile(rb'"format"\s*:\s*"softlogit-model"')
+_MODEL_END = re.compile(rb'"sha256":"[0-9a-f]{64}","softlogit_version":"[^"]*"}\s*$')
+_REPORT_TAG = re.compile(rb"<meta\s+name=['\"]generator['\"]\s+content=['\"]softlogit[ '\"]")
+_READ = 2**20
+_MODEL_SEARCH = 256 * 2**20
+
+
+def is_model_file(path):
+    """Whether ``path`` is a softlogit model file (damaged ones included): its last bytes
+    are a model file's end (checksum, version), or its first 256 MiB hold ``"format":
+    "softlogit-model"`` (searched block by block, so a large file is not held in memory)."""
+    with open(path, "rb") as fh:
+        if not fh.read(64).lstrip().startswith(b"{"):
+            return False
+        fh.seek(max(0, os.fstat(fh.fileno()).st_size - 4096))
+        if _MODEL_END.search(fh.read()):
+            return True
+        fh.seek(0)
+        carry = b""
+        for _ in range(_MODEL_SEARCH // _READ):  # "format" follows "fitted": not far in
+            block = fh.read(_READ)
+            if not block:
+                break
+            if _MODEL_TAG.search(carry + block):
+                return True
+            carry = block[-64:]
+    return False
+
+
+def is_report_file(path):
+    """Whether ``path`` is an HTML report written by softlogit (its generator tag)."""
+    with open(path, "rb") as fh:
+        return _REPORT_TAG.search(fh.read(8192)) is not None
+
+
+def is_predictions_file(path):
+    """Whether ``path`` holds predictions as ``softlogit predict`` writes them: the columns
+    ``label`` and then only ``proba_<class>`` (a CSV header, or a Parquet schema)."""
+    if output_format(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            names = pq.read_schema(path).names
+        except Exception:  # not a Parquet file
+            return False
+    else:
+        import csv
+
+        with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+            names = next(csv.reader([fh.readline(_READ)]), [])
+    return bool(names) and names[0] == "label" and all(n.startswith("proba_") for n in names[1:])
+
+
+_KINDS = {
+    "model": ("softlogit model file", is_model_file),
+    "report": ("softlogit report", is_report_file),
+    "predictions": ("softlogit predictions file", is_predictions_file),
+}
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samestat(os.stat(a), os.stat(b))
+    except OSError:  # one does not exist (yet): the same file only by name
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_outputs(outputs, inputs, force=False):
+    """Refuse, before any work is done, outputs that would destroy something.
+
+    Parameters
+    ----------
+    outputs : list of (option, path, kind)
+        The files a command writes, e.g. ``("--out", "m.json", "model")``; ``kind`` is
+        ``"model"``, ``"report"`` or ``"predictions"``.
+    inputs : list of (description, path)
+        The files it reads, e.g. ``("the data file", "d.csv")``.
+    force : bool
+        Replace an existing file that is not of the output's kind.
+
+    Raises
+    ------
+    DataError
+        When an output is one of the inputs (by inode: hard and symbolic links too), two
+        outputs are the same file, or (without ``force``) an output exists, is not empty,
+        and is not what the command writes there (e.g. notes over a model file).
+    OSError
+        From :func:`softlogit.files.check_target`: a directory, device, FIFO or socket, or
+        a folder that is missing or not writable.
+    """
+    for number, (option, path, _) in enumerate(outputs):
+        check_target(path)
+        for what, source in inputs:
+            if _same_file(path, source):
+                raise DataError(
+                    f"{option} {path!r} is {what} {source!r}: softlogit never writes over "
+                    "its own input; choose another path"
+                )
+        for other, earlier, _ in outputs[:number]:
+            if _same_file(path, earlier):
+                raise DataError(f"{other} {earlier!r} and {option} {path!r} are the same file")
+    for option, path, kind in outputs:
+        word, recognise = _KINDS[kind]
+        if force or not os.path.exists(path) or os.path.getsize(path) == 0:
+            continue
+        if not recognise(path):
+            raise DataError(
+                f"{option} {path!r} exists and is not a {word}: give --force to replace it"
+            )

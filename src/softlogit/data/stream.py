@@ -18,11 +18,15 @@ import numpy as np
 from .external import BoundSource, DataSummary, codes_of
 from .sources import Chunk, _pool, add_summaries, single_threaded_blas
 
-__all__ = ["StreamSource", "TableScan", "scan_csv", "scan_parquet"]
+__all__ = ["StreamSource", "TableFiles", "TableScan", "scan_csv", "scan_parquet"]
 
 #: Bytes of features per batch when ``batch_rows`` is not given; batches read ahead.
 BATCH_BYTES = 16 * 2**20
 READAHEAD = 2
+#: pyarrow's CSV block: a block must hold a whole line, so wide files get larger blocks.
+CSV_BLOCK_BYTES = 2**20
+CSV_SAMPLE_LINES = 16
+_LONGEST_LINE = 256 * 2**20
 
 
 def _pyarrow():
@@ -56,6 +60,171 @@ def _resolve_paths(path_or_glob):
     return paths
 
 
+def _csv_block_size(paths):
+    """A CSV block size that holds the longest of the first lines of every file (twice
+    over), at least pyarrow's 1 MiB: a 20,000-column header is longer than that."""
+    longest = 0
+    for path in paths:
+        with open(path, "rb") as fh:
+            for _ in range(CSV_SAMPLE_LINES):
+                line = fh.readline(_LONGEST_LINE)
+                if not line:
+                    break
+                longest = max(longest, len(line))
+    return int(min(max(CSV_BLOCK_BYTES, 2 * longest), 2**31 - 1))
+
+
+def _file_format(paths, file_format):
+    """The pyarrow file format object for reading ``paths``."""
+    ds, _ = _pyarrow()
+    if file_format == "parquet":  # no pre-buffering: memory stays at one row group
+        options = ds.ParquetFragmentScanOptions(pre_buffer=False)
+        return ds.ParquetFileFormat(default_fragment_scan_options=options)
+    import pyarrow.csv as csv
+
+    return ds.CsvFileFormat(read_options=csv.ReadOptions(block_size=_csv_block_size(paths)))
+
+
+def _kind_of(kind):
+    """``"numbers"``, ``"text"``, ``"empty"`` or the type's name: what a column holds."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_null(kind):
+        return "empty"
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+        return "numbers"
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return "text"
+    return str(kind)
+
+
+def _common_type(types):
+    """The type that holds every one of ``types`` (of one kind); None if there is none."""
+    import pyarrow as pa
+
+    types = [t for t in types if not pa.types.is_null(t)]
+    if not types:
+        return pa.null()
+    if all(t == types[0] for t in types):
+        return types[0]
+    kinds = {_kind_of(t) for t in types}
+    if kinds == {"numbers"}:
+        return pa.int64() if all(pa.types.is_integer(t) for t in types) else pa.float64()
+    if kinds == {"text"}:
+        return pa.large_string() if any(pa.types.is_large_string(t) for t in types) else pa.string()
+    return None
+
+
+class TableFiles:
+    """The files of one table, each one's columns checked against the others.
+
+    pyarrow takes a dataset's columns from its first file; here every file's schema is read
+    (a Parquet footer, or the first CSV block), so that a column missing from one file or
+    holding text in one file and numbers in another is an error naming that file and that
+    column, not an error from deep inside pyarrow. Numbers of different types (int64 in one
+    file, double in another) are read as the common type.
+
+    Parameters
+    ----------
+    paths : list of str
+    file_format : {"parquet", "csv"}
+
+    Attributes
+    ----------
+    paths : list of str
+    schema : pyarrow.Schema
+        Every column of any file, in order of first appearance, with its common type.
+    dataset : pyarrow.dataset.Dataset
+        The files, read with ``schema``.
+    """
+
+    def __init__(self, paths, file_format):
+        ds, _ = _pyarrow()
+        import pyarrow as pa
+
+        self.paths, self.format = list(paths), file_format
+        fmt = _file_format(self.paths, file_format)
+        self._types, metadata = {}, None  # path -> {column: type}; the first file's metadata
+        for path in self.paths:
+            try:
+                single = ds.dataset(path, format=fmt)
+            except Exception as err:  # pyarrow's message names the problem; keep it
+                raise ValueError(f"cannot read {path!r} as {file_format}: {err}") from None
+            schema = single.schema
+            metadata = schema.metadata if path == self.paths[0] else metadata
+            self._types[path] = dict(zip(schema.names, schema.types, strict=True))
+        names = list(dict.fromkeys(n for types in self._types.values() for n in types))
+        self._conflicts, fields = {}, []
+        for name in names:
+            seen = [(p, types[name]) for p, types in self._types.items() if name in types]
+            common = _common_type([t for _, t in seen])
+            if common is None:
+                self._conflicts[name] = seen
+                common = seen[0][1]
+            fields.append(pa.field(name, common))
+        self.schema = pa.schema(fields, metadata=metadata)  # pandas' index and dtypes
+        if len(self.paths) == 1:  # its own schema: no second look at the file
+            self.dataset = single
+        else:
+            self.dataset = ds.dataset(self.paths, schema=self.schema, format=fmt)
+
+    @property
+    def names(self):
+        """Every column name, in order of first appearance."""
+        return list(self.schema.names)
+
+    def check(self, columns):
+        """Raise ValueError naming the file where one of ``columns`` is missing or holds
+        another kind of value than in the first file (columns in no file are not checked:
+        the caller names those)."""
+        for name in columns:
+            having = [p for p, types in self._types.items() if name in types]
+            lacking = [p for p, types in self._types.items() if name not in types]
+            if having and lacking:
+                raise ValueError(
+                    f"column {name!r} is not in {lacking[0]!r} (it is in {having[0]!r}): "
+                    "every file of the table needs the same columns"
+                )
+            if name in self._conflicts:
+                (p0, t0), (p1, t1) = self._first_clash(self._conflicts[name])
+                raise ValueError(
+                    f"column {name!r} holds {_kind_of(t0)} ({t0}) in {p0!r} but "
+                    f"{_kind_of(t1)} ({t1}) in {p1!r}: every file needs the same column types"
+                )
+
+    @staticmethod
+    def _first_clash(seen):
+        """The first file of the column and the first file whose type cannot join it."""
+        first = next((item for item in seen if _kind_of(item[1]) != "empty"), seen[0])
+        for item in seen:
+            if _common_type([first[1], item[1]]) is None:
+                return first, item
+        return seen[0], seen[-1]  # pragma: no cover - a clash needs two such files
+
+    def fragments(self):
+        """The files as pyarrow fragments, in file order."""
+        return list(self.dataset.get_fragments())
+
+    def batches(self, columns, batch_size, fragments=None, readahead=READAHEAD):
+        """Record batches of ``columns`` with the table's schema, fragment by fragment (all
+        of the table's, or the given ones); a read error names its file."""
+        import pyarrow as pa
+
+        for part in self.fragments() if fragments is None else fragments:
+            try:
+                yield from part.to_batches(
+                    schema=self.schema,
+                    columns=columns,
+                    batch_size=batch_size,
+                    batch_readahead=readahead,
+                    fragment_readahead=1,
+                )
+            except (pa.ArrowException, ValueError, TypeError) as err:
+                raise ValueError(f"cannot read {part.path!r}: {err}") from None
+
+
 def _as_list(value, what):
     if value is None:
         return []
@@ -81,32 +250,26 @@ class TableScan:
     """
 
     def __init__(self, paths, file_format, target, features, weight, offset, batch_rows):
-        ds, _ = _pyarrow()
         self.paths = paths
         self.format = file_format
-        fmt = file_format
-        if file_format == "parquet":  # no pre-buffering: memory stays at one row group
-            options = ds.ParquetFragmentScanOptions(pre_buffer=False)
-            fmt = ds.ParquetFileFormat(default_fragment_scan_options=options)
-        try:
-            self.dataset = ds.dataset(paths, format=fmt)
-        except Exception as err:  # pyarrow's errors name the file; keep its message
-            raise ValueError(f"cannot read {paths[0]!r} as {file_format}: {err}") from None
-        names = list(self.dataset.schema.names)
+        self.files = TableFiles(paths, file_format)
+        self.dataset = self.files.dataset
+        names = self.files.names
         self.target = target
         self.weight = weight
         self.offset = _as_list(offset, "offset")
         special = [c for c in [target, weight, *self.offset] if c is not None]
         features = [c for c in names if c not in special] if features is None else features
         self.feature_names = _as_list(features, "features")
-        self._check_columns(names, special)
         p = max(1, len(self.feature_names))
         self.batch_rows = int(batch_rows) if batch_rows else max(1024, BATCH_BYTES // (8 * p))
         if self.batch_rows < 1:
             raise ValueError(f"batch_rows must be a positive integer, got {batch_rows!r}")
+        self._check_columns(names, special)
 
     def _check_columns(self, names, special):
-        missing = [c for c in [*special, *self.feature_names] if c not in names]
+        have = set(names)
+        missing = [c for c in [*special, *self.feature_names] if c not in have]
         if missing:
             raise ValueError(f"column {missing[0]!r} is not in {self.paths[0]!r}; it has {names}")
         if self.target is None:
@@ -116,15 +279,26 @@ class TableScan:
             raise ValueError(
                 f"column {sorted(clash)[0]!r} is both a feature and the target, weight or offset"
             )
+        self.files.check([*special, *self.feature_names])
         import pyarrow as pa
 
         schema = self.dataset.schema
         for col in [*self.feature_names, *([self.weight] if self.weight else []), *self.offset]:
-            kind = schema.field(col).type
-            if not (
-                pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
-            ):
-                raise ValueError(f"column {col!r} is not numeric (type {kind}); encode it first")
+            kind = _kind_of(schema.field(col).type)
+            if kind == "empty":  # CSV: a header only, or not one value in the column
+                self._check_rows()
+                raise ValueError(f"column {col!r} has no values: every cell of it is empty")
+            if kind != "numbers" or pa.types.is_dictionary(schema.field(col).type):
+                raise ValueError(
+                    f"column {col!r} is not numeric (type {schema.field(col).type}); "
+                    "encode it first"
+                )
+
+    def _check_rows(self):
+        """A ValueError when the files have no rows at all."""
+        if not any(batch.num_rows for batch in self.record_batches([self.target])):
+            where = self.paths[0] if len(self.paths) == 1 else self.paths
+            raise ValueError(f"{where!r} has no rows")
 
     # ------------------------------------------------------------------ shape
     @property
@@ -143,13 +317,8 @@ class TableScan:
         the given fragments): scanning a whole dataset at once holds far more than a row
         group in pyarrow's memory pool."""
         parts = self.fragments() if fragments is None else fragments
-        for part in parts:  # little read-ahead: memory stays at a few batches
-            yield from part.to_batches(
-                columns=columns,
-                batch_size=self.batch_rows,
-                batch_readahead=READAHEAD,
-                fragment_readahead=1,
-            )
+        # little read-ahead: memory stays at a few batches
+        yield from self.files.batches(columns, self.batch_rows, parts)
 
     def _columns(self, features=True):
         cols = [self.target]
@@ -190,6 +359,7 @@ class TableScan:
                 row = start + int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
                 raise ValueError(f"column {col!r} has a missing value at row {row}")
             if col == self.target:
+                _check_blank_labels(arr, col, start)
                 continue
             values = arr.to_numpy(zero_copy_only=False).astype(float, copy=False)
             bad = ~np.isfinite(values)
@@ -254,6 +424,22 @@ class TableScan:
                     pieces.append(fragment)
             self._fragments = pieces
         return list(self._fragments)
+
+
+def _check_blank_labels(labels, column, start):
+    """A label that is only white space (a CSV cell of spaces) is a missing value, not a
+    class: a ValueError naming the column and the row (``start`` + its place in the batch)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = labels.type.value_type if pa.types.is_dictionary(labels.type) else labels.type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return
+    text = labels.cast(kind) if kind != labels.type else labels
+    blank = pc.equal(pc.utf8_trim_whitespace(text), "").to_numpy(zero_copy_only=False)
+    if np.any(blank):
+        row = start + int(np.flatnonzero(blank)[0])
+        raise ValueError(f"column {column!r} has a missing value (a blank cell) at row {row}")
 
 
 class StreamSource(BoundSource):
