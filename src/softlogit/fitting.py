@@ -256,10 +256,10 @@ def _fit_model(spec, theta0, state, diagnose):
         family = Categorical(spec.classes.size, None)
     elif family.reference is None:  # penalised: the coefficients are identified as they are
         intercept = intercept - intercept.mean()
-    separation = None
+    separation, suspected = None, False
     if diagnose and spec.penalty.is_zero:
-        separation = _diagnose_separation(spec, objective, result, aliased)
-    converged = result.converged and separation is None
+        separation, suspected = _diagnose_separation(spec, objective, result, aliased)
+    converged = result.converged and separation is None and not suspected
     if not result.converged and separation is None and diagnose:
         warnings.warn(
             f"solver {name!r} did not converge in {result.n_iter} iterations "
@@ -301,28 +301,32 @@ def _n_perfectly_predicted(objective, theta, trigger=SEPARATION_TRIGGER):
 
 def _diagnose_separation(spec, objective, result, aliased):
     """Run the LP test when the fit did not converge or some observed class has a fitted
-    probability within ``SEPARATION_TRIGGER`` of 1; warn with the classes and terms."""
+    probability within ``SEPARATION_TRIGGER`` of 1; warn with the classes and terms.
+
+    Returns the separation found (or None) and whether separation is suspected but could
+    not be tested (streamed or Dask data, where the LP needs the rows in memory): such a
+    fit is not reported as converged, since its optimum may not exist."""
     large = objective.source.n_rows > LP_ROWS
     trigger = LARGE_SEPARATION_TRIGGER if large else SEPARATION_TRIGGER
     if result.converged and _n_perfectly_predicted(objective, result.theta, trigger) == 0:
-        return None
+        return None, False
     if is_external(spec):
         if _n_perfectly_predicted(objective, result.theta) == 0:
-            return None
+            return None, False
         warnings.warn(
-            "some observed classes have fitted probability 1: the classes may be separated "
-            "(the linear-programming check needs in-memory data; fit a sample in memory to "
-            "name the terms)",
+            "some observed classes have fitted probability 1: the classes may be separated, "
+            "so the fit is not reported as converged (the linear-programming check needs "
+            "in-memory data; fit a sample in memory to name the terms)",
             PerfectSeparationWarning,
             stacklevel=4,
         )
-        return None
+        return None, True
     keep = spec.weight > 0
     found = find_separation(
         spec.X[keep], spec.codes[keep], spec.classes.size, spec.fit_intercept, ~aliased
     )
     if not found.separated:
-        return None
+        return None, False
     report = SeparationReport.from_result(found, spec.classes, spec.feature_names)
     remedy = "penalty='firth' or penalty='l2'" if spec.classes.size == 2 else "penalty='l2'"
     warnings.warn(
@@ -331,7 +335,7 @@ def _diagnose_separation(spec, objective, result, aliased):
         PerfectSeparationWarning,
         stacklevel=4,
     )
-    return found
+    return found, False
 
 
 def null_loglike(spec):

@@ -28,7 +28,7 @@ def physical_memory():
         return None
 
 
-def check_dense_square(n, what, copies=3, budget=None):
+def check_dense_square(n, what, copies=3, budget=None, hint=""):
     """Raise :class:`DenseSquareTooLarge` when ``copies`` dense ``n x n`` float64 matrices
     (``what`` needs them) exceed ``budget`` bytes (default: ``MEMORY_SHARE`` of the
     machine's memory).
@@ -43,6 +43,8 @@ def check_dense_square(n, what, copies=3, budget=None):
         How many such matrices exist at once.
     budget : int, optional
         Bytes allowed.
+    hint : str
+        What to do instead, appended to the message.
     """
     if budget is None:
         total = physical_memory()
@@ -54,5 +56,5 @@ def check_dense_square(n, what, copies=3, budget=None):
         raise DenseSquareTooLarge(
             f"{what} of {n:,} parameters needs {copies} dense {n:,} x {n:,} matrices, "
             f"{need / 2**30:,.1f} GiB, more than the {budget / 2**30:,.1f} GiB available for "
-            "them (half of this machine's memory)"
+            f"them (half of this machine's memory){hint}"
         )

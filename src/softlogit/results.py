@@ -27,6 +27,7 @@ from .inference import (
     wald,
     z_table,
 )
+from .memory import check_dense_square
 from .numerics import logsumexp
 from .objective import scaled_design
 
@@ -168,6 +169,7 @@ class FitResults:
         if key in self._cov_cache and groups is None:
             return self._cov_cache[key]
         if self._info is None:
+            check_dense_square(self._theta.size, "the covariance", copies=4)
             self._info = information(self._objective, self._theta)
         A_pen, A = self._info
         n_groups = None

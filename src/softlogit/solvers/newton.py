@@ -35,6 +35,7 @@ from dataclasses import replace
 import numpy as np
 import scipy.linalg as sla
 
+from ..memory import check_dense_square
 from . import lbfgs
 from .base import SolverOptions, SolverResult, max_abs
 from .views import CenteredView, loss_scale
@@ -170,6 +171,10 @@ def solve(objective, theta0, free, options):
     converges, so the objective's pass cache holds the information matrix the standard
     errors need.
     """
+    check_dense_square(
+        objective.n_params, "solver='newton' (its Hessian)", copies=4,
+        hint="; use solver='lbfgs' (or 'auto'), which forms no Hessian",
+    )  # fmt: skip
     view = CenteredView(objective)
     result = _solve(view, view.to_psi(np.array(theta0, dtype=float)), free, options)
     result.theta = view.to_theta(result.theta)
