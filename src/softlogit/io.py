@@ -492,10 +492,11 @@ def _covariance_out(model, results, n_params):
     if model._penalty_has_lasso():
         return None, None, "lasso fits have no standard errors"
     if n_params > MAX_STORED_PARAMS:
-        return None, None, (
+        why = (
             f"{n_params:,} parameters: model files store covariances of at most "
             f"{MAX_STORED_PARAMS:,}; refit on the training rows for standard errors"
         )
+        return None, None, why
     cov, center = results._cov_centered("nonrobust")
     return cov, center, None
 
