@@ -35,6 +35,10 @@ class FirthObjective:
         The unpenalised binary objective (one logit row).
     """
 
+    #: The Hessian returned is the Fisher information, an approximation of the penalised
+    #: objective's (Newton then finishes with quasi-Newton steps).
+    approximate_hessian = True
+
     def __init__(self, base):
         if base.m != 1:
             raise ValueError("penalty='firth' is implemented for binary models only")

@@ -68,6 +68,9 @@ HESSIAN_WORK_PER_BLOCK = 5e7
 #: gradient passes preconditioned by it, for at most this many steps.
 START_HESSIAN_MIN_PARAMS = 200
 START_HESSIAN_MAX_ITER = 60
+#: Objectives with an approximate Hessian (Firth) take scoring steps down to this decrement,
+#: then quasi-Newton steps (see ``_scoring_then_quasi_newton``).
+SCORING_TOL = 1e-3
 #: The quasi-Newton steps aim at ``tol`` times this: exact Newton's last step usually lands
 #: far inside ``tol``, and the answer should not depend on which route was taken.
 REFINE_TOL_FACTOR = 1e-2
@@ -183,6 +186,8 @@ def solve(objective, theta0, free, options):
 
 def _solve(objective, theta0, free, options):
     scale = loss_scale(objective, theta0)
+    if getattr(objective, "approximate_hessian", False):
+        return _scoring_then_quasi_newton(objective, theta0, free, options, scale)
     start, max_steps = subsample_start(objective, theta0, free, SUBSAMPLE_TOL), REFINE_MAX_ITER
     if start is None and objective.n_params > START_HESSIAN_MIN_PARAMS:
         start, max_steps = _start_hessian(objective, theta0, free), START_HESSIAN_MAX_ITER
@@ -190,8 +195,8 @@ def _solve(objective, theta0, free, options):
         return _newton(objective, theta0, free, options, scale)
     tight = replace(options, tol=options.tol * REFINE_TOL_FACTOR)
     if _cheap_gradient_passes(objective):
-        theta, history, done = _refine(objective, *start, free, tight, max_steps, scale)
-        if done:
+        theta, history, size = _refine(objective, *start, free, tight, max_steps, scale)
+        if size <= tight.tol:
             return SolverResult(theta, len(history), True, history)
     else:  # small Dask blocks: exact steps straight from the subsample's solution
         theta, history = start[0], []
@@ -200,6 +205,25 @@ def _solve(objective, theta0, free, options):
         options.tol
     )
     return SolverResult(rest.theta, len(history) + rest.n_iter, converged, history + rest.history)
+
+
+def _scoring_then_quasi_newton(objective, theta0, free, options, scale):
+    """For objectives whose Hessian is an approximation (Firth's: the Fisher information):
+    scoring steps, which converge only linearly near the optimum, to ``SCORING_TOL``; then
+    quasi-Newton steps preconditioned by the information there and corrected by the
+    observed gradient changes, which converge superlinearly and measure the decrement with
+    the corrected inverse Hessian (the information alone understates how far the optimum
+    is when the data are nearly separated)."""
+    rough_options = replace(options, tol=max(options.tol, SCORING_TOL))
+    rough = _newton(objective, theta0, free, rough_options, scale)
+    start = _start_hessian(objective, rough.theta, free)
+    left = options.max_iter - rough.n_iter
+    if start is None or left < 1:
+        return SolverResult(rough.theta, rough.n_iter, False, rough.history)
+    tight = replace(options, tol=options.tol * REFINE_TOL_FACTOR)
+    theta, history, size = _refine(objective, *start, free, tight, left, scale)
+    done = size <= options.tol
+    return SolverResult(theta, rough.n_iter + len(history), done, rough.history + history)
 
 
 def _exact_decrement(objective, theta, free, scale):
@@ -280,8 +304,8 @@ def _refine(objective, theta, factor, free, options, max_steps, scale):
     predicts to be the last: that pass also computes the Hessian, so a converged fit ends
     with the exact Hessian at its solution, and an unconverged one hands exact Newton its
     first Hessian. Stops when the decrement (with the quasi-Newton inverse Hessian) passes
-    ``options.tol`` (True), when the Hessian pass was taken, or after ``max_steps`` steps
-    (False); returns the last point, the history and the outcome.
+    ``options.tol``, when the Hessian pass was taken, or after ``max_steps`` steps; returns
+    the last point, the history and the last decrement.
     """
     f, g = objective.value_grad(theta)
     history, pairs = [], deque(maxlen=REFINE_MEMORY)
@@ -308,7 +332,7 @@ def _refine(objective, theta, factor, free, options, max_steps, scale):
         history.append(f)
         if last and t == 1.0:
             break
-    return theta, history, size <= options.tol
+    return theta, history, size
 
 
 def _quasi_newton_direction(g, pairs, factor, free):
