@@ -46,15 +46,16 @@ def check_dense_square(n, what, copies=3, budget=None, hint=""):
     hint : str
         What to do instead, appended to the message.
     """
+    where = ""
     if budget is None:
         total = physical_memory()
         if total is None:
             return
-        budget = MEMORY_SHARE * total
+        budget, where = MEMORY_SHARE * total, " (half of this machine's memory)"
     need = copies * 8.0 * n * n
     if need > budget:
         raise DenseSquareTooLarge(
             f"{what} of {n:,} parameters needs {copies} dense {n:,} x {n:,} matrices, "
             f"{need / 2**30:,.1f} GiB, more than the {budget / 2**30:,.1f} GiB available for "
-            f"them (half of this machine's memory){hint}"
+            f"them{where}{hint}"
         )
