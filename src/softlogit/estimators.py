@@ -635,8 +635,13 @@ class LogisticRegression(_LinearClassifier):
         Iterations (Newton, L-BFGS) or epochs (gd, sgd, adam), ``>= 1``; None: a per-solver
         default.
     tol : float or None
-        Stop when the largest absolute gradient entry is at most ``tol``; None: 1e-8 for
-        Newton/L-BFGS, 1e-6 for gd and 1e-5 for sgd/adam.
+        Convergence threshold of a scale-free optimality measure (unchanged by shifting or
+        rescaling a column, or by rescaling the weights; see :mod:`softlogit.solvers.views`):
+        Newton's decrement relative to the loss scale, :math:`\sqrt{g^T H^{-1} g / F}`, or
+        for the gradient solvers each gradient entry over :math:`\sqrt{H_{jj} F}` in centred
+        coordinates. ``converged_`` is True only when it holds at the returned point. None:
+        1e-8 for Newton/L-BFGS, 1e-6 for gd, sgd and adam (coefficients within about
+        ``20 * tol`` of the MLE, relative); for "cd" the KKT violation.
     class_weight : dict, "balanced" or None
         Weights multiplied into the sample weights per class (finite, ``>= 0``).
     warm_start : bool

@@ -18,7 +18,7 @@ class SolverOptions:
     max_iter : int
         Newton iterations, L-BFGS iterations or epochs.
     tol : float
-        Stop when the largest absolute entry of the (free) gradient is at most ``tol``.
+        Threshold of the solver's scale-free optimality measure (see :mod:`.views`).
     verbose : int
         Print progress when > 0.
     random_state : numpy Generator
