@@ -72,3 +72,19 @@ def test_check_dense_square_names_the_size():
     with pytest.raises(memory.DenseSquareTooLarge, match=r"98,049 x 98,049 .* 286\.5 GiB, more than the 1\.0 GiB"):
         memory.check_dense_square(98_049, "the covariance", copies=4, budget=2**30)
     memory.check_dense_square(1000, "the covariance", copies=4, budget=2**30)  # 30 MiB: fine
+
+
+def test_a_separation_lp_too_large_to_build_is_not_run(monkeypatch):
+    """Konis' LP has 2 n (K - 1) q non-zeros (1.2e9 for 6000 rows, 50 classes and 2000
+    features): above fitting.LP_MAX_NONZEROS it is skipped, and a fit with fitted
+    probabilities of 1 is then not reported as converged."""
+    from softlogit import fitting
+
+    rng = np.random.default_rng(42)
+    X = rng.normal(size=(300, 2))
+    y = np.digitize(X[:, 0], [-0.5, 0.5])  # completely separated by x0
+    monkeypatch.setattr(fitting, "LP_MAX_NONZEROS", 1000)
+    monkeypatch.setattr(fitting, "find_separation", None)  # would raise if called
+    with pytest.warns(sl.PerfectSeparationWarning, match="too large"):
+        m = sl.SoftmaxRegression().fit(X, y)
+    assert not m.converged_ and m.separation_ is None

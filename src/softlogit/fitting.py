@@ -28,7 +28,7 @@ from .firth import FirthObjective
 from .objective import NEAR_CERTAIN, Objective
 from .penalties import Firth, NoPenalty
 from .rank import aliased_columns, design_gram
-from .separation import SeparationReport, find_separation
+from .separation import SeparationReport, find_separation, lp_nonzeros
 from .solvers import SOLVERS, STOCHASTIC, SolverOptions, resolve_solver
 from .solvers.newton import subsample_by_newton, subsample_objective
 
@@ -52,6 +52,10 @@ __all__ = [
 #: at 1e-15).
 SEPARATION_TRIGGER, LARGE_SEPARATION_TRIGGER = NEAR_CERTAIN  # 1e-6, 1e-12
 LP_ROWS = 50_000
+#: Above this many non-zeros in its constraint matrix (about 1 GB in HiGHS) the LP is not
+#: run: separation is then suspected, not confirmed (a 6000-row softmax over 50 classes and
+#: 2000 features would need 1.2e9, some 20 GB).
+LP_MAX_NONZEROS = 5e7
 
 
 @dataclass
@@ -310,13 +314,16 @@ def _diagnose_separation(spec, objective, result, aliased):
     trigger = LARGE_SEPARATION_TRIGGER if large else SEPARATION_TRIGGER
     if result.converged and _n_perfectly_predicted(objective, result.theta, trigger) == 0:
         return None, False
-    if is_external(spec):
+    q = objective.q - np.count_nonzero(aliased)
+    too_big = lp_nonzeros(objective.source.n_rows, spec.classes.size, q) > LP_MAX_NONZEROS
+    if is_external(spec) or too_big:
         if _n_perfectly_predicted(objective, result.theta) == 0:
             return None, False
+        why = "needs in-memory data" if is_external(spec) else "is too large for these data"
         warnings.warn(
             "some observed classes have fitted probability 1: the classes may be separated, "
-            "so the fit is not reported as converged (the linear-programming check needs "
-            "in-memory data; fit a sample in memory to name the terms)",
+            f"so the fit is not reported as converged (the linear-programming check {why}; "
+            "fit a sample in memory to name the terms)",
             PerfectSeparationWarning,
             stacklevel=4,
         )

@@ -28,7 +28,13 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-__all__ = ["SeparationReport", "SeparationResult", "check_separation", "find_separation"]
+__all__ = [
+    "SeparationReport",
+    "SeparationResult",
+    "check_separation",
+    "find_separation",
+    "lp_nonzeros",
+]
 
 LP_TOL = 1e-7
 
@@ -118,6 +124,12 @@ def _is_complete(A):
     return res.status == 0 and -res.fun > LP_TOL
 
 
+def lp_nonzeros(n_rows, n_classes, n_columns):
+    """Non-zeros of Konis' constraint matrix: one row per row and other class, each with
+    the row's design values in two class blocks (one for the reference class)."""
+    return 2 * n_rows * (n_classes - 1) * n_columns
+
+
 def find_separation(X, y, n_classes, fit_intercept=True, columns=None):
     """Run Konis' linear program on design ``X`` and class codes ``y``.
 
@@ -140,6 +152,8 @@ def find_separation(X, y, n_classes, fit_intercept=True, columns=None):
     Xd = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=float)
     use = np.ones(Xd.shape[1], dtype=bool) if columns is None else np.asarray(columns, bool)
     Xd = Xd[:, use]
+    if fit_intercept:  # with an intercept the LP is invariant to shifting a column: centre
+        Xd = Xd - Xd.mean(axis=0)  # (a column far from 0 keeps its digits next to the 1s)
     scale = np.max(np.abs(Xd), axis=0)
     scale[scale == 0] = 1.0
     X1 = Xd / scale
