@@ -69,7 +69,8 @@ def test_newton_refuses_a_hessian_that_does_not_fit_before_any_pass(monkeypatch)
 
 
 def test_check_dense_square_names_the_size():
-    with pytest.raises(memory.DenseSquareTooLarge, match=r"98,049 x 98,049 .* 286\.5 GiB, more than the 1\.0 GiB"):
+    expected = r"98,049 x 98,049 .* 286\.5 GiB, more than the 1\.0 GiB"
+    with pytest.raises(memory.DenseSquareTooLarge, match=expected):
         memory.check_dense_square(98_049, "the covariance", copies=4, budget=2**30)
     memory.check_dense_square(1000, "the covariance", copies=4, budget=2**30)  # 30 MiB: fine
 
