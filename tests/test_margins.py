@@ -285,3 +285,9 @@ def test_estimator_method_delegates():
     data = load_admissions()
     m = LogisticRegression(formula="admit ~ gre + gpa + C(rank)").fit(data)
     pd.testing.assert_frame_equal(m.marginal_effects(dummy=True), marginal_effects(m, dummy=True))
+
+
+def test_an_intercept_only_model_has_no_marginal_effects_and_says_so():
+    m = LogisticRegression(formula="admit ~ 1").fit(load_admissions())
+    with pytest.raises(ValueError, match="no features"):
+        m.marginal_effects()

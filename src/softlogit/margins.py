@@ -95,6 +95,11 @@ def marginal_effects(
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
     results = model._inference()
+    if model.coef_.shape[1] == 0:
+        raise ValueError(
+            "the model has no features (an intercept-only model): there are no marginal "
+            "effects to compute"
+        )
     rows, weight = _data_rows(model, X)
     layer = _Layer.of(model)
     dummies = _dummy_columns(rows) if dummy else np.array([], dtype=int)
