@@ -173,7 +173,7 @@ def _full_rank_on_subsample(objective, theta0, solver_name):
         gram = _gram_from_hessian(small, theta0)
     else:
         gram = design_gram(small.source, objective.fit_intercept, objective.center)
-    return not aliased_columns(gram).any()
+    return not aliased_columns(gram, intercept_first=objective.fit_intercept).any()
 
 
 def _gram_from_hessian(objective, theta0):
@@ -202,7 +202,7 @@ def _aliased(spec, objective, theta0, solver_name):
         gram = _gram_from_hessian(objective, theta0)
     else:
         gram = design_gram(objective.source, spec.fit_intercept, objective.center)
-    mask = aliased_columns(gram)
+    mask = aliased_columns(gram, intercept_first=spec.fit_intercept)
     mask = mask[1:] if spec.fit_intercept else mask
     if mask.any():
         names = [spec.feature_names[j] for j in np.flatnonzero(mask)]

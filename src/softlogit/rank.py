@@ -7,10 +7,11 @@ matrix squares the rounding error (sums over many rows carry a relative error of
 :math:`10^{-14}`), so the tolerance is :math:`10^{-6}` rather than R's :math:`10^{-7}` on QR.
 The projection is a Cholesky factorisation of the weighted Gram matrix
 :math:`\tilde X^T W \tilde X` that skips aliased columns, so it needs only the summed Gram
-matrix (one pass, any data source). With an intercept the columns are centred at a reference
-point (:mod:`softlogit.coordinates`) and the norms are those of the centred columns, so the
-test is invariant to each column's location and scale (R's QR on the raw columns declares a
-Unix-timestamp column, :math:`1.7\cdot 10^9 + 60 z`, aliased with the intercept).
+matrix (one pass, any data source). With an intercept the Gram matrix is summed over columns
+centred at a reference point (:mod:`softlogit.coordinates`) and each residual is compared
+with the norm of its column projected off the intercept, so the test is invariant to each
+column's location and scale (R's QR on the raw columns declares a Unix-timestamp column,
+:math:`1.7\cdot 10^9 + 60 z`, aliased with the intercept).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def design_gram(source, fit_intercept, center=None):
     return source.reduce(gram)[0]
 
 
-def aliased_columns(gram, tol=ALIAS_TOL):
+def aliased_columns(gram, tol=ALIAS_TOL, intercept_first=False):
     """Boolean mask of aliased columns of a Gram matrix, visiting columns in order.
 
     Parameters
@@ -52,6 +53,10 @@ def aliased_columns(gram, tol=ALIAS_TOL):
         Symmetric positive semi-definite Gram matrix.
     tol : float
         Relative residual norm below which a column counts as aliased.
+    intercept_first : bool
+        Whether column 0 is the intercept: then each residual is compared with the norm of
+        the column centred (projected off the intercept), which does not change when the
+        column is shifted.
 
     Returns
     -------
@@ -61,10 +66,12 @@ def aliased_columns(gram, tol=ALIAS_TOL):
     L = np.zeros((q, q))
     aliased = np.zeros(q, dtype=bool)
     for j in range(q):
-        norm2 = gram[j, j]
+        norm2 = gram[j, j]  # the reference: the column's norm (centred, after the intercept)
+        if intercept_first and j > 0 and gram[0, 0] > 0:
+            norm2 = norm2 - gram[0, j] ** 2 / gram[0, 0]
         kept = np.flatnonzero(~aliased[:j])
         proj = L[j, kept]
-        resid2 = norm2 - proj @ proj
+        resid2 = gram[j, j] - proj @ proj
         if norm2 <= 0 or resid2 <= (tol**2) * norm2:
             aliased[j] = True
             continue

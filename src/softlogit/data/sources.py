@@ -16,6 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
+from ..coordinates import reference_point
+
 __all__ = [
     "Chunk",
     "InMemorySource",
@@ -184,16 +186,9 @@ class InMemorySource:
         return self.X.shape[0]
 
     def reference_point(self):
-        """The weighted column means of dense ``X`` (one pass), the reference point of the
-        centred coordinates (:mod:`softlogit.coordinates`); None for sparse ``X``. Weighted,
-        so that rows repeated and rows weighted by their count give the same point."""
-        if sp.issparse(self.X) or self.n_features == 0:
-            return None
-        total = self.total_weight
-        if not total > 0:
-            return None
-        (sums,) = self.reduce(lambda c: (c.weight @ c.X,))
-        return sums / total
+        """The reference point of the centred coordinates (:mod:`softlogit.coordinates`),
+        from a few hundred rows (no pass); None when no column needs centring."""
+        return reference_point(self.X)
 
     @property
     def n_features(self):

@@ -185,14 +185,15 @@ def solve(objective, theta0, free, options):
 
 
 def _solve(objective, theta0, free, options):
-    scale = loss_scale(objective, theta0)
     if getattr(objective, "approximate_hessian", False):
-        return _scoring_then_quasi_newton(objective, theta0, free, options, scale)
+        return _scoring_then_quasi_newton(objective, theta0, free, options)
     start, max_steps = subsample_start(objective, theta0, free, SUBSAMPLE_TOL), REFINE_MAX_ITER
     if start is None and objective.n_params > START_HESSIAN_MIN_PARAMS:
         start, max_steps = _start_hessian(objective, theta0, free), START_HESSIAN_MAX_ITER
     if start is None:
-        return _newton(objective, theta0, free, options, scale)
+        return _newton(objective, theta0, free, options)
+    # the loss scale at the start, read off the pass just made there (no pass of its own)
+    scale = loss_scale(subsample_objective(objective) or objective, start[0])
     tight = replace(options, tol=options.tol * REFINE_TOL_FACTOR)
     if _cheap_gradient_passes(objective):
         theta, history, size = _refine(objective, *start, free, tight, max_steps, scale)
@@ -207,7 +208,7 @@ def _solve(objective, theta0, free, options):
     return SolverResult(rest.theta, len(history) + rest.n_iter, converged, history + rest.history)
 
 
-def _scoring_then_quasi_newton(objective, theta0, free, options, scale):
+def _scoring_then_quasi_newton(objective, theta0, free, options):
     """For objectives whose Hessian is an approximation (Firth's: the Fisher information):
     scoring steps, which converge only linearly near the optimum, to ``SCORING_TOL``; then
     quasi-Newton steps preconditioned by the information there and corrected by the
@@ -215,7 +216,8 @@ def _scoring_then_quasi_newton(objective, theta0, free, options, scale):
     the corrected inverse Hessian (the information alone understates how far the optimum
     is when the data are nearly separated)."""
     rough_options = replace(options, tol=max(options.tol, SCORING_TOL))
-    rough = _newton(objective, theta0, free, rough_options, scale)
+    rough = _newton(objective, theta0, free, rough_options)
+    scale = loss_scale(objective, rough.theta)  # its last pass was there: no pass of its own
     start = _start_hessian(objective, rough.theta, free)
     left = options.max_iter - rough.n_iter
     if start is None or left < 1:
