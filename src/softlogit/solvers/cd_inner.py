@@ -26,8 +26,12 @@ MAX_SWEEPS = 10_000
 INNER_FORCING = 0.1
 #: ... but never below ``INNER_FLOOR * tol``.
 INNER_FLOOR = 0.1
-#: Most exact active-set solves per inner sweep round.
+#: Most exact active-set solves per inner sweep round ...
 ACTIVE_ROUNDS = 8
+#: ... each only when its factorisation costs at most this many sweeps over the active set,
+#: a sweep costing ``SWEEP_OVERHEAD + d`` flops per coordinate (interpreter overhead).
+ACTIVE_SWEEPS = 20
+SWEEP_OVERHEAD = 3000
 #: Rows of the Hessian transformed at a time (bounds the transform's temporaries).
 TRANSFORM_ROWS = 256
 
@@ -136,14 +140,18 @@ def _solve_active(active, u, r, g, H, lam):
     :math:`H_{AA}\,\Delta = -(g_A + r_A + \lambda_A \operatorname{sign} u_A)` (a Cholesky
     factorisation, :math:`O(|A|^3)`, where cyclic sweeps need many passes on correlated
     columns). A coordinate whose sign would change stops the step where it reaches 0 and
-    leaves the set, which is solved again (at most ``ACTIVE_ROUNDS`` times): each round
-    lowers the model. Only for ungrouped units; whether the last round was complete."""
+    leaves the set, which is solved again (at most ``ACTIVE_ROUNDS`` times, while cheaper
+    than ``ACTIVE_SWEEPS`` sweeps): each round lowers the model. Only for ungrouped units;
+    whether the last round was complete."""
     coords, blocks = active
     if blocks:
         return False
+    sweep = coords.size * (SWEEP_OVERHEAD + H.shape[0])  # work of one sweep, in flops
     for _ in range(ACTIVE_ROUNDS):
         if coords.size == 0:
             return True
+        if coords.size**3 / 3.0 > ACTIVE_SWEEPS * sweep:
+            return False  # the factorisation would cost more than the sweeps it saves
         sign = np.sign(u[coords])
         try:
             factor = cho_factor(H[np.ix_(coords, coords)], overwrite_a=True)
