@@ -27,16 +27,18 @@ standardised coordinates :math:`\phi` (centred, unit-variance columns, as glmnet
   mean), so ``converged`` means the same for any units.
 * **Memory.** The Hessian of the subproblem has :math:`(m\,|S|)^2` entries. When it would
   exceed :data:`HESSIAN_BUDGET`, the parameters are split into blocks whose exact Hessians
-  fit (one class at a time, glmnet's multinomial scheme; all classes of a column range for
-  grouped penalties; column ranges within a class when one class is too big), and each
-  outer iteration is a cycle of proximal Newton steps over the blocks, each with its own
-  line search (block coordinate descent, Tseng & Yun 2009): linear convergence, the same
-  stopping rule.
+  fit, and each outer iteration is a cycle of proximal Newton steps over the blocks, each
+  with its own line search (block coordinate descent, Tseng & Yun 2009): linear
+  convergence, the same stopping rule. Cycles alternate between two partitions: classes
+  (glmnet's multinomial scheme cycles over classes) and column ranges over all classes
+  (for grouped penalties, whose groups span the classes, and a single class: column
+  ranges with shifted boundaries).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..objective import gram_matrix, scaled_design
 from .base import SolverResult
@@ -257,7 +259,8 @@ def _block_hessian(objective, theta, classes, cols):
         else:  # minus Z^T Z first, then the diagonal blocks in place: one full-size array
             sw = np.sqrt(w)
             Z = [scaled_design(X, sw * P[:, a], fi) for a in classes]
-            H = gram_matrix(np.hstack(Z) if isinstance(Z[0], np.ndarray) else _sparse_hstack(Z))
+            Z = sp.hstack(Z, format="csr") if sp.issparse(Z[0]) else np.hstack(Z)
+            H = gram_matrix(Z)
             np.negative(H, out=H)
         for i, a in enumerate(classes):
             s = slice(i * qc, (i + 1) * qc)
@@ -271,12 +274,6 @@ def _block_hessian(objective, theta, classes, cols):
     ridge[:, :p] = objective.penalty.hessian_diag(coef)
     H[np.diag_indices_from(H)] += ridge[np.ix_(classes, cols)].ravel()
     return H
-
-
-def _sparse_hstack(blocks):
-    import scipy.sparse as sp
-
-    return sp.hstack(blocks, format="csr")
 
 
 def _solve_blocks(problem, theta, cols, options):
