@@ -120,20 +120,20 @@ def test_cv_over_l1_ratios_rule_and_scorer():
 def test_path_is_the_same_with_grown_or_fresh_hessians(monkeypatch, n_classes, grouped):
     """The CD solver's Hessian reuse (grown by new columns at the stored point, or fresh at
     every step) changes the route, never the solutions."""
-    from softlogit.solvers import cd
+    from softlogit.solvers import cd_store
 
     X, y = make_data(n=400, p=12, n_classes=n_classes, seed=54)
     model = sl.SoftmaxRegression(grouped=grouped) if n_classes > 2 else None
     paths, grown = [], []
-    original = cd._HessianStore._grow
+    original = cd_store.HessianStore._grow
 
     def counting_grow(self, objective, new):
         grown.append(new.size)
         return original(self, objective, new)
 
-    monkeypatch.setattr(cd._HessianStore, "_grow", counting_grow)
+    monkeypatch.setattr(cd_store.HessianStore, "_grow", counting_grow)
     for cheap in (0.0, np.inf):
-        monkeypatch.setattr(cd._HessianStore, "CHEAP", cheap)
+        monkeypatch.setattr(cd_store.HessianStore, "CHEAP", cheap)
         paths.append(sl.regularization_path(X, y, model=model, n_alphas=30, tol=1e-10))
         if cheap == 0.0:
             assert grown, "the stored Hessian never grew"

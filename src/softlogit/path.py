@@ -3,7 +3,8 @@ r"""Regularisation paths: the penalised fit over a decreasing grid of ``alpha``,
 * Grid: :math:`\alpha_{\max} = \max_j \lvert \nabla_j f(\hat\theta_0) \rvert / (\lambda_1 v_j)`
   (group norms for grouped penalties) at the intercept-only fit :math:`\hat\theta_0`, the
   smallest ``alpha`` with all coefficients zero, down to :math:`\epsilon\,\alpha_{\max}`
-  (:math:`\epsilon = 10^{-4}` when :math:`n > p`, else :math:`10^{-2}`), log-spaced. For a
+  (:math:`\epsilon = 10^{-2}` when :math:`n < p`, else :math:`10^{-4}`, as glmnet),
+  log-spaced. For a
   pure ridge (:math:`\lambda_1 = 0`) :math:`\lambda_1` is replaced by :math:`10^{-3}`, as
   glmnet does.
 * Warm starts: each fit starts from the previous solution.
@@ -20,10 +21,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 from sklearn.base import clone
 
+from .data.sources import single_threaded_blas
 from .estimators import LogisticRegression, SoftmaxRegression
 from .fitting import _null_intercepts, _solver_family, build_objective
 from .penalties import make_penalty
 from .solvers import SOLVERS, SolverOptions
+from .solvers.cd import column_scales
 
 __all__ = [
     "RegularizationPath",
@@ -111,8 +114,8 @@ def alpha_grid(spec, family, l1_ratio, n_alphas=100, eps=None):
     if not penalised.any():
         raise ValueError("every penalty_factor is 0: there is no path to compute")
     alpha_max = float(np.max(score[penalised] / weights[penalised])) / max(l1_ratio, 1e-3)
-    if eps is None:
-        eps = 1e-4 if spec.X.shape[0] > spec.X.shape[1] else 1e-2
+    if eps is None:  # glmnet: ifelse(nobs < nvars, 0.01, 1e-4)
+        eps = 1e-2 if spec.X.shape[0] < spec.X.shape[1] else 1e-4
     return np.geomspace(alpha_max, alpha_max * eps, n_alphas), theta
 
 
@@ -139,7 +142,8 @@ def _fit_screened(base, spec, family, alpha, ratio, theta, keep, options, store=
         theta, store = result.theta, result.state
         _, g = objective.value_grad(theta)
         score, weights = _feature_scores(objective, g, spec_a.penalty)
-        violators = ~keep & (score > alpha * ratio * weights + options.tol)
+        slack = options.tol * column_scales(objective)  # the solver's scale-free tolerance
+        violators = ~keep & (score > alpha * ratio * weights + slack)
         if not violators.any():
             return theta, g, objective, iters, store
         keep = keep | violators
@@ -209,7 +213,14 @@ def check_alphas(alphas):
 
 def path_on_spec(spec, family, grid, ratio, theta, options):
     """Fit every alpha of ``grid`` from the start ``theta`` with strong rules; per-alpha
-    coefficients, intercepts, deviance, non-zero counts and iterations."""
+    coefficients, intercepts, deviance, non-zero counts and iterations. BLAS runs
+    single-threaded, as in :func:`softlogit.fitting.fit_model`: the passes parallelise over
+    chunks, and the small factorisations between them only lose to BLAS threads."""
+    with single_threaded_blas():
+        return _path_on_spec(spec, family, grid, ratio, theta, options)
+
+
+def _path_on_spec(spec, family, grid, ratio, theta, options):
     out = {"coefs": [], "intercepts": [], "deviance": [], "n_nonzero": [], "n_iter": []}
     base = objective = build_objective(spec, family)
     _, g = objective.value_grad(theta)
