@@ -128,14 +128,29 @@ def _timestamp_data(n=3000, seed=6):
     return t, z, y
 
 
-def test_a_column_far_from_zero_is_not_aliased_with_the_intercept():
+def _fit_as(kind, X, y, tmp_path):
+    if kind == "memory":
+        return sl.LogisticRegression().fit(X, y)
+    if kind == "dask":
+        da = pytest.importorskip("dask.array")
+        return sl.LogisticRegression().fit(
+            da.from_array(X, chunks=(700, X.shape[1])), da.from_array(y, chunks=700)
+        )
+    frame = {f"x{j}": X[:, j] for j in range(X.shape[1])} | {"y": y}
+    path = tmp_path / "rows.parquet"
+    pytest.importorskip("pandas").DataFrame(frame).to_parquet(path)
+    return sl.LogisticRegression().fit(sl.scan_parquet(path, target="y"))
+
+
+@pytest.mark.parametrize("kind", ["memory", "dask", "parquet"])
+def test_a_column_far_from_zero_is_not_aliased_with_the_intercept(kind, tmp_path):
     """Unix timestamps (sd 3.5e-8 of the mean) used to be declared aliased and fixed at 0.
     statsmodels on the centred column is the reference; softlogit gets the same coefficient
-    and standard error from the raw column."""
+    and standard error from the raw column, in memory, on Dask and streamed."""
     t, z, y = _timestamp_data()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no CollinearityWarning
-        m = sl.LogisticRegression().fit(np.column_stack([t, z[:, 1]]), y)
+        m = _fit_as(kind, np.column_stack([t, z[:, 1]]), y, tmp_path)
     assert m.converged_ and not m.aliased_.any()
     centred = np.column_stack([t - 1.7e9, z[:, 1]])  # exact: Sterbenz
     ref = smapi.Logit(y, smapi.add_constant(centred)).fit(disp=0, tol=1e-12)

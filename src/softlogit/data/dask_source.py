@@ -266,6 +266,13 @@ class DaskSource(BoundSource):
         fixed = (self.bound.classes, self.bound.class_factor, self.offset_map, self.bound.features)
         return [(*block, *fixed) for block in self.data.blocks()]
 
+    def _data_owner(self):
+        return self.data
+
+    def _first_features(self):
+        dask, _ = _dask()
+        return np.asarray(dask.compute(self._blocks()[0][0])[0])
+
     @property
     def block_rows(self):
         """Median rows per block: every pass pays a scheduling round trip, so Newton weighs

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..coordinates import reference_point
 from ..numerics import scales_from_moments
 
 __all__ = [
@@ -193,3 +194,14 @@ class BoundSource:
     def total_weight(self):
         """Sum of the weights (times class weights), known from the descriptive pass."""
         return float(np.sum(self.bound.class_totals))
+
+    def reference_point(self):
+        """The reference point of the centred coordinates (:mod:`softlogit.coordinates`)
+        from the rows of the first chunk (one batch or block read, remembered by the data,
+        whose ``_first_features`` subclasses provide); None without features."""
+        if self.n_features == 0:
+            return None
+        owner = self._data_owner()
+        if "_reference_point" not in owner.__dict__:
+            owner.__dict__["_reference_point"] = reference_point(self._first_features())
+        return owner.__dict__["_reference_point"]

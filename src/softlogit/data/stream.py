@@ -456,6 +456,12 @@ class StreamSource(BoundSource):
         self.verbose = verbose
         self.passes = 0
 
+    def _data_owner(self):
+        return self.scan
+
+    def _first_features(self):
+        return next(iter(self.chunks())).X
+
     def chunks(self, fragments=None):
         """Chunks in file order (or of the given fragments)."""
         columns = self.scan._columns(self.bound.features)
