@@ -81,13 +81,13 @@ class Objective:
         Penalty on the coefficients (never the intercepts).
     fit_intercept : bool
         Whether the last parameter column is an intercept.
-    center : ndarray of shape (p,), optional
+    center : ndarray of shape (p,), None or "auto"
         Reference point of the centred coordinates in which Hessians are summed (see
-        :mod:`softlogit.coordinates`); by default the source's ``reference_point``, or the
-        mean of a few rows of in-memory dense data.
+        :mod:`softlogit.coordinates`); None: no centring; "auto" (default): the source's
+        ``reference_point()``, or that of in-memory dense data.
     """
 
-    def __init__(self, family, source, penalty, fit_intercept=True, center=None):
+    def __init__(self, family, source, penalty, fit_intercept=True, center="auto"):
         self.family = family
         self.source = source
         self.penalty = penalty
@@ -95,8 +95,8 @@ class Objective:
         self.m = family.n_outputs
         self.p = source.n_features
         self.q = self.p + self.fit_intercept
-        if center is None and self.fit_intercept:
-            center = _source_reference_point(source)
+        if isinstance(center, str):  # "auto"
+            center = _source_reference_point(source) if self.fit_intercept else None
         self.centering = Centering(center, self.m, self.fit_intercept)
         known = getattr(source, "total_weight", None)  # sources that know it save a pass
         if known is None:
@@ -301,8 +301,8 @@ class Objective:
         return other
 
     def on_source(self, source):
-        """The same family, penalty, intercept and centring over other rows (e.g. a
-        subsample)."""
+        """The same family, penalty, intercept and centring (the same coordinates, also
+        when there is none) over other rows (e.g. a subsample)."""
         return Objective(self.family, source, self.penalty, self.fit_intercept, self.center)
 
     def on_subsample(self, n_rows):

@@ -69,10 +69,10 @@ def solve(objective, theta0, free, options):
         left = options.max_iter - n_iter
         if left <= 0:
             break
-        view = JacobiView(objective, theta, check.scale)
-        theta, used = _run(view, theta, free, options, left, history)
+        theta, used = _run(JacobiView(objective, check), theta, free, options, left, history)
         n_iter += used
-        converged = check.converged(theta, objective.value_grad(theta)[1], options.tol)
+        check.refresh(theta)  # the curvature at the solution: for the test, and a restart
+        converged = check.measure(theta, objective.value_grad(theta)[1]) <= options.tol
         if converged or used == 0:
             break
     return SolverResult(theta, n_iter, converged, history)

@@ -118,13 +118,14 @@ class CurvatureScale:
     def __init__(self, objective, theta, free):
         self.objective, self.free = objective, np.asarray(free, dtype=bool)
         self.scale = loss_scale(objective, theta)
-        self.diag = self._diag(theta)
+        self.refresh(theta)
 
-    def _diag(self, theta):
+    def refresh(self, theta):
+        """Take the curvature (Hessian diagonal, positive) at ``theta``: one pass."""
         d = np.asarray(self.objective.hessian_diag_centered(theta), dtype=float)
-        positive = d[self.free & (d > 0)]
+        positive = d[self.free & (d > 0) & np.isfinite(d)]
         floor = positive.max() * 1e-300 if positive.size else 1.0
-        return np.maximum(d, floor)
+        self.diag = np.where(np.isfinite(d), np.maximum(d, floor), 1.0)
 
     def measure(self, theta, g):
         """The measure at ``theta`` with gradient ``g`` (raw coordinates), using the stored
@@ -137,7 +138,7 @@ class CurvatureScale:
         """Whether the measure is at most ``tol`` with the curvature at ``theta``."""
         if self.measure(theta, g) > tol:
             return False
-        self.diag = self._diag(theta)
+        self.refresh(theta)
         return self.measure(theta, g) <= tol
 
 
@@ -151,17 +152,13 @@ class JacobiView:
     Parameters
     ----------
     objective : Objective (or a view)
-    theta : ndarray
-        Where the curvature is taken.
-    scale : float
-        The loss scale :math:`F`.
+    curvature : CurvatureScale
+        The loss scale :math:`F` and the (positive) Hessian diagonal to scale by.
     """
 
-    def __init__(self, objective, theta, scale):
-        self.objective, self.scale = objective, float(scale)
-        diag = np.asarray(objective.hessian_diag_centered(theta), dtype=float)
-        ok = np.isfinite(diag) & (diag > 0)
-        self.jacobi = np.where(ok, np.sqrt(np.where(ok, diag, 1.0) / self.scale), 1.0)
+    def __init__(self, objective, curvature):
+        self.objective, self.scale = objective, float(curvature.scale)
+        self.jacobi = np.sqrt(curvature.diag / self.scale)
 
     def to_phi(self, theta):
         """Scaled coordinates of raw parameters."""
