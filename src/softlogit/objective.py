@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .coordinates import Centering, reference_point
+from .coordinates import Centering
 from .data.sources import chunk_rows_for, in_pieces, scratch
 
 __all__ = ["NEAR_CERTAIN", "Objective", "gram_matrix", "scaled_design"]
@@ -84,7 +84,7 @@ class Objective:
     center : ndarray of shape (p,), None or "auto"
         Reference point of the centred coordinates in which Hessians are summed (see
         :mod:`softlogit.coordinates`); None: no centring; "auto" (default): the source's
-        ``reference_point()``, or that of in-memory dense data.
+        ``reference_point()`` (None for a source without one).
     """
 
     def __init__(self, family, source, penalty, fit_intercept=True, center="auto"):
@@ -96,7 +96,8 @@ class Objective:
         self.p = source.n_features
         self.q = self.p + self.fit_intercept
         if isinstance(center, str):  # "auto"
-            center = _source_reference_point(source) if self.fit_intercept else None
+            own = getattr(source, "reference_point", None) if self.fit_intercept else None
+            center = None if own is None else own()
         self.centering = Centering(center, self.m, self.fit_intercept)
         known = getattr(source, "total_weight", None)  # sources that know it save a pass
         if known is None:
@@ -434,13 +435,3 @@ class Objective:
         G = g / wsum
         G[:, : self.p] += self.penalty.gradient(coef)
         return v / wsum + self.penalty.value(coef), G.ravel()
-
-
-def _source_reference_point(source):
-    """The reference point of a source's features: its own ``reference_point()`` when it
-    has one (streamed and Dask data), else that of in-memory ``X``."""
-    own = getattr(source, "reference_point", None)
-    if own is not None:
-        return own()
-    X = getattr(source, "X", None)
-    return None if X is None else reference_point(X)

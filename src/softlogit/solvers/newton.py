@@ -83,16 +83,25 @@ HESSIAN_MARGIN_PARAMS = 100
 HESSIAN_MARGIN_MAX = 4.0
 
 
+#: What a failed factorisation raises (a singular or non-finite matrix).
+FACTOR_ERRORS = (np.linalg.LinAlgError, ValueError)
+
+
+def _equilibrated(H):
+    """``s = diag(H)^(-1/2)`` (1 where the diagonal is not positive) and ``S H S``."""
+    diag = np.diag(H)
+    ok = np.isfinite(diag) & (diag > 0)
+    s = np.where(ok, 1.0 / np.sqrt(np.where(ok, diag, 1.0)), 1.0)
+    return s, H * s[:, None] * s[None, :]
+
+
 class EquilibratedFactor:
     """Cholesky factor of ``S H S`` with ``S = diag(H)^(-1/2)`` (unit diagonal: the
     condition number then measures collinearity, not the scales of the columns); ``solve``
     applies ``H^{-1}``. Raises ``LinAlgError`` when ``H`` is not positive definite."""
 
     def __init__(self, H):
-        diag = np.diag(H)
-        ok = np.isfinite(diag) & (diag > 0)
-        self.s = np.where(ok, 1.0 / np.sqrt(np.where(ok, diag, 1.0)), 1.0)
-        scaled = H * self.s[:, None] * self.s[None, :]
+        self.s, scaled = _equilibrated(H)
         self.factor = sla.cho_factor(scaled, lower=False, check_finite=False)
         if not np.all(np.isfinite(self.factor[0])):
             raise np.linalg.LinAlgError("non-finite Cholesky factor")
@@ -107,11 +116,16 @@ def newton_direction(H, g):
     :class:`EquilibratedFactor`), falling back to least squares when H is singular."""
     try:
         return -EquilibratedFactor(H).solve(g)
-    except (np.linalg.LinAlgError, sla.LinAlgError, ValueError):
-        diag = np.abs(np.diag(H))
-        s = np.where(diag > 0, 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0)), 1.0)
-        scaled = H * s[:, None] * s[None, :]
+    except FACTOR_ERRORS:
+        s, scaled = _equilibrated(H)
         return -s * sla.lstsq(scaled, s * g, cond=1e-12, check_finite=False)[0]
+
+
+def _direction(H, g, free):
+    """The Newton direction over the ``free`` parameters (0 elsewhere)."""
+    d = np.zeros_like(g)
+    d[free] = newton_direction(H[np.ix_(free, free)], g[free])
+    return d
 
 
 def decrement(g, d, free, scale):
@@ -233,9 +247,7 @@ def _exact_decrement(objective, theta, free, scale):
     """The Newton decrement at ``theta`` with the exact Hessian (the pass is cached when
     ``theta`` is where the last Hessian pass was made)."""
     _, g, H = objective.value_grad_hess(theta)
-    d = np.zeros_like(theta)
-    d[free] = newton_direction(H[np.ix_(free, free)], g[free])
-    return decrement(g, d, free, scale)
+    return decrement(g, _direction(H, g, free), free, scale)
 
 
 def _cheap_gradient_passes(objective):
@@ -284,7 +296,7 @@ def subsample_start(objective, theta0, free, tol=1e-10):
     _, _, H = small.value_grad_hess(result.theta)
     try:
         return result.theta, EquilibratedFactor(H[np.ix_(free, free)])
-    except (np.linalg.LinAlgError, sla.LinAlgError, ValueError):
+    except FACTOR_ERRORS:
         return None
 
 
@@ -294,7 +306,7 @@ def _start_hessian(objective, theta0, free):
     _, _, H = objective.value_grad_hess(theta0)
     try:
         return theta0, EquilibratedFactor(H[np.ix_(free, free)])
-    except (np.linalg.LinAlgError, sla.LinAlgError, ValueError):
+    except FACTOR_ERRORS:
         return None
 
 
@@ -384,8 +396,7 @@ def _newton(objective, theta0, free, options, scale=None):
     scale = loss_scale(objective, theta) if scale is None else scale
     history, converged, it = [], False, 0
     for it in range(1, options.max_iter + 1):
-        d = np.zeros_like(theta)
-        d[free] = newton_direction(H[np.ix_(free, free)], g[free])
+        d = _direction(H, g, free)
         if decrement(g, d, free, scale) <= options.tol:
             converged, it = True, it - 1
             break
@@ -401,7 +412,5 @@ def _newton(objective, theta0, free, options, scale=None):
         if options.verbose:
             print(f"newton iter {it:3d}  objective {f:.12g}  max|grad| {max_abs(g, free):.3e}")
     else:
-        d = np.zeros_like(theta)
-        d[free] = newton_direction(H[np.ix_(free, free)], g[free])
-        converged = decrement(g, d, free, scale) <= options.tol
+        converged = decrement(g, _direction(H, g, free), free, scale) <= options.tol
     return SolverResult(theta, it, converged, history)
