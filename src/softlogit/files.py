@@ -40,6 +40,7 @@ __all__ = [
     "UnsafeWriteError",
     "atomic_path",
     "check_target",
+    "file_kind",
     "remove_stale_temporaries",
     "write_text_atomic",
 ]
@@ -62,8 +63,10 @@ class UnsafeWriteError(OSError):
     """A write refused because it would replace something that is not a regular file."""
 
 
-def _kind(mode):
-    return next((text for test, text in _KINDS if test(mode)), "not a regular file")
+def file_kind(mode):
+    """What a file of ``st_mode`` ``mode`` that is not a regular file is, in words ("a FIFO
+    (named pipe)", "a directory", ...)."""
+    return next((text for test, text in _KINDS if test(mode)), "a special file")
 
 
 def _refuse(shown, what):
@@ -95,7 +98,7 @@ def _follow(shown, path):
             f"cannot write {shown!r}: it is a symbolic link to {real!r}, which does not exist"
         ) from None
     if not stat.S_ISREG(info.st_mode):
-        raise _refuse(shown, f"a symbolic link to {_kind(info.st_mode)} ({real!r})")
+        raise _refuse(shown, f"a symbolic link to {file_kind(info.st_mode)} ({real!r})")
     if not os.path.samestat(info, os.stat(real)):  # pragma: no cover - a racing rename
         raise UnsafeWriteError(f"cannot write {shown!r}: its link changed while it was read")
     return real
@@ -157,7 +160,7 @@ def check_target(path):
         target = _follow(shown, target)
         info, display = os.lstat(target), os.path.dirname(target)
     if info is not None and not stat.S_ISREG(info.st_mode):
-        raise _refuse(shown, _kind(info.st_mode))
+        raise _refuse(shown, file_kind(info.st_mode))
     _check_folder(shown, os.path.dirname(target), display)
     return target
 
@@ -309,7 +312,7 @@ class _Temporary:
         with suppress(FileNotFoundError):
             info = os.lstat(target)
             if not stat.S_ISREG(info.st_mode):  # replaced by a device, FIFO... meanwhile
-                raise _refuse(shown, _kind(info.st_mode))
+                raise _refuse(shown, file_kind(info.st_mode))
         os.replace(self.named, target)
         _release(self.named)
         self.named = None

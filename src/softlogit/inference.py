@@ -297,7 +297,7 @@ def parse_restriction(equation, names):
 
 
 def independent_restrictions(R, r, labels):
-    """The rows of :math:`R\theta = r` that are linearly independent, in order.
+    r"""The rows of :math:`R\theta = r` that are linearly independent, in order.
 
     A restriction implied by earlier ones (``"a = 0, 2*a = 0"``) is dropped with a
     warning, as it adds no information (statsmodels keeps it and warns; the test is the

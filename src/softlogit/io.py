@@ -39,7 +39,7 @@ from .data.formula import INTERCEPT, FormulaDesign
 from .data.formula_grammar import check_formula
 from .estimators import LogisticRegression, SoftmaxRegression
 from .families import Categorical, make_family
-from .files import atomic_path
+from .files import atomic_path, file_kind
 from .inference import COV_TYPES
 from .modelfile_values import (
     ModelFileError,
@@ -645,19 +645,9 @@ def _max_bytes(max_bytes):
     return max_bytes
 
 
-_SPECIAL_FILES = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
 def _check_kind_and_size(info, limit):
     if not stat.S_ISREG(info.st_mode):
-        kind = next((name for test, name in _SPECIAL_FILES if test(info.st_mode)), "special")
-        raise ModelFileError(f"it is {kind}, not a regular file")
+        raise ModelFileError(f"it is {file_kind(info.st_mode)}, not a regular file")
     if info.st_size > limit:
         raise ModelFileError(
             f"it has {info.st_size} bytes, more than the limit of {limit} (a larger model file "

@@ -57,7 +57,7 @@ class Standardizer:
                 s1 = np.asarray(X.sum(axis=0)).ravel()
                 s2 = np.asarray(X.multiply(X).sum(axis=0)).ravel()
                 return n, s1 - n * shift, s2 - 2 * shift * s1 + n * shift * shift
-            Xs = X - shift
+            Xs = X if objective.center is None else X - shift  # no copy when not centred
             return n, Xs.sum(axis=0), (Xs * Xs).sum(axis=0)
 
         total, sum1, sum2 = objective.source.reduce(moments)
