@@ -18,6 +18,14 @@ def make_data(n=600, p=4, n_classes=2, seed=0, scale=0.7):
     return X, y
 
 
+@pytest.fixture(scope="module")
+def admissions():
+    """The bundled UCLA admissions data frame."""
+    from softlogit.datasets import load_admissions
+
+    return load_admissions()
+
+
 @pytest.fixture
 def binary_data():
     return make_data(n=600, p=4, n_classes=2, seed=1)

@@ -20,7 +20,6 @@ import statsmodels.formula.api as smf
 from click.testing import CliRunner
 
 import softlogit as sl
-from softlogit import datasets
 from softlogit import io as sio
 from softlogit.cli import main
 from softlogit.data import formula as formula_module
@@ -81,11 +80,6 @@ def _quiet():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
-
-
-@pytest.fixture(scope="module")
-def admissions():
-    return datasets.load_admissions()
 
 
 @pytest.fixture(scope="module")

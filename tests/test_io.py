@@ -29,11 +29,6 @@ def _quiet():
 
 
 @pytest.fixture(scope="module")
-def admissions():
-    return datasets.load_admissions()
-
-
-@pytest.fixture(scope="module")
 def hsb():
     return datasets.load_hsbdemo()
 
