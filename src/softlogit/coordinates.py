@@ -116,25 +116,20 @@ class Centering:
 
     def hess_to_theta(self, H):
         """:math:`M^T H M`: a centred Hessian in raw coordinates."""
-        if self.identity:
-            return H
-        m, q = self.m, self.p + 1
-        H4 = np.array(H, dtype=float).reshape(m, q, m, q)
-        c = self.center
-        H4[:, :-1] += c[None, :, None, None] * H4[:, -1:]
-        H4[..., :-1] += c * H4[..., -1:]
-        return H4.reshape(m * q, m * q)
+        return H if self.identity else self._congruence(H, self.center)
 
     def hess_to_psi(self, H):
         """:math:`M^{-T} H M^{-1}`: a raw Hessian in centred coordinates (with the
         cancellation the centred sums avoid: for data that cannot be centred, sparse)."""
-        if self.identity:
-            return H
+        return H if self.identity else self._congruence(H, -self.center)
+
+    def _congruence(self, H, c):
+        """:math:`N^T H N` with :math:`N = I + e_b c^T` per class (``c`` is the reference
+        point for :math:`M`, minus it for :math:`M^{-1}`)."""
         m, q = self.m, self.p + 1
         H4 = np.array(H, dtype=float).reshape(m, q, m, q)
-        c = self.center
-        H4[:, :-1] -= c[None, :, None, None] * H4[:, -1:]
-        H4[..., :-1] -= c * H4[..., -1:]
+        H4[:, :-1] += c[None, :, None, None] * H4[:, -1:]
+        H4[..., :-1] += c * H4[..., -1:]
         return H4.reshape(m * q, m * q)
 
     def cov_to_theta(self, V):
