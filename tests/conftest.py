@@ -39,7 +39,7 @@ def multi_data():
 @pytest.fixture
 def subsample_starts(monkeypatch):
     """Record, per call of Newton's ``subsample_start``, whether it took the subsample route."""
-    from softlogit.solvers import newton
+    from softlogit.model.solvers import newton
 
     starts = []
     original = newton.subsample_start

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import softlogit as sl
-from softlogit import io, memory, results
+from softlogit import memory
+from softlogit.product import modelfile as io
+from softlogit.stats import results
 
 from .conftest import make_data
 
@@ -79,7 +81,7 @@ def test_a_separation_lp_too_large_to_build_is_not_run(monkeypatch):
     """Konis' LP has 2 n (K - 1) q non-zeros (1.2e9 for 6000 rows, 50 classes and 2000
     features): above fitting.LP_MAX_NONZEROS it is skipped, and a fit with fitted
     probabilities of 1 is then not reported as converged."""
-    from softlogit import fitting
+    from softlogit.model import fitting
 
     rng = np.random.default_rng(42)
     X = rng.normal(size=(300, 2))

@@ -12,7 +12,7 @@ from scipy.special import log_softmax
 from sklearn.datasets import load_breast_cancer, load_wine
 
 import softlogit as sl
-from softlogit.solvers import cd
+from softlogit.model.solvers import cd
 
 from .conftest import make_data
 from .rscript import run_r, write_csv_for_r

@@ -15,14 +15,14 @@ from click.testing import CliRunner
 
 import softlogit
 import softlogit as sl
-from softlogit import cli, cli_data
 from softlogit.datasets import load_admissions, load_hsbdemo
-from softlogit.demo import run_demo
+from softlogit.product import cli, cli_data
+from softlogit.product.demo import run_demo
 
 
 def test_softlogit_demo_runs_and_both_views_agree(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "softlogit.cli", "demo"],
+        [sys.executable, "-m", "softlogit", "demo"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -47,14 +47,14 @@ def test_run_demo_returns_difference():
 
 def test_cli_help_and_bad_command():
     ok = subprocess.run(
-        [sys.executable, "-m", "softlogit.cli", "--help"],
+        [sys.executable, "-m", "softlogit", "--help"],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert ok.returncode == 0 and "demo" in ok.stdout
     bad = subprocess.run(
-        [sys.executable, "-m", "softlogit.cli", "frobnicate"],
+        [sys.executable, "-m", "softlogit", "frobnicate"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -72,7 +72,7 @@ HSB_FEATURES = ["write", "ses_middle", "ses_high"]
 def _run(*args, timeout=120):
     """The command line in a fresh interpreter, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "softlogit.cli", *map(str, args)],
+        [sys.executable, "-m", "softlogit", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -322,7 +322,7 @@ def test_failed_predict_leaves_the_old_file(files, tmp_path, monkeypatch):
 
 
 def test_demo_report_option(tmp_path, monkeypatch):
-    monkeypatch.setattr("softlogit.demo.run_demo", lambda: ("demo text", 0.0))
+    monkeypatch.setattr("softlogit.product.demo.run_demo", lambda: ("demo text", 0.0))
     monkeypatch.chdir(tmp_path)
     assert _invoke("demo", "--no-report").stdout == "demo text\n"
     assert os.listdir(tmp_path) == []
@@ -454,7 +454,7 @@ def test_demo_without_matplotlib_skips_the_report(tmp_path, monkeypatch):
         "find_spec",
         lambda name, *a: None if name == "matplotlib" else real(name, *a),
     )
-    monkeypatch.setattr("softlogit.demo.run_demo", lambda: ("demo text", 0.0))
+    monkeypatch.setattr("softlogit.product.demo.run_demo", lambda: ("demo text", 0.0))
     monkeypatch.chdir(tmp_path)
     result = _invoke("demo")
     assert result.stdout.startswith("demo text") and os.listdir(tmp_path) == []
@@ -566,7 +566,7 @@ def test_existing_files_softlogit_did_not_write_need_force(files, tmp_path, monk
     model = tmp_path / "m.json"
     _invoke(*fit, "--out", model)
     assert "is not a softlogit report" in _refused("report", model, adm, "--out", page)
-    monkeypatch.setattr("softlogit.demo.run_demo", lambda: ("demo text", 0.0))
+    monkeypatch.setattr("softlogit.product.demo.run_demo", lambda: ("demo text", 0.0))
     assert "is not a softlogit report" in _refused("demo", "--report", page)
     assert page.read_text().endswith("my page</body></html>")
     _invoke("report", model, adm, "--out", page, "--force")
@@ -629,7 +629,7 @@ def test_readme_command_lines_run_and_run_again(tmp_path, monkeypatch):
                 if line.startswith("softlogit ")]  # fmt: skip
     assert len(commands) >= 5
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("softlogit.demo.run_demo", lambda: ("demo text", 0.0))
+    monkeypatch.setattr("softlogit.product.demo.run_demo", lambda: ("demo text", 0.0))
     adm = load_admissions()
     adm.to_csv("admissions.csv", index=False)
     rng = np.random.default_rng(7)
@@ -648,7 +648,8 @@ def test_readme_command_lines_run_and_run_again(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------------
 SLOW_PREDICT = """
 import sys, time
-from softlogit import cli, cli_data, files
+from softlogit import files
+from softlogit.product import cli, cli_data
 
 files.USE_ANONYMOUS = False  # a named temporary file: only the command can remove it
 real, calls = cli_data.prediction_frame, []

@@ -20,11 +20,11 @@ import statsmodels.formula.api as smf
 from click.testing import CliRunner
 
 import softlogit as sl
-from softlogit import io as sio
-from softlogit.cli import main
 from softlogit.data import formula as formula_module
 from softlogit.data.formula_grammar import check_formula
-from softlogit.io import ModelFileError
+from softlogit.product import modelfile as sio
+from softlogit.product.cli import main
+from softlogit.product.modelfile import ModelFileError
 
 MARK = "MARKER"  # replaced by the path of a file that must never be created
 
@@ -210,7 +210,7 @@ def test_no_marker_through_the_api_and_the_cli(formula, saved_doc, admissions, t
     assert api.returncode != 0 and "ModelFileError" in api.stderr, api.stderr[-2000:]
     assert "outside the formula grammar" in api.stderr
     assert not marker.exists()
-    cli = run_python(["-m", "softlogit.cli", "predict", str(model), str(data)], tmp_path)
+    cli = run_python(["-m", "softlogit.product.cli", "predict", str(model), str(data)], tmp_path)
     assert cli.returncode == 1, cli.stderr[-2000:]
     assert "outside the formula grammar" in cli.stderr and cli.stdout == ""
     assert not marker.exists()
@@ -398,7 +398,7 @@ def test_devices_and_directories_are_refused_by_kind(tmp_path):
 FIFO_SCRIPT = """
 import os, stat, sys
 import softlogit as sl
-from softlogit import io as sio
+from softlogit.product import modelfile as sio
 fifo, regular = sys.argv[1], sys.argv[2]
 for attempt in ("plain", "swapped after stat"):
     try:

@@ -17,8 +17,8 @@ from sklearn.model_selection import KFold
 
 import softlogit as sl
 from softlogit import datasets
-from softlogit import io as sio
-from softlogit.io import ModelFileError, NoTrainingDataError, StoredResults
+from softlogit.product import modelfile as sio
+from softlogit.product.modelfile import ModelFileError, NoTrainingDataError, StoredResults
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from softlogit import CollinearityWarning, LogisticRegression, SoftmaxRegression
 from softlogit.datasets import load_admissions, load_hsbdemo
-from softlogit.margins import _effects_and_jacobian, _Layer, marginal_effects
+from softlogit.stats.margins import _effects_and_jacobian, _Layer, marginal_effects
 
 from .conftest import make_data
 

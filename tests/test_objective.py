@@ -8,9 +8,9 @@ import scipy.sparse as sp
 from scipy.special import logsumexp
 
 from softlogit.data.sources import InMemorySource
-from softlogit.families import Bernoulli, Categorical
-from softlogit.objective import Objective
-from softlogit.penalties import L2, NoPenalty
+from softlogit.model.families import Bernoulli, Categorical
+from softlogit.model.objective import Objective
+from softlogit.model.penalties import L2, NoPenalty
 
 from .conftest import make_data
 

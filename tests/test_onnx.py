@@ -8,7 +8,7 @@ from sklearn.exceptions import NotFittedError
 
 import softlogit as sl
 from softlogit.datasets import load_admissions, load_hsbdemo
-from softlogit.onnx_export import DEFAULT_OPSET, to_onnx
+from softlogit.product.onnx_export import DEFAULT_OPSET, to_onnx
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")

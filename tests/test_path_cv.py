@@ -120,7 +120,7 @@ def test_cv_over_l1_ratios_rule_and_scorer():
 def test_path_is_the_same_with_grown_or_fresh_hessians(monkeypatch, n_classes, grouped):
     """The CD solver's Hessian reuse (grown by new columns at the stored point, or fresh at
     every step) changes the route, never the solutions."""
-    from softlogit.solvers import cd_store
+    from softlogit.model.solvers import cd_store
 
     X, y = make_data(n=400, p=12, n_classes=n_classes, seed=54)
     model = sl.SoftmaxRegression(grouped=grouped) if n_classes > 2 else None

@@ -64,7 +64,7 @@ def _auc_in(label):
 
 # --------------------------------------------------------------------------- packaging
 def test_import_does_not_load_matplotlib():
-    code = "import sys, softlogit.plotting; print('matplotlib' in sys.modules)"
+    code = "import sys, softlogit.product.plotting; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import softlogit as sl
-from softlogit.families import Categorical
+from softlogit.model.families import Categorical
 
 from .conftest import make_data
 

@@ -26,10 +26,10 @@ from sklearn.metrics import (  # noqa: E402
 )
 
 import softlogit as sl  # noqa: E402
-from softlogit import plotting, report  # noqa: E402
 from softlogit.datasets import load_admissions, load_hsbdemo  # noqa: E402
-from softlogit.report import make_report, write_report  # noqa: E402
-from softlogit.summary import _formatters  # noqa: E402
+from softlogit.product import plotting, report  # noqa: E402
+from softlogit.product.report import make_report, write_report  # noqa: E402
+from softlogit.stats.summary import _formatters  # noqa: E402
 
 from .conftest import make_data  # noqa: E402
 

@@ -297,7 +297,7 @@ KILLER = textwrap.dedent(
     """
     import json, os, signal, sys, time
     from softlogit import files
-    from softlogit.cli import _signals_as_exit
+    from softlogit.product.cli import _signals_as_exit
 
     target, anonymous, trials = sys.argv[1], sys.argv[2] == "anonymous", int(sys.argv[3])
     files.USE_ANONYMOUS = anonymous

@@ -298,7 +298,7 @@ def test_dask_newton_starts_from_a_subsample_of_blocks(
     """On many rows Newton first solves some whole blocks (on the workers), then takes exact
     steps on all rows (small blocks, where every pass costs mostly scheduling) or refines
     with gradient passes (large blocks): the same MLE as in memory either way."""
-    from softlogit.solvers import newton
+    from softlogit.model.solvers import newton
 
     monkeypatch.setattr(newton, "HESSIAN_WORK_PER_BLOCK", 0.0 if gradient_passes else np.inf)
     refined = []

@@ -168,7 +168,7 @@ def _count_passes(model):
 def test_the_information_reused_from_the_last_pass_equals_a_fresh_one(n_classes):
     """The standard errors read the Hessian off the solver's last pass (at the solution, up
     to rounding); recomputing it from scratch gives the same covariance."""
-    from softlogit.inference import information
+    from softlogit.stats.inference import information
 
     X, y = make_data(n=50_000, p=4, n_classes=n_classes, seed=34)
     model = (sl.LogisticRegression() if n_classes == 2 else sl.SoftmaxRegression()).fit(X, y)
@@ -200,7 +200,7 @@ def test_subsample_rank_deficiency_falls_back_to_the_full_rank_check():
 def test_many_parameters_solve_the_subsample_by_lbfgs_and_reach_plain_newton(monkeypatch):
     """Above SUBSAMPLE_NEWTON_MAX_PARAMS the subsample is solved by L-BFGS; the full-data
     answer equals plain Newton's (route switched off, run to 1e-12) to 1e-9."""
-    from softlogit.solvers import lbfgs, newton
+    from softlogit.model.solvers import lbfgs, newton
 
     X, y = make_data(n=60_000, p=30, n_classes=8, seed=33, scale=0.3)
     calls = []
@@ -219,7 +219,7 @@ def test_a_step_too_small_for_the_value_to_judge_is_judged_by_the_gradient():
     """Near the optimum the value's rounding (a sum over many rows) can exceed the predicted
     decrease: the full step then counts as accepted when the gradient shrinks, and only
     then; a resolvable increase is still rejected."""
-    from softlogit.solvers.newton import _full_step_accepted
+    from softlogit.model.solvers.newton import _full_step_accepted
 
     free = np.ones(3, dtype=bool)
     f, g = 0.6, np.array([2e-10, -1e-10, 5e-11])
@@ -236,7 +236,7 @@ def test_many_parameters_on_few_rows_refine_from_the_starting_hessian(monkeypatc
     statsmodels' (independent), and equal plain Newton's to 1e-9."""
     import statsmodels.api as smapi
 
-    from softlogit.solvers import newton
+    from softlogit.model.solvers import newton
 
     X, y = make_data(n=4000, p=30, n_classes=8, seed=35, scale=0.3)  # 7 x 31 = 217 params
     calls = []

@@ -278,7 +278,7 @@ def test_coordinate_descent_without_a_penalty_is_refused(Xy, penalty):
 def test_command_line_solver_cd_without_a_penalty_is_one_clear_line(tmp_path):
     from click.testing import CliRunner
 
-    from softlogit import cli
+    from softlogit.product import cli
 
     X, y = make_data(n=60, p=2, n_classes=2, seed=3)
     path = tmp_path / "d.csv"

@@ -1,17 +1,23 @@
 """softlogit: binary logistic and multinomial (softmax) regression, one cross-entropy engine
 seen as a GLM (Newton/IRLS, Fisher information) and as a neural network (SGD, Adam)."""
 
-from .cv import LogisticRegressionCV, SoftmaxRegressionCV
+import sys
+
 from .data.stream import scan_csv, scan_parquet
 from .estimators import LogisticRegression, SoftmaxRegression
 from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
-from .io import ModelFileError, load, save
-from .path import RegularizationPath, regularization_path
-from .report import make_report, write_report
-from .results import lr_test
-from .separation import SeparationReport, check_separation, find_separation
+from .model.separation import SeparationReport, check_separation, find_separation
+from .product import plotting
+from .product.modelfile import ModelFileError, load, save
+from .product.report import make_report, write_report
+from .selection.cv import LogisticRegressionCV, SoftmaxRegressionCV
+from .selection.path import RegularizationPath, regularization_path
+from .stats.results import lr_test
 
 __version__ = "0.1.0"
+
+# ``softlogit.plotting`` is public (``from softlogit import plotting``); it lives in ``product/``.
+sys.modules.setdefault(__name__ + ".plotting", plotting)
 
 __all__ = [
     "CollinearityWarning",

@@ -33,19 +33,19 @@ from .data.external import (
     is_external,
 )
 from .data.formula import FormulaDesign
-from .families import Categorical
-from .fitting import FitSpec, build_objective, fit_model, null_loglike, solver_for
-from .margins import marginal_effects
+from .model.families import Categorical
+from .model.fitting import FitSpec, build_objective, fit_model, null_loglike, solver_for
+from .model.penalties import make_penalty
+from .model.solvers import STOCHASTIC, SolverOptions
 from .params import (
     PARAMETER_CONSTRAINTS,
     check_penalty_settings,
     is_fitted_name,
     validate_params,
 )
-from .penalties import make_penalty
-from .results import FitResults
-from .solvers import STOCHASTIC, SolverOptions
-from .summary import Summary
+from .stats.margins import marginal_effects
+from .stats.results import FitResults
+from .stats.summary import Summary
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
@@ -469,7 +469,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             Intervals have coverage ``1 - alpha``.
         cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
             Inverse Fisher information or a sandwich estimator (see
-            :mod:`softlogit.inference` for the conventions).
+            :mod:`softlogit.stats.inference` for the conventions).
         groups : array-like of shape (n,), optional
             Cluster labels of the training rows, with ``cov_type="cluster"``.
         """
@@ -489,7 +489,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         """Marginal effects dP(y=k)/dx with delta-method standard errors, z, p and
         intervals: averaged over rows (``at="overall"``) or at the means (``at="mean"``);
         ``dummy=True`` treats 0/1 columns as discrete changes. ``X=None`` uses the training
-        rows. See :func:`softlogit.margins.marginal_effects`."""
+        rows. See :func:`softlogit.stats.margins.marginal_effects`."""
         return marginal_effects(self, X, at, dummy, alpha, cov_type, groups)
 
     def summary(self, alpha=0.05, cov_type="nonrobust", groups=None):
@@ -506,17 +506,17 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     # ----------------------------------------------------------------- prediction
     def save(self, path):
         """Write the fitted model to ``path`` as a JSON model file (atomically; no pickle);
-        read it back with :func:`softlogit.load`. See :func:`softlogit.io.save`. It writes
+        read it back with :func:`softlogit.load` (see :func:`softlogit.save`). It writes
         one model even while another thread refits this one."""
-        from .io import save
+        from .product.modelfile import save
 
         save(self._snapshot(), path)
 
     def to_onnx(self, *, name=None, opset=None):
         """The fitted model as an ONNX graph: ``Gemm`` then ``Sigmoid`` (one neuron) or
         ``Softmax`` (one layer), with ``label`` and ``probabilities`` outputs; see
-        :func:`softlogit.onnx_export.to_onnx`."""
-        from .onnx_export import to_onnx
+        :func:`softlogit.product.onnx_export.to_onnx`."""
+        from .product.onnx_export import to_onnx
 
         return to_onnx(self, name=name, opset=opset)
 
@@ -543,7 +543,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
 
         With ``return_ci=True`` also the lower and upper ends of ``1 - alpha`` delta-method
         intervals, computed on the log-odds scale of each probability (see
-        :meth:`softlogit.results.FitResults.proba_interval`): ``(proba, lower, upper)``.
+        :meth:`softlogit.stats.results.FitResults.proba_interval`): ``(proba, lower, upper)``.
         """
         model = self._snapshot()
         eta = model._free_logits(X, offset)
@@ -636,7 +636,7 @@ class LogisticRegression(_LinearClassifier):
         default.
     tol : float or None
         Convergence threshold of a scale-free optimality measure (unchanged by shifting or
-        rescaling a column, or by rescaling the weights; see :mod:`softlogit.solvers.views`):
+        rescaling a column, or by rescaling the weights; see :mod:`softlogit.model.solvers.views`):
         Newton's decrement relative to the loss scale, :math:`\sqrt{g^T H^{-1} g / F}`, or
         for the gradient solvers each gradient entry over :math:`\sqrt{H_{jj} F}` in centred
         coordinates. ``converged_`` is True only when it holds at the returned point. None:

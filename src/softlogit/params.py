@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 
-from .solvers import SOLVERS
+from .model.solvers import SOLVERS
 
 __all__ = [
     "FITTED_PRIVATE",

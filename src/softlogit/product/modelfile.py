@@ -33,14 +33,17 @@ from formulaic.parser.types import Factor
 from formulaic.transforms.contrasts import ContrastsState
 from sklearn.utils.validation import check_is_fitted
 
-from .coordinates import Centering
-from .cv import LogisticRegressionCV, SoftmaxRegressionCV
-from .data.formula import INTERCEPT, FormulaDesign
-from .data.formula_grammar import check_formula
-from .estimators import LogisticRegression, SoftmaxRegression
-from .families import Categorical, make_family
-from .files import atomic_path, file_kind
-from .inference import COV_TYPES
+from ..coordinates import Centering
+from ..data.formula import INTERCEPT, FormulaDesign
+from ..data.formula_grammar import check_formula
+from ..estimators import LogisticRegression, SoftmaxRegression
+from ..files import atomic_path, file_kind
+from ..model.families import Categorical, make_family
+from ..model.separation import SeparationResult
+from ..model.solvers import SOLVERS
+from ..selection.cv import LogisticRegressionCV, SoftmaxRegressionCV
+from ..stats.inference import COV_TYPES
+from ..stats.results import FitResults
 from .modelfile_values import (
     ModelFileError,
     _array_in,
@@ -53,9 +56,6 @@ from .modelfile_values import (
     _value_in,
     _value_out,
 )
-from .results import FitResults
-from .separation import SeparationResult
-from .solvers import SOLVERS
 
 __all__ = [
     "ModelFileError",
@@ -266,7 +266,7 @@ class _StoredLayout:
 
 
 class StoredResults(FitResults):
-    """:class:`~softlogit.results.FitResults` of a loaded model: tables, ``cov_params``, Wald
+    """:class:`~softlogit.stats.results.FitResults` of a loaded model: tables, ``cov_params``, Wald
     tests and probability intervals from the stored nonrobust covariance; other covariance
     types need the training rows and raise :class:`NoTrainingDataError`.
 
@@ -274,7 +274,7 @@ class StoredResults(FitResults):
     ----------
     layout : _StoredLayout
     theta, free, names, row_labels, null_loglike
-        As for :class:`~softlogit.results.FitResults`.
+        As for :class:`~softlogit.stats.results.FitResults`.
     covariance : ndarray of shape (n_params, n_params) or None
         Nonrobust covariance (NaN where aliased), in the centred coordinates of the layout's
         reference point (:mod:`softlogit.coordinates`); None when the file left it out.
@@ -377,7 +377,9 @@ def _results_out(model):
     theta, free, rows = _theta_and_free(model, r._objective.fit_intercept)
     same = np.array_equal(theta, r._theta) and np.array_equal(free, r._free) and rows == r._rows
     if not same:  # the estimator's layout changed: a file written now would not load faithfully
-        raise RuntimeError("softlogit.io: the results layout no longer matches the estimator")
+        raise RuntimeError(
+            "softlogit.product.modelfile: the results layout no longer matches the estimator"
+        )
     cov, center, omitted = _covariance_out(model, r, theta.size)
     return {
         "stats": {name: _value_out(getattr(model, name), name) for name in STATS},
@@ -389,7 +391,7 @@ def _results_out(model):
 
 def _document(model):
     """The model file's content (without its checksum)."""
-    from . import __version__
+    from .. import __version__
 
     name = type(model).__name__
     if ESTIMATORS.get(name) is not type(model):

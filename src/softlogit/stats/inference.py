@@ -33,7 +33,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy import stats
 
-from .objective import scaled_design
+from ..model.objective import scaled_design
 
 __all__ = [
     "COV_TYPES",

@@ -132,7 +132,7 @@ def L2(alpha):  # noqa: N802 - reads as the penalty's name
 @dataclass(frozen=True)
 class Firth(NoPenalty):
     """Marker penalty for ``penalty="firth"``: no coefficient penalty of its own; the
-    objective is wrapped in :class:`softlogit.firth.FirthObjective`."""
+    objective is wrapped in :class:`softlogit.model.firth.FirthObjective`."""
 
     @property
     def is_zero(self):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .datasets import load_admissions, load_hsbdemo
-from .estimators import LogisticRegression, SoftmaxRegression
+from ..datasets import load_admissions, load_hsbdemo
+from ..estimators import LogisticRegression, SoftmaxRegression
 
 ADAM = {"solver": "adam", "tol": 1e-7, "max_iter": 20_000, "random_state": 0}
 

@@ -21,12 +21,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 from sklearn.base import clone
 
-from .data.sources import single_threaded_blas
-from .estimators import LogisticRegression, SoftmaxRegression
-from .fitting import _null_intercepts, _solver_family, build_objective
-from .penalties import make_penalty
-from .solvers import SOLVERS, SolverOptions
-from .solvers.cd import column_scales
+from ..data.sources import single_threaded_blas
+from ..estimators import LogisticRegression, SoftmaxRegression
+from ..model.fitting import _null_intercepts, _solver_family, build_objective
+from ..model.penalties import make_penalty
+from ..model.solvers import SOLVERS, SolverOptions
+from ..model.solvers.cd import column_scales
 
 __all__ = [
     "RegularizationPath",
@@ -214,7 +214,7 @@ def check_alphas(alphas):
 def path_on_spec(spec, family, grid, ratio, theta, options):
     """Fit every alpha of ``grid`` from the start ``theta`` with strong rules; per-alpha
     coefficients, intercepts, deviance, non-zero counts and iterations. BLAS runs
-    single-threaded, as in :func:`softlogit.fitting.fit_model`: the passes parallelise over
+    single-threaded, as in :func:`softlogit.model.fitting.fit_model`: the passes parallelise over
     chunks, and the small factorisations between them only lose to BLAS threads."""
     with single_threaded_blas():
         return _path_on_spec(spec, family, grid, ratio, theta, options)

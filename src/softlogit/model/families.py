@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .numerics import (
+from ..numerics import (
     binary_cross_entropy,
     expit,
     log1pexp,

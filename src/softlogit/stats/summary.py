@@ -159,7 +159,7 @@ def _notes(model, cov_type):
             "H_pen^-1 I H_pen^-1 of the penalised estimator, and estimates are shrunk toward 0"
         )
     if cov_type != "nonrobust":
-        notes.append(f"standard errors: {cov_type} sandwich (see softlogit.inference)")
+        notes.append(f"standard errors: {cov_type} sandwich (see softlogit.stats.inference)")
     return notes
 
 

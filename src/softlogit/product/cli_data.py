@@ -20,8 +20,8 @@ import sys
 import numpy as np
 import pandas as pd
 
-from .data.stream import TableFiles
-from .files import atomic_path, check_target
+from ..data.stream import TableFiles
+from ..files import atomic_path, check_target
 
 __all__ = [
     "DataError",

@@ -21,12 +21,12 @@ from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .estimators import LogisticRegression, SoftmaxRegression
-from .fitting import build_objective
-from .params import is_fitted_name
+from ..estimators import LogisticRegression, SoftmaxRegression
+from ..model.fitting import build_objective
+from ..model.penalties import NoPenalty
+from ..model.solvers import SolverOptions
+from ..params import is_fitted_name
 from .path import alpha_grid, check_alphas, null_fit, path_on_spec, path_setup
-from .penalties import NoPenalty
-from .solvers import SolverOptions
 
 __all__ = ["LogisticRegressionCV", "SoftmaxRegressionCV"]
 

@@ -13,7 +13,10 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from .data.sources import single_threaded_blas
+from ..data.sources import single_threaded_blas
+from ..memory import check_dense_square
+from ..model.objective import scaled_design
+from ..numerics import logsumexp
 from .inference import (
     COV_TYPES,
     TestResult,
@@ -27,9 +30,6 @@ from .inference import (
     wald,
     z_table,
 )
-from .memory import check_dense_square
-from .numerics import logsumexp
-from .objective import scaled_design
 
 __all__ = ["FitResults"]
 
@@ -192,7 +192,7 @@ class FitResults:
         Parameters
         ----------
         cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
-            Inverse Fisher information, or a sandwich (see :mod:`softlogit.inference`).
+            Inverse Fisher information, or a sandwich (see :mod:`softlogit.stats.inference`).
         groups : array-like of shape (n,), optional
             Cluster labels of the training rows, for ``cov_type="cluster"``.
         """

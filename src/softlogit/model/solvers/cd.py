@@ -6,7 +6,7 @@ part of the objective :math:`f` (mean NLL plus any ridge term) by its quadratic 
 
 .. math:: q(u) = g^T (u - \theta) + \tfrac12 (u - \theta)^T H (u - \theta) + \sum_j \lambda_j |u_j|,
 
-and minimises it by cyclic coordinate descent (:mod:`softlogit.solvers.cd_inner`) in
+and minimises it by cyclic coordinate descent (:mod:`softlogit.model.solvers.cd_inner`) in
 standardised coordinates :math:`\phi` (centred, unit-variance columns, as glmnet works).
 
 * **Inner accuracy.** The model is minimised until its own optimality (KKT) violation is at

@@ -101,7 +101,7 @@ def to_onnx(model, *, name=None, opset=None):
     --------
     >>> import numpy as np, onnxruntime as ort
     >>> from softlogit import LogisticRegression
-    >>> from softlogit.onnx_export import to_onnx
+    >>> from softlogit.product.onnx_export import to_onnx
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = [0, 1, 0, 1]
     >>> proto = to_onnx(LogisticRegression().fit(X, y))
     >>> sess = ort.InferenceSession(proto.SerializeToString())
@@ -289,7 +289,7 @@ def _check_opset(onnx, opset):
 
 def _version():
     try:
-        from . import __version__
+        from .. import __version__
     except ImportError:  # pragma: no cover - only while the package is half-initialised
         return ""
     return str(__version__)

@@ -35,7 +35,7 @@ from dataclasses import replace
 import numpy as np
 import scipy.linalg as sla
 
-from ..memory import check_dense_square
+from ...memory import check_dense_square
 from . import lbfgs
 from .base import SolverOptions, SolverResult, max_abs
 from .views import CenteredView, loss_scale

@@ -321,7 +321,7 @@ def _coef_label(model, odds_ratio):
 
 # --------------------------------------------------------------------------- optimisation
 def _default_model(y):
-    from .estimators import LogisticRegression, SoftmaxRegression
+    from ..estimators import LogisticRegression, SoftmaxRegression
 
     binary = np.unique(np.asarray(y)).size == 2
     return (LogisticRegression if binary else SoftmaxRegression)(random_state=0)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..coordinates import Centering
+from ...coordinates import Centering
 
 __all__ = ["CenteredView", "CurvatureScale", "JacobiView", "loss_scale"]
 

@@ -251,7 +251,7 @@ def check_separation(X, y, fit_intercept=True, formula=None):
     -------
     SeparationReport
     """
-    from .estimators import SoftmaxRegression  # validation as the estimators do it
+    from ..estimators import SoftmaxRegression  # validation as the estimators do it
 
     probe = SoftmaxRegression(formula=formula, fit_intercept=fit_intercept)
     Xv, y = probe._design(X, y, reset=True)

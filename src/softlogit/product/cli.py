@@ -165,7 +165,7 @@ def _penalty_params(penalty, alpha, l1_ratio):
 
 def _estimator(kind, classes, reference, params):
     """A LogisticRegression or SoftmaxRegression for labels ``classes`` (sorted)."""
-    from .estimators import LogisticRegression, SoftmaxRegression
+    from ..estimators import LogisticRegression, SoftmaxRegression
 
     if kind is None:
         kind = "logistic" if len(classes) == 2 else "softmax"
@@ -183,7 +183,7 @@ def _estimator(kind, classes, reference, params):
 def _fit_in_memory(table, target, features, formula, make):
     """Fit on the table read into memory; returns the model and the report's (X, y)."""
     if formula is not None:
-        from .data.formula import FormulaDesign
+        from ..data.formula import FormulaDesign
 
         frame, design = cli_data.read_frame(table), FormulaDesign(formula)
         if design.response in frame.columns:  # the common case: the response is a column
@@ -203,7 +203,7 @@ def _fit_in_memory(table, target, features, formula, make):
 
 def _fit_streamed(table, target, features, make):
     """Fit on ``scan_parquet``/``scan_csv`` of the table, with a progress bar on stderr."""
-    from .data.stream import scan_csv, scan_parquet
+    from ..data.stream import scan_csv, scan_parquet
 
     scan_of = scan_parquet if table.format == "parquet" else scan_csv
     scan = scan_of(table.paths, target=target, features=features)
@@ -304,7 +304,7 @@ def fit(
         model, train = _fit_in_memory(table, target, features, formula, make)
     click.echo(str(model.summary(cov_type=cov_type)))
     if out is not None:
-        from .io import save
+        from .modelfile import save
 
         save(model, out)
         _note(f"model saved to {out}")
@@ -328,7 +328,7 @@ def _data_inputs(what, table):
 
 # --------------------------------------------------------------------------- predict
 def _load_model(path):
-    from .io import load
+    from .modelfile import load
 
     if not os.path.exists(path):  # a FIFO, device or directory: load says what it is
         raise DataError(f"no such model file: {path!r}")
@@ -493,8 +493,8 @@ def demo(report_path, no_report, force):
     if not no_report and importlib.util.find_spec("matplotlib") is None:
         _note("no report: its plots need matplotlib (pip install softlogit[plot])")
     elif not no_report:
-        from .datasets import load_admissions
-        from .estimators import LogisticRegression
+        from ..datasets import load_admissions
+        from ..estimators import LogisticRegression
 
         adm = load_admissions()
         X, y = adm[["gre", "gpa", "rank_2", "rank_3", "rank_4"]], adm["admit"]

@@ -28,8 +28,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .coordinates import Centering
-from .data.sources import chunk_rows_for, in_pieces, scratch
+from ..coordinates import Centering
+from ..data.sources import chunk_rows_for, in_pieces, scratch
 
 __all__ = ["NEAR_CERTAIN", "Objective", "gram_matrix", "scaled_design"]
 

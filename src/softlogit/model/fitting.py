@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data.external import BoundRows
-from .data.sources import InMemorySource, chunk_rows_for, single_threaded_blas
-from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
+from ..data.external import BoundRows
+from ..data.sources import InMemorySource, chunk_rows_for, single_threaded_blas
+from ..exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
 from .families import Categorical, make_family
 from .firth import FirthObjective
 from .objective import NEAR_CERTAIN, Objective

@@ -35,10 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..exceptions import CollinearityWarning, ConvergenceWarning
+from ..files import write_text_atomic
+from ..stats.summary import _fmt, _formatters
 from . import plotting
-from .exceptions import CollinearityWarning, ConvergenceWarning
-from .files import write_text_atomic
-from .summary import _fmt, _formatters
 
 __all__ = ["TRAINING_CURVE_MAX_CELLS", "TRAINING_CURVE_MAX_PARAMS", "make_report", "write_report"]
 
@@ -257,7 +257,7 @@ def _plots(figures):
 
 
 def _document(title, sections):
-    from . import __version__
+    from .. import __version__
 
     body = "\n".join(sections)
     return (

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..numerics import scales_from_moments
+from ...numerics import scales_from_moments
 from .base import SolverResult
 from .optimizers import make_optimizer
 from .views import CurvatureScale
