@@ -6,12 +6,13 @@ import sys
 from .data.stream import scan_csv, scan_parquet
 from .estimators import LogisticRegression, SoftmaxRegression
 from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
-from .model.separation import SeparationReport, check_separation, find_separation
+from .model.separation import SeparationReport, find_separation
 from .product import plotting
 from .product.modelfile import ModelFileError, load, save
 from .product.report import make_report, write_report
 from .selection.cv import LogisticRegressionCV, SoftmaxRegressionCV
 from .selection.path import RegularizationPath, regularization_path
+from .separation_check import check_separation
 from .stats.results import lr_test
 
 __version__ = "0.1.0"

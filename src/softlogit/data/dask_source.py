@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .external import BoundSource, DataSummary, codes_of
+from .bound import BoundSource, DataSummary, codes_of
 from .sources import Chunk, add_summaries
 
 __all__ = ["DaskData", "DaskSource"]

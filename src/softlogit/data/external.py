@@ -9,69 +9,27 @@ on demand, each mapping offsets to the family's free logits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from ..coordinates import reference_point
 from ..numerics import scales_from_moments
+from .dask_source import DaskData
+from .stream import TableScan
 
 __all__ = [
     "BoundRows",
-    "DataSummary",
     "class_factor",
-    "codes_of",
     "external_data",
     "external_feature_scales",
     "is_external",
 ]
 
 
-@dataclass
-class DataSummary:
-    """What one descriptive pass over external data finds.
-
-    Attributes
-    ----------
-    n_rows : int
-    classes : ndarray
-        Sorted distinct labels of the target.
-    class_weight_totals : ndarray
-        Sum of prior weights per class (in ``classes`` order).
-    class_counts : ndarray
-        Rows per class.
-    """
-
-    n_rows: int
-    classes: np.ndarray
-    class_weight_totals: np.ndarray
-    class_counts: np.ndarray
-
-
 def is_external(X):
     """Whether ``X`` is a streamed scan or a Dask collection (not an in-memory array)."""
-    from .dask_source import DaskData
-    from .stream import TableScan
-
     if isinstance(X, (TableScan, DaskData)):
         return True
     module = type(X).__module__ or ""
     return module.split(".")[0] == "dask"
-
-
-def codes_of(labels, classes, where="y"):
-    """Integer codes of ``labels`` in the sorted ``classes``; a clear error for unknown or
-    missing labels (naming the first bad row of the chunk)."""
-    labels = np.asarray(labels)
-    codes = np.searchsorted(classes, labels)
-    codes = np.minimum(codes, classes.size - 1)
-    bad = classes[codes] != labels
-    if np.any(bad):
-        row = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{where} has label {labels[row]!r} (row {row} of a chunk) not in {list(classes)}"
-        )
-    return codes
 
 
 class BoundRows:
@@ -123,9 +81,6 @@ class BoundRows:
 def external_data(X, y=None, sample_weight=None, offset=None):
     """The streamed or distributed data of a ``fit`` call, with clear errors for arguments
     that do not belong (a scan names its label, weight and offset columns itself)."""
-    from .dask_source import DaskData
-    from .stream import TableScan
-
     if isinstance(X, (TableScan, DaskData)):
         given = [
             n
@@ -170,38 +125,3 @@ def external_feature_scales(bound, center=True):
         return float(w.sum()), w @ X, w @ (X * X)
 
     return scales_from_moments(*bound.make_source(lambda o: o).reduce(moments), center)[1]
-
-
-class BoundSource:
-    """What the streamed and Dask sources share: the rows bound to one fit (labels, class
-    weights), the offset map, and the shape and total weight the descriptive pass found."""
-
-    def __init__(self, bound, offset_map):
-        self.bound = bound
-        self.offset_map = offset_map
-
-    @property
-    def n_rows(self):
-        """Number of rows (from the descriptive pass)."""
-        return self.bound.summary.n_rows
-
-    @property
-    def n_features(self):
-        """Number of feature columns."""
-        return self.bound.shape[1]
-
-    @property
-    def total_weight(self):
-        """Sum of the weights (times class weights), known from the descriptive pass."""
-        return float(np.sum(self.bound.class_totals))
-
-    def reference_point(self):
-        """The reference point of the centred coordinates (:mod:`softlogit.coordinates`)
-        from the rows of the first chunk (one batch or block read, remembered by the data,
-        whose ``_first_features`` subclasses provide); None without features."""
-        if self.n_features == 0:
-            return None
-        owner = self._data_owner()
-        if "_reference_point" not in owner.__dict__:
-            owner.__dict__["_reference_point"] = reference_point(self._first_features())
-        return owner.__dict__["_reference_point"]

@@ -15,7 +15,7 @@ from collections import deque
 
 import numpy as np
 
-from .external import BoundSource, DataSummary, codes_of
+from .bound import BoundSource, DataSummary, codes_of
 from .sources import Chunk, _pool, add_summaries, single_threaded_blas
 
 __all__ = ["StreamSource", "TableFiles", "TableScan", "scan_csv", "scan_parquet"]

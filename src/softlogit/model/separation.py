@@ -31,7 +31,6 @@ from scipy.optimize import linprog
 __all__ = [
     "SeparationReport",
     "SeparationResult",
-    "check_separation",
     "find_separation",
     "lp_nonzeros",
 ]
@@ -231,30 +230,3 @@ class SeparationReport:
 
 def _plain(value):
     return value.item() if hasattr(value, "item") else value
-
-
-def check_separation(X, y, fit_intercept=True, formula=None):
-    """Test, before fitting, whether the maximum-likelihood estimate exists (Konis 2007).
-
-    Parameters
-    ----------
-    X : array-like, sparse matrix or data frame of shape (n, p)
-        Features; with ``formula``, the data frame it refers to.
-    y : array-like of shape (n,), optional with ``formula``
-        Class labels.
-    fit_intercept : bool
-        Whether the model has an intercept (a formula decides this itself).
-    formula : str, optional
-        ``"y ~ x1 + C(g)"``: the design and response are built as the estimators build them.
-
-    Returns
-    -------
-    SeparationReport
-    """
-    from ..estimators import SoftmaxRegression  # validation as the estimators do it
-
-    probe = SoftmaxRegression(formula=formula, fit_intercept=fit_intercept)
-    Xv, y = probe._design(X, y, reset=True)
-    spec = probe._spec(Xv, y, None, None)
-    result = find_separation(Xv, spec.codes, spec.classes.size, spec.fit_intercept)
-    return SeparationReport.from_result(result, spec.classes, spec.feature_names)

@@ -1,0 +1,85 @@
+"""The base of the streamed and Dask sources: what one descriptive pass finds
+(:class:`DataSummary`), label coding for chunks (:func:`codes_of`) and the source bound to one
+fit (:class:`BoundSource`). :mod:`~softlogit.data.stream` and :mod:`~softlogit.data.dask_source`
+build on it; :mod:`~softlogit.data.external` sits on both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..coordinates import reference_point
+
+__all__ = ["BoundSource", "DataSummary", "codes_of"]
+
+
+@dataclass
+class DataSummary:
+    """What one descriptive pass over external data finds.
+
+    Attributes
+    ----------
+    n_rows : int
+    classes : ndarray
+        Sorted distinct labels of the target.
+    class_weight_totals : ndarray
+        Sum of prior weights per class (in ``classes`` order).
+    class_counts : ndarray
+        Rows per class.
+    """
+
+    n_rows: int
+    classes: np.ndarray
+    class_weight_totals: np.ndarray
+    class_counts: np.ndarray
+
+
+def codes_of(labels, classes, where="y"):
+    """Integer codes of ``labels`` in the sorted ``classes``; a clear error for unknown or
+    missing labels (naming the first bad row of the chunk)."""
+    labels = np.asarray(labels)
+    codes = np.searchsorted(classes, labels)
+    codes = np.minimum(codes, classes.size - 1)
+    bad = classes[codes] != labels
+    if np.any(bad):
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{where} has label {labels[row]!r} (row {row} of a chunk) not in {list(classes)}"
+        )
+    return codes
+
+
+class BoundSource:
+    """What the streamed and Dask sources share: the rows bound to one fit (labels, class
+    weights), the offset map, and the shape and total weight the descriptive pass found."""
+
+    def __init__(self, bound, offset_map):
+        self.bound = bound
+        self.offset_map = offset_map
+
+    @property
+    def n_rows(self):
+        """Number of rows (from the descriptive pass)."""
+        return self.bound.summary.n_rows
+
+    @property
+    def n_features(self):
+        """Number of feature columns."""
+        return self.bound.shape[1]
+
+    @property
+    def total_weight(self):
+        """Sum of the weights (times class weights), known from the descriptive pass."""
+        return float(np.sum(self.bound.class_totals))
+
+    def reference_point(self):
+        """The reference point of the centred coordinates (:mod:`softlogit.coordinates`)
+        from the rows of the first chunk (one batch or block read, remembered by the data,
+        whose ``_first_features`` subclasses provide); None without features."""
+        if self.n_features == 0:
+            return None
+        owner = self._data_owner()
+        if "_reference_point" not in owner.__dict__:
+            owner.__dict__["_reference_point"] = reference_point(self._first_features())
+        return owner.__dict__["_reference_point"]
