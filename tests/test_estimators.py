@@ -138,3 +138,26 @@ def test_offset_shifts_the_linear_predictor(binary_data):
     with_off = sl.LogisticRegression().fit(X, y, offset=np.full(len(y), 0.5))
     np.testing.assert_allclose(with_off.intercept_, m.intercept_ - 0.5, atol=1e-7)
     np.testing.assert_allclose(with_off.coef_, m.coef_, atol=1e-7)
+
+
+def test_public_helpers_report_and_plots_use(admissions):
+    """``response_values``, ``has_lasso_penalty`` and ``selected_estimator`` are the public
+    doors the report and plots go through (no private estimator methods)."""
+    m = sl.LogisticRegression(formula="admit ~ gre + gpa").fit(admissions)
+    np.testing.assert_array_equal(m.response_values(admissions), admissions["admit"].to_numpy())
+    with pytest.raises(ValueError, match="formula"):
+        sl.LogisticRegression().fit(admissions[["gre"]], admissions["admit"]).response_values(
+            admissions
+        )
+    assert not m.has_lasso_penalty
+    assert sl.LogisticRegression(penalty="l1", alpha=0.1).has_lasso_penalty
+    assert not sl.LogisticRegression(penalty="l2", alpha=0.1).has_lasso_penalty
+    cv = sl.LogisticRegressionCV(l1_ratios=[0.5], n_alphas=5, cv=3).fit(
+        admissions[["gre", "gpa"]], admissions["admit"]
+    )
+    chosen = cv.selected_estimator()
+    assert type(chosen) is sl.LogisticRegression
+    assert chosen.alpha == cv.alpha_selected_ and chosen.l1_ratio == cv.l1_ratio_
+    np.testing.assert_allclose(
+        chosen.fit(admissions[["gre", "gpa"]], admissions["admit"]).coef_, cv.coef_, rtol=1e-6
+    )

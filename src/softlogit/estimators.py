@@ -439,15 +439,18 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return T.ravel()
 
     # ----------------------------------------------------------------- inference
-    def _penalty_has_lasso(self):
-        """Whether the penalty has a lasso part (then no standard errors are given)."""
+    @property
+    def has_lasso_penalty(self):
+        """bool: whether the penalty has a lasso part, ``alpha * l1_ratio * |b|_1`` with
+        ``alpha > 0`` and ``l1_ratio > 0``. Such fits select variables, so they give no
+        standard errors, tests or intervals (inference after selection is not valid)."""
         ratio = 1.0 if self.penalty == "l1" else self.l1_ratio
         return self.penalty in ("l1", "elasticnet") and self.alpha > 0 and ratio > 0
 
     def _inference(self):
         model = self._snapshot()  # one model, even if a fit publishes meanwhile
         check_is_fitted(model, "results_")
-        if model._penalty_has_lasso():
+        if model.has_lasso_penalty:
             raise ValueError(
                 "no standard errors after lasso/elastic-net selection: the naive covariance "
                 "ignores the selection and its p-values are invalid. Refit the selected terms "
@@ -519,6 +522,24 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         from .product.onnx_export import to_onnx
 
         return to_onnx(self, name=name, opset=opset)
+
+    def response_values(self, data):
+        """The class labels of a formula model's data frame, read from the formula's left
+        side (``"admit ~ gre"`` reads ``data["admit"]``).
+
+        Parameters
+        ----------
+        data : data frame
+            Holds the response column (and may hold the features).
+
+        Returns
+        -------
+        ndarray of shape (n,)
+        """
+        check_is_fitted(self, "coef_")
+        if self.formula is None:
+            raise ValueError("response_values needs a formula model; pass y to this model")
+        return np.asarray(self._design(data, None, reset=False, need_y=True)[1]).ravel()
 
     def _free_logits(self, X, offset):
         check_is_fitted(self, "coef_")

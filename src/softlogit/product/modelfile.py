@@ -359,7 +359,7 @@ def _covariance_out(model, results, n_params):
     """The nonrobust covariance (centred coordinates) and its reference point, or why the
     file leaves it out: lasso fits have none; above ``MAX_STORED_PARAMS`` parameters it is
     neither formed nor stored."""
-    if model._penalty_has_lasso():
+    if model.has_lasso_penalty:
         return None, None, "lasso fits have no standard errors"
     if n_params > MAX_STORED_PARAMS:
         why = (

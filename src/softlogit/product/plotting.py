@@ -65,7 +65,7 @@ def _response(model, X, y):
         return np.asarray(y).ravel()
     if getattr(model, "formula", None) is None:
         raise ValueError("y is required (only formula models read the response from X)")
-    return np.asarray(model._design(X, None, reset=False, need_y=True)[1]).ravel()
+    return model.response_values(X)
 
 
 def _one_vs_rest(model, X, y):
@@ -181,7 +181,7 @@ def plot_calibration(model, X, y, n_bins=10, ax=None, *, strategy="uniform"):
 def _has_standard_errors(model):
     """Whether ``coef_table`` gives intervals: not after lasso selection, not for the
     symmetric (``reference=None``) softmax parameterisation."""
-    lasso = getattr(model, "_penalty_has_lasso", lambda: False)()
+    lasso = getattr(model, "has_lasso_penalty", False)
     return not lasso and getattr(model, "_reference", 0) is not None
 
 

@@ -348,7 +348,7 @@ def _coefficients(model, summary):
 
 
 def _has_lasso(model):
-    return bool(getattr(model, "_penalty_has_lasso", lambda: False)())
+    return bool(getattr(model, "has_lasso_penalty", False))
 
 
 def _fit_statistics(model):
@@ -525,9 +525,7 @@ def _training_template(model):
     from sklearn.base import clone
 
     if hasattr(model, "alpha_selected_"):
-        return model._base().set_params(
-            **model._final_params(model.l1_ratio_, model.alpha_selected_)
-        )
+        return model.selected_estimator()
     return clone(model)
 
 

@@ -20,6 +20,7 @@ from sklearn.base import _fit_context
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ..estimators import LogisticRegression, SoftmaxRegression
 from ..model.fitting import build_objective
@@ -135,8 +136,10 @@ class _CrossValidated:
             return StratifiedKFold(int(self.cv), shuffle=True, random_state=self.random_state)
         return check_cv(self.cv, classifier=True)
 
-    def _penalty_has_lasso(self):
-        """The refitted model's penalty (the selected alpha and l1_ratio) decides."""
+    @property
+    def has_lasso_penalty(self):
+        """bool: whether the refitted model's penalty (the selected ``alpha_selected_`` and
+        ``l1_ratio_``) has a lasso part; then no standard errors are given."""
         return getattr(self, "l1_ratio_", 0.0) > 0 and getattr(self, "alpha_selected_", 0) > 0
 
     def _ratios(self):
@@ -147,6 +150,17 @@ class _CrossValidated:
     def _base(self):
         params = {k: v for k, v in self.get_params().items() if k not in CV_PARAMS}
         return type(self).__mro__[2](**params)
+
+    def selected_estimator(self):
+        """The unfitted estimator of the final refit: this model's parameters with the
+        selected penalty (``alpha_selected_``, ``l1_ratio_``) and no cross-validation.
+
+        Returns
+        -------
+        LogisticRegression or SoftmaxRegression
+        """
+        check_is_fitted(self, "alpha_selected_")
+        return self._base().set_params(**self._final_params(self.l1_ratio_, self.alpha_selected_))
 
     def _final_params(self, l1_ratio, alpha):
         """The penalty parameters of the refit at ``alpha`` and ``l1_ratio``: ridge for

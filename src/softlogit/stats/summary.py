@@ -65,7 +65,7 @@ class Summary:
         if model._reference is None:
             table = _coef_only(model)
             notes.append("reference=None: standard errors need a reference class")
-        elif model._penalty_has_lasso():
+        elif model.has_lasso_penalty:
             table = _coef_only(model)
             notes.append("lasso/elastic net: no standard errors after selection")
         else:
@@ -124,7 +124,7 @@ def _header(model, cov_type):
         ("Null log-likelihood", _fmt(model.null_loglike_)),
         (f"LR chi2({model.df_model_})", _fmt(model.lr_stat_)),
         # after lasso selection the chi2 reference distribution does not hold
-        ("Prob > chi2", "n/a (lasso)" if model._penalty_has_lasso() else f"{model.lr_pvalue_:.4g}"),
+        ("Prob > chi2", "n/a (lasso)" if model.has_lasso_penalty else f"{model.lr_pvalue_:.4g}"),
         ("Pseudo R2 (McFadden)", _fmt(model.pseudo_r2_)),
         ("Df residuals", _fmt(model.df_resid_)),
         ("AIC", _fmt(model.aic_)),
@@ -153,7 +153,7 @@ def _notes(model, cov_type):
             "errors from the inverse Fisher information at the estimate; log-likelihoods and "
             "the LR test are unpenalised"
         )
-    elif model.penalty in ("l2", "elasticnet") and not model._penalty_has_lasso():
+    elif model.penalty in ("l2", "elasticnet") and not model.has_lasso_penalty:
         notes.append(
             f"penalty={model.penalty!r} (alpha={model.alpha}): the covariance is the sandwich "
             "H_pen^-1 I H_pen^-1 of the penalised estimator, and estimates are shrunk toward 0"
