@@ -69,8 +69,17 @@ def test_python_blocks_are_found_with_their_line_numbers():
 
 # ----------------------------------------------------------------------------- (b) API
 def api_sections(text):
-    """Names that have a ``### `name` `` section."""
-    return set(re.findall(r"^### `([^`]+)`\s*$", text, flags=re.M))
+    """Top-level names that have a ``### `name` `` section (module functions, documented
+    as ``### `plotting.plot_roc` ``, are left out)."""
+    return {n for n in re.findall(r"^### `([^`]+)`\s*$", text, flags=re.M) if "." not in n}
+
+
+def api_section(text, heading):
+    """The Markdown of one ``###``/``####`` section of the API reference, up to the next."""
+    level = len(heading) - len(heading.lstrip("#"))
+    start = text.index(heading + "\n")
+    end = re.compile(rf"^#{{1,{level}}} ", flags=re.M).search(text, start + len(heading))
+    return text[start : end.start() if end else len(text)]
 
 
 def test_api_reference_has_a_section_for_every_public_name():
@@ -88,6 +97,145 @@ def test_api_generator_runs_and_covers_every_public_name():
     assert api_sections(text) == set(softlogit.__all__)
     assert "Binary logistic regression" in text  # the docstrings' summaries are rendered
     assert "**Parameters**" in text
+
+
+def test_api_reference_is_regenerated():
+    """docs/api.md is exactly what docs/make_api.py writes from today's docstrings."""
+    make_api = load_make_api()
+    assert API.read_text(encoding="utf-8") == make_api.render(), "run python docs/make_api.py"
+    assert make_api.main(["--check"]) == 0
+
+
+def test_api_reference_renders_full_sections():
+    text = API.read_text(encoding="utf-8")
+    wald = api_section(text, "#### `LogisticRegression.wald_test`")
+    assert '`"gpa - 2*gre = 1"`' in wald and "**Parameters**" in wald and "**Returns**" in wald
+    assert "`hypotheses` : str or list of str" in wald and '`"class:term"`' in wald
+    proba = api_section(text, "#### `LogisticRegression.predict_proba`")
+    assert "`(proba, lower, upper)`" in proba and "`return_ci` : bool" in proba
+    cls = api_section(text, "### `LogisticRegression`")
+    for name in ("aic_", "bic_", "loglike_", "null_loglike_", "pseudo_r2_", "lr_pvalue_"):
+        assert re.search(rf"^- `[^`]*\b{name}", cls, flags=re.M), name
+    assert "**Examples**" in cls and "```pycon\n>>> import softlogit as sl" in cls
+    assert "$$\n\\frac{1}{\\sum_i w_i}" in cls  # the class's math block, as display math
+    assert "**Notes**" in api_section(text, "### `make_report`")
+
+
+def test_api_reference_documents_plotting_and_datasets():
+    from softlogit import datasets, plotting
+
+    text = API.read_text(encoding="utf-8")
+    for module in (plotting, datasets):
+        short = module.__name__.split(".")[-1]
+        section = api_section(text, f"## Module `softlogit.{short}`")
+        for name in module.__all__:
+            assert f"### `{short}.{name}`" in section, name
+    roc = api_section(text, "### `plotting.plot_roc`")
+    assert "**Parameters**" in roc and "**Returns**" in roc and "matplotlib Axes" in roc
+
+
+def _documented_attributes(cls):
+    """Names in the Attributes sections of ``cls`` and of its public softlogit bases."""
+    make_api = load_make_api()
+    names = set()
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("softlogit") and not klass.__name__.startswith("_"):
+            _, sections = make_api.parse_docstring(klass.__doc__)
+            for name, _kind, _desc in sections.get("Attributes", []):
+                names.update(n.strip() for n in (name or "").split(","))
+    return names
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [softlogit.LogisticRegression, softlogit.SoftmaxRegression, softlogit.LogisticRegressionCV],
+    ids=lambda c: c.__name__,
+)
+def test_every_fitted_attribute_is_documented(cls):
+    from softlogit.datasets import load_admissions, load_hsbdemo
+
+    data = load_admissions() if cls is not softlogit.SoftmaxRegression else load_hsbdemo()
+    target = "admit" if "admit" in data else "prog"
+    kwargs = {"cv": 3, "n_alphas": 5} if cls is softlogit.LogisticRegressionCV else {}
+    features = ["gre", "gpa"] if target == "admit" else ["write"]
+    model = cls(**kwargs).fit(data[features], data[target])
+    fitted = {k for k in vars(model) if k.endswith("_") and not k.startswith("_")}
+    missing = sorted(fitted - _documented_attributes(cls))
+    assert not missing, f"{cls.__name__}'s docstring lacks Attributes {missing}"
+
+
+def _documented_objects():
+    """Every function, class and method whose docstring docs/api.md renders."""
+    from softlogit import datasets, plotting
+
+    make_api = load_make_api()
+    objects = [getattr(softlogit, n) for n in softlogit.__all__ if n != "__version__"]
+    objects += [getattr(m, n) for m in (plotting, datasets) for n in m.__all__]
+    for cls in [o for o in objects if isinstance(o, type)]:
+        objects += [getattr(fn, "fget", fn) for _k, _r, fn in make_api._members(cls)[0].values()]
+    return list({id(o): o for o in objects}.values())
+
+
+def test_docstring_examples_run(monkeypatch):
+    """The ``>>>`` examples the API reference shows give the output they print."""
+    import doctest
+
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    finder = doctest.DocTestFinder(recurse=False)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    examples = 0
+    for obj in _documented_objects():
+        if "onnx" in (getattr(obj, "__name__", "") or ""):
+            continue  # needs onnxruntime, tested in test_onnx
+        for test in finder.find(obj, globs={}):
+            examples += len(test.examples)
+            runner.run(test)
+    assert examples >= 10
+    assert runner.failures == 0, "a docstring example failed (see the output above)"
+
+
+def test_prose_rendering():
+    make_api = load_make_api()
+    lines = [
+        "Text with ``code``",
+        "over two lines.",
+        "",
+        ".. math::",
+        "",
+        "    a = b",
+        "",
+        "* one",
+        "  item",
+        "* two",
+        "",
+        ">>> 1 + 1",
+        "2",
+        "",
+        "Literal::",
+        "",
+        "    x = 1",
+    ]
+    assert make_api.render_prose(lines) == [
+        "Text with `code` over two lines.",
+        "",
+        "$$",
+        "a = b",
+        "$$",
+        "",
+        "- one item\n- two",
+        "",
+        "```pycon",
+        ">>> 1 + 1",
+        "2",
+        "```",
+        "",
+        "Literal:",
+        "",
+        "```",
+        "x = 1",
+        "```",
+        "",
+    ]
 
 
 def test_numpydoc_parser():
