@@ -110,7 +110,7 @@ def _split_head(head):
     name, sep, kind = head.partition(" : ")
     if not sep and head.endswith(" :"):
         name, sep = head[:-2], " : "
-    if re.fullmatch(r"\*{0,2}\w+(, \*{0,2}\w+)*,?", name.strip()):
+    if re.fullmatch(r"\*{0,2}\w+(, \*{0,2}\w+)*(, \.\.\.)?,?", name.strip()):
         return name.strip(), kind.strip()
     return None, head
 
@@ -171,8 +171,8 @@ def render_entries(title, entries):
     """One entry section as a Markdown bullet list."""
     out = [f"**{title}**", ""]
     for name, kind, desc in entries:
-        if name is None:
-            out.append(f"- {to_markdown(' '.join(t for t in (kind, desc) if t))}")
+        if name is None:  # a type without a name, or free text
+            out.append(f"- {to_markdown(kind)}" + (f" — {to_markdown(desc)}" if desc else ""))
             continue
         item = f"- `{name}`"
         if kind:

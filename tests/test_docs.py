@@ -4,7 +4,10 @@ public name, and relative links between the Markdown files resolve."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import subprocess
+import sys
 import traceback
 import warnings
 from pathlib import Path
@@ -17,17 +20,29 @@ from softlogit import CollinearityWarning, ConvergenceWarning
 DOCS = Path(__file__).parents[1] / "docs"
 TUTORIAL = DOCS / "tutorial.md"
 API = DOCS / "api.md"
+# the chapters whose python blocks run in order, in one namespace per chapter
+CHAPTERS = ["tutorial.md", "inference.md", "penalized.md", "plots-and-report.md", "big-data.md"]
+CLI_CHAPTER = DOCS / "cli.md"  # its bash blocks run in one folder
 
-FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", flags=re.S | re.M)
+FENCE = re.compile(r"^```(\w*)([^\n]*)\n(.*?)^```[ \t]*$", flags=re.S | re.M)
+
+
+def fenced_blocks(text, language):
+    """``(first_line_number, source, requires)`` of each fenced block of ``language``, in
+    order; ``requires`` lists the modules named by ``requires=a,b`` on the fence line."""
+    blocks = []
+    for m in FENCE.finditer(text):
+        if m.group(1) != language:
+            continue
+        need = re.search(r"requires=([\w.,]+)", m.group(2))
+        requires = need.group(1).split(",") if need else []
+        blocks.append((text.count("\n", 0, m.start(3)) + 1, m.group(3), requires))
+    return blocks
 
 
 def python_blocks(text):
     """``(first_line_number, source)`` of each fenced ```python block, in order."""
-    return [
-        (text.count("\n", 0, m.start(2)) + 1, m.group(2))
-        for m in FENCE.finditer(text)
-        if m.group(1) == "python"
-    ]
+    return [(line, source) for line, source, _ in fenced_blocks(text, "python")]
 
 
 def load_make_api():
@@ -37,18 +52,23 @@ def load_make_api():
     return module
 
 
-# ----------------------------------------------------------------------------- (a) tutorial
-def test_tutorial_blocks_run_in_order(monkeypatch):
-    monkeypatch.setenv("MPLBACKEND", "Agg")  # no windows, should a block ever plot
-    blocks = python_blocks(TUTORIAL.read_text(encoding="utf-8"))
-    assert len(blocks) >= 10, "the tutorial should hold its runnable python blocks"
-    namespace = {"__name__": "__tutorial__"}  # one namespace: the blocks build on each other
-    for number, (line, source) in enumerate(blocks, start=1):
-        # pad so that tracebacks point at the line of docs/tutorial.md
-        code = compile("\n" * (line - 1) + source, str(TUTORIAL), "exec")
+# ----------------------------------------------------------------------------- (a) chapters
+def run_python_blocks(path):
+    """Run the python blocks of ``path`` in order in one namespace; a failure names its line.
+    Blocks that require a module that is not installed are skipped (returned)."""
+    text = path.read_text(encoding="utf-8")
+    namespace = {"__name__": "__docs__"}  # one namespace: the blocks build on each other
+    skipped = []
+    for number, (line, source, requires) in enumerate(fenced_blocks(text, "python"), start=1):
+        missing = [r for r in requires if importlib.util.find_spec(r) is None]
+        if missing:
+            skipped.append((line, missing))
+            continue
+        # pad so that tracebacks point at the line of the Markdown file
+        code = compile("\n" * (line - 1) + source, str(path), "exec")
         failure = None
         with warnings.catch_warnings():
-            warnings.simplefilter("error", ConvergenceWarning)  # a tutorial fit must converge
+            warnings.simplefilter("error", ConvergenceWarning)  # a documented fit must converge
             warnings.simplefilter("error", CollinearityWarning)
             try:
                 exec(code, namespace)  # noqa: S102
@@ -57,14 +77,95 @@ def test_tutorial_blocks_run_in_order(monkeypatch):
                 failure = f"{type(exc).__name__}: {exc}\n{tb}"
         if failure is not None:
             pytest.fail(
-                f"docs/tutorial.md python block {number} (line {line}) failed: {failure}",
+                f"docs/{path.name} python block {number} (line {line}) failed: {failure}",
                 pytrace=False,
             )
+    return skipped
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_blocks_run_in_order(name, monkeypatch, tmp_path):
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # no windows when a block plots
+    monkeypatch.chdir(tmp_path)  # files a chapter writes land here
+    path = DOCS / name
+    assert len(python_blocks(path.read_text(encoding="utf-8"))) >= 5, name
+    skipped = run_python_blocks(path)
+    if skipped:
+        pytest.skip(f"docs/{name}: blocks at lines {skipped} need modules not installed")
+
+
+def test_tutorial_is_the_derivation_and_links_every_chapter():
+    text = TUTORIAL.read_text(encoding="utf-8")
+    assert len(python_blocks(text)) >= 10, "the tutorial should hold its runnable python blocks"
+    for name in [*CHAPTERS[1:], CLI_CHAPTER.name]:
+        assert f"]({name})" in text, f"the tutorial should link docs/{name}"
+
+
+def test_chapters_cover_what_the_issue_asks():
+    text = {name: (DOCS / name).read_text(encoding="utf-8") for name in CHAPTERS}
+    inference = text["inference.md"]
+    for needle in ('cov_type="cluster"', '"HC1"', "wald_test(", "lr_test(", "marginal_effects(",
+                   "return_ci=True"):  # fmt: skip
+        assert needle in inference, needle
+    for needle in ('penalty="l1"', '"elasticnet"', "regularization_path(", "LogisticRegressionCV("):
+        assert needle in text["penalized.md"], needle
+    for needle in ("plot_roc(", "plot_coefficients(", "plot_path(", "plot_cv(", "write_report("):
+        assert needle in text["plots-and-report.md"], needle
+    for needle in ("scan_parquet(", "scan_csv(", "dask.array", "dask.dataframe"):
+        assert needle in text["big-data.md"], needle
+    assert "```python requires=dask" in text["big-data.md"]
+
+
+def test_a_failing_block_names_its_file_and_line(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# T\n```python\na = 1\n```\n\n```python\nassert a == 2\n```\n")
+    with pytest.raises(pytest.fail.Exception, match=r"page.md python block 2 \(line 7\)"):
+        run_python_blocks(page)
+    page.write_text("```python requires=no_such_module_here\nraise SystemExit\n```\n")
+    assert run_python_blocks(page) == [(2, ["no_such_module_here"])]
 
 
 def test_python_blocks_are_found_with_their_line_numbers():
     text = "intro\n```python\na = 1\n```\n\n```bash\nls\n```\n```python\nb = a + 1\n```\n"
     assert python_blocks(text) == [(3, "a = 1\n"), (10, "b = a + 1\n")]
+    fenced = fenced_blocks("```python requires=dask,pyarrow\nx\n```\n", "python")
+    assert fenced == [(2, "x\n", ["dask", "pyarrow"])]
+
+
+# ----------------------------------------------------------------------------- command line
+BASH_PRELUDE = """set -euo pipefail
+python() { "$SOFTLOGIT_PYTHON" "$@"; }
+softlogit() { "$SOFTLOGIT_PYTHON" -m softlogit "$@"; }
+"""
+
+
+def test_command_line_chapter_runs(tmp_path):
+    """Each bash block of docs/cli.md runs in one folder (``softlogit`` is ``python -m
+    softlogit`` of this interpreter) and exits with status 0."""
+    blocks = fenced_blocks(CLI_CHAPTER.read_text(encoding="utf-8"), "bash")
+    assert len(blocks) >= 5
+    env = {
+        **os.environ,
+        "SOFTLOGIT_PYTHON": sys.executable,
+        "PYTHONPATH": os.pathsep.join([str(Path(softlogit.__file__).parents[1])]),
+        "MPLBACKEND": "Agg",
+    }
+    for number, (line, source, _) in enumerate(blocks, start=1):
+        done = subprocess.run(
+            ["bash", "-c", BASH_PRELUDE + source],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, (
+            f"docs/cli.md bash block {number} (line {line}) exited {done.returncode}:\n"
+            f"{source}\nstdout:\n{done.stdout[-2000:]}\nstderr:\n{done.stderr[-2000:]}"
+        )
+    made = {p.name for p in tmp_path.iterdir()}
+    for name in ("model.json", "report.html", "prog.json", "predictions.csv", "test-report.html"):
+        assert name in made, name
 
 
 # ----------------------------------------------------------------------------- (b) API
