@@ -1,9 +1,13 @@
-"""Generate ``docs/api.md``, the API reference, from the docstrings of ``softlogit.__all__``.
+"""Generate ``docs/api.md``, the API reference, from the docstrings of ``softlogit.__all__``
+and of the public modules ``softlogit.plotting`` and ``softlogit.datasets``.
 
-For every public name it renders the first paragraph of the (numpydoc) docstring, the call
-signature, and the ``Parameters``, ``Returns`` and ``Attributes`` sections; for classes also
-their public methods (those defined in softlogit; inherited scikit-learn methods are listed
-by name). The parser covers the numpydoc subset softlogit uses and needs no extra package.
+For every name it renders the call signature and the whole numpydoc docstring: the summary,
+the extended description (``.. math::`` blocks as ``$$`` display math), the entry sections
+(``Parameters``, ``Attributes``, ``Returns``, ``Raises``, ``See Also``, ...) as lists, and the
+prose sections (``Notes``, ``References``, ``Examples`` with their ``>>>`` code). Classes get
+their public methods and properties (those defined in softlogit; inherited scikit-learn
+methods are listed by name). The parser covers the numpydoc subset softlogit uses and needs
+no extra package.
 
 Usage::
 
