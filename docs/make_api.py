@@ -1,9 +1,13 @@
-"""Generate ``docs/api.md``, the API reference, from the docstrings of ``softlogit.__all__``.
+"""Generate ``docs/api.md``, the API reference, from the docstrings of ``softlogit.__all__``
+and of the public modules ``softlogit.plotting`` and ``softlogit.datasets``.
 
-For every public name it renders the first paragraph of the (numpydoc) docstring, the call
-signature, and the ``Parameters``, ``Returns`` and ``Attributes`` sections; for classes also
-their public methods (those defined in softlogit; inherited scikit-learn methods are listed
-by name). The parser covers the numpydoc subset softlogit uses and needs no extra package.
+For every name it renders the call signature and the whole numpydoc docstring: the summary,
+the extended description (``.. math::`` blocks as ``$$`` display math), the entry sections
+(``Parameters``, ``Attributes``, ``Returns``, ``Raises``, ``See Also``, ...) as lists, and the
+prose sections (``Notes``, ``References``, ``Examples`` with their ``>>>`` code). Classes get
+their public methods and properties (those defined in softlogit; inherited scikit-learn
+methods are listed by name). The parser covers the numpydoc subset softlogit uses and needs
+no extra package.
 
 Usage::
 
@@ -21,7 +25,6 @@ import sys
 from pathlib import Path
 
 API_PATH = Path(__file__).with_name("api.md")
-SECTIONS = ("Parameters", "Returns", "Attributes")
 GROUPS = ("Estimators", "Functions", "Other classes", "Warnings", "Constants")
 WIDTH = 96
 
@@ -37,11 +40,12 @@ scikit-learn API; see the [tutorial](tutorial.md) for the statistics behind them
 
 
 # ----------------------------------------------------------------------------- docstrings
-def parse_docstring(doc):
-    """Split a numpydoc docstring into its summary paragraph and its entry sections.
+def split_docstring(doc):
+    """``(summary, description, sections)`` of a numpydoc docstring.
 
-    Returns ``(summary, sections)`` where ``sections`` maps a section title to a list of
-    ``(name, type, description)`` tuples (``name`` is None for a free-text line).
+    ``summary`` is the first paragraph joined into one line, ``description`` the lines
+    before the first section (the extended summary), ``sections`` a list of
+    ``(title, body_lines)`` in order (a title is a line underlined by dashes).
     """
     lines = inspect.cleandoc(doc or "").splitlines()
     summary = []
@@ -49,22 +53,38 @@ def parse_docstring(doc):
         if not line.strip():
             break
         summary.append(line.strip())
-    sections, title, body = {}, None, []
-    i = 0
+    description, sections, body = [], [], None
+    i = len(summary)
     while i < len(lines):
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
         if lines[i].strip() and re.fullmatch(r"\s*-{3,}\s*", nxt) and not lines[i][:1].isspace():
-            if title is not None:
-                sections[title] = _entries(body)
-            title, body = lines[i].strip(), []
+            body = []
+            sections.append((lines[i].strip(), body))
             i += 2
             continue
-        if title is not None:
-            body.append(lines[i])
+        (description if body is None else body).append(lines[i])
         i += 1
-    if title is not None:
-        sections[title] = _entries(body)
-    return " ".join(summary), sections
+    return " ".join(summary), _trim(description), [(t, _trim(b)) for t, b in sections]
+
+
+def _trim(lines):
+    """``lines`` without leading and trailing blank lines."""
+    lines = list(lines)
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
+def parse_docstring(doc):
+    """Split a numpydoc docstring into its summary paragraph and its entry sections.
+
+    Returns ``(summary, sections)`` where ``sections`` maps a section title to a list of
+    ``(name, type, description)`` tuples (``name`` is None for a free-text line).
+    """
+    summary, _description, sections = split_docstring(doc)
+    return summary, {title: _entries(body) for title, body in sections}
 
 
 def _entries(body):
@@ -94,7 +114,7 @@ def _split_head(head):
     name, sep, kind = head.partition(" : ")
     if not sep and head.endswith(" :"):
         name, sep = head[:-2], " : "
-    if re.fullmatch(r"\*{0,2}\w+(, \*{0,2}\w+)*,?", name.strip()):
+    if re.fullmatch(r"\*{0,2}\w+(, \*{0,2}\w+)*(, \.\.\.)?,?", name.strip()):
         return name.strip(), kind.strip()
     return None, head
 
@@ -151,32 +171,143 @@ def signature(name, obj, drop_first=False):
 
 
 # ----------------------------------------------------------------------------- rendering
-def render_sections(sections, titles=SECTIONS):
-    """The entry sections as Markdown bullet lists."""
-    out = []
-    for title in titles:
-        entries = sections.get(title)
-        if not entries:
+def render_entries(title, entries):
+    """One entry section as a Markdown bullet list."""
+    out = [f"**{title}**", ""]
+    for name, kind, desc in entries:
+        if name is None:  # a type without a name, or free text
+            out.append(f"- {to_markdown(kind)}" + (f" — {to_markdown(desc)}" if desc else ""))
             continue
-        out += [f"**{title}**", ""]
-        for name, kind, desc in entries:
-            if name is None:
-                text = to_markdown(" ".join(t for t in (kind, desc) if t))
-                out.append(f"- {text}")
-                continue
-            item = f"- `{name}`"
-            if kind:
-                item += f" : {to_markdown(kind)}"
-            if desc:
-                item += f" — {to_markdown(desc)}"
-            out.append(item)
-        out.append("")
+        item = f"- `{name}`"
+        if kind:
+            item += f" : {to_markdown(kind)}"
+        if desc:
+            item += f" — {to_markdown(desc)}"
+        out.append(item)
+    return out + [""]
+
+
+def render_prose(lines):
+    """Free reStructuredText-ish text as Markdown: paragraphs, ``*``/``-`` lists,
+    ``.. math::`` blocks (as ``$$``), ``::`` literal blocks and ``>>>`` examples (as code)."""
+    out, i = [], 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip():
+            i += 1
+            continue
+        if line.strip().startswith(".. math::"):
+            inline = line.strip()[len(".. math::") :].strip()
+            block, i = _indented(lines, i + 1, _indent(line))
+            out += ["$$", *([inline] if inline else []), *block, "$$", ""]
+            continue
+        if line.lstrip().startswith(">>>"):
+            block, i = _doctest(lines, i)
+            out += ["```pycon", *block, "```", ""]
+            continue
+        para, i = _paragraph(lines, i)
+        text = "\n".join(para)
+        if text.endswith("::"):  # a literal block follows
+            out += [to_markdown(_list_or_text(para[:-1] + [para[-1][:-1]])), ""]
+            block, i = _indented(lines, i, _indent(line))
+            out += ["```", *block, "```", ""]
+            continue
+        out += [_list_or_text(para), ""]
     return out
 
 
-def _method_table(cls, public):
-    """Public methods of ``cls``: ``(documented, inherited_from_public, from_sklearn)``."""
-    documented, inherited, sklearn_names = {}, {}, []
+def _indent(line):
+    return len(line) - len(line.lstrip())
+
+
+def _indented(lines, i, base):
+    """The block of lines indented deeper than ``base`` from ``i`` (blank lines inside kept),
+    dedented; and the index after it."""
+    block = []
+    while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) > base):
+        block.append(lines[i])
+        i += 1
+    block = _trim(block)
+    depth = min((_indent(b) for b in block if b.strip()), default=0)
+    return [b[depth:] for b in block], i
+
+
+def _doctest(lines, i):
+    """A ``>>>`` example and its expected output, up to a blank line."""
+    block, depth = [], _indent(lines[i])
+    while i < len(lines) and lines[i].strip():
+        block.append(lines[i][depth:])
+        i += 1
+    return block, i
+
+
+def _paragraph(lines, i):
+    """Consecutive non-blank lines (stripped) that are not a math or example block."""
+    para = []
+    while i < len(lines) and lines[i].strip():
+        stripped = lines[i].strip()
+        if para and (stripped.startswith(".. math::") or stripped.startswith(">>>")):
+            break
+        para.append(stripped)
+        i += 1
+    return para, i
+
+
+def _list_or_text(para):
+    """A paragraph's lines as one Markdown line, or as list items if it is a bullet list."""
+    items = []
+    for line in para:
+        bullet = re.match(r"^[*-]\s+(.*)", line)
+        if bullet:
+            items.append(bullet.group(1))
+        elif items:
+            items[-1] += " " + line
+        else:
+            items = None
+            break
+    if items:
+        return "\n".join(f"- {to_markdown(item)}" for item in items)
+    reference = re.match(r"^\.\. \[(\w+)\]\s*(.*)", " ".join(para))
+    if reference:
+        return to_markdown(f"[{reference.group(1)}] {reference.group(2)}")
+    return to_markdown(" ".join(para))
+
+
+ENTRY_SECTIONS = ("Parameters", "Other Parameters", "Attributes", "Returns", "Yields")
+ENTRY_SECTIONS += ("Raises", "Warns", "See Also")
+
+
+def render_docstring(doc):
+    """Summary, extended description and every numpydoc section of ``doc`` as Markdown."""
+    summary, description, sections = split_docstring(doc)
+    out = [to_markdown(summary), ""] if summary else []
+    out += render_prose(description)
+    for title, body in sections:
+        if title in ENTRY_SECTIONS:
+            entries = _entries(body)
+            if title == "See Also":
+                entries = [_see_also(entry) for entry in entries]
+            if entries:
+                out += render_entries(title, entries)
+        elif body:
+            out += [f"**{title}**", "", *render_prose(body)]
+    return out
+
+
+def _see_also(entry):
+    """A See Also entry ``name : text`` (or a bare list of names) with the names as code."""
+    name, kind, desc = entry
+    if name is None:
+        head, sep, rest = kind.partition(" : ")
+        names = ", ".join(f"`{n.strip()}`" for n in head.split(","))
+        return None, names + (f" — {rest}" if sep else ""), desc
+    return name, "", " ".join(t for t in (kind, desc) if t)
+
+
+def _members(cls):
+    """Public functions and properties defined on ``cls`` and its softlogit bases, and the
+    names of the public methods it inherits from scikit-learn."""
+    found, sklearn_names = {}, []
     for klass in reversed(cls.__mro__):
         for name, raw in vars(klass).items():
             if name.startswith("_"):
@@ -184,13 +315,20 @@ def _method_table(cls, public):
             fn = getattr(raw, "fn", raw)  # scikit-learn's available_if descriptor
             if isinstance(fn, (classmethod, staticmethod)):
                 fn = fn.__func__
-            if not inspect.isfunction(fn):
+            if not (inspect.isfunction(fn) or isinstance(fn, property)):
                 continue
             if klass.__module__.startswith("sklearn"):
                 if not name.endswith("_request"):
                     sklearn_names.append(name)
                 continue
-            documented[name] = (klass, raw, fn)
+            found[name] = (klass, raw, fn)
+    return found, sorted(set(sklearn_names) - set(found))
+
+
+def _method_table(cls, public):
+    """Public methods of ``cls``: ``(documented, inherited_from_public, from_sklearn)``."""
+    documented, sklearn_names = _members(cls)
+    inherited = {}
     for name, (klass, _raw, _fn) in list(documented.items()):
         owner = next(
             (p for p in public if p is not cls and issubclass(cls, p) and klass in p.__mro__),
@@ -199,7 +337,6 @@ def _method_table(cls, public):
         if owner is not None:
             inherited.setdefault(owner.__name__, []).append(name)
             del documented[name]
-    sklearn_names = sorted(set(sklearn_names) - set(documented))
     return documented, inherited, sklearn_names
 
 
@@ -207,17 +344,17 @@ def render_methods(cls, public):
     documented, inherited, sklearn_names = _method_table(cls, public)
     out = []
     for name, (_klass, raw, fn) in documented.items():
-        drop = not isinstance(raw, staticmethod)
-        summary, sections = parse_docstring(inspect.getdoc(fn))
+        if isinstance(fn, property):
+            out += [f"#### `{cls.__name__}.{name}` (property)", ""]
+            out += render_docstring(inspect.getdoc(fn))
+            continue
         out += [f"#### `{cls.__name__}.{name}`", ""]
-        sig = signature(name, fn, drop_first=drop)
+        sig = signature(name, fn, drop_first=not isinstance(raw, staticmethod))
         if sig:
             out += ["```python", sig, "```", ""]
         if hasattr(raw, "fn"):
             out += ["*Available only for some settings (scikit-learn `available_if`).*", ""]
-        if summary:
-            out += [to_markdown(summary), ""]
-        out += render_sections(sections, ("Parameters", "Returns"))
+        out += render_docstring(inspect.getdoc(fn))
     for owner, names in inherited.items():
         listed = ", ".join(f"`{n}`" for n in names)
         out += [f"Methods inherited from [`{owner}`](#{slug(owner)}): {listed}.", ""]
@@ -237,8 +374,8 @@ def group_of(obj):
     return "Constants"
 
 
-def render_name(name, obj, public):
-    out = [f"### `{name}`", ""]
+def render_name(name, obj, public, heading=None):
+    out = [f"### `{heading or name}`", ""]
     if group_of(obj) == "Constants":
         if name == "__version__":
             return out + ["The version of the installed package, a string.", ""]
@@ -246,25 +383,40 @@ def render_name(name, obj, public):
     module = getattr(obj, "__module__", None)
     if module and not module.startswith("softlogit"):
         out += [f"Re-exported from `{module}`.", ""]
-    doc = inspect.getdoc(obj)
-    summary, sections = parse_docstring(doc)
-    if inspect.isclass(obj):
+    if inspect.isclass(obj) and issubclass(obj, Warning):
         bases = [b.__name__ for b in obj.__bases__ if not b.__name__.startswith("_")]
-        if issubclass(obj, Warning):
-            out += [f"*Warning*, a subclass of {', '.join(f'`{b}`' for b in bases)}.", ""]
-        else:
-            sig = signature(name, obj)
-            if sig:
-                out += ["```python", sig, "```", ""]
+        out += [f"*Warning*, a subclass of {', '.join(f'`{b}`' for b in bases)}.", ""]
     else:
         sig = signature(name, obj)
         if sig:
             out += ["```python", sig, "```", ""]
-    if summary:
-        out += [to_markdown(summary), ""]
-    out += render_sections(sections)
+    out += render_docstring(inspect.getdoc(obj))
     if inspect.isclass(obj) and not issubclass(obj, Warning):
         out += render_methods(obj, public)
+    return out
+
+
+# Public modules documented after the top-level names: ``from softlogit import plotting``.
+MODULES = ("softlogit.plotting", "softlogit.datasets")
+
+
+def module_functions(module_name):
+    """``(name, function)`` of a public module's ``__all__``."""
+    import importlib
+
+    module = importlib.import_module(module_name)
+    return module, [(n, getattr(module, n)) for n in module.__all__]
+
+
+def render_module(module_name):
+    module, functions = module_functions(module_name)
+    short = module_name.split(".")[-1]
+    out = [f"## Module `{module_name}`", ""]
+    out += render_prose(inspect.cleandoc(module.__doc__ or "").splitlines())
+    out.append("- " + ", ".join(f"[`{n}`](#{slug(f'{short}.{n}')})" for n, _ in functions))
+    out.append("")
+    for name, obj in functions:
+        out += render_name(name, obj, [], heading=f"{short}.{name}")
     return out
 
 
@@ -280,6 +432,8 @@ def render():
         if names:
             links = ", ".join(f"[`{n}`](#{slug(n)})" for n in names)
             out.append(f"- **{group}**: {links}")
+    for module_name in MODULES:
+        out.append(f"- **Module** [`{module_name}`](#{slug(f'Module {module_name}')})")
     out.append("")
     for group, names in grouped.items():
         if not names:
@@ -287,6 +441,8 @@ def render():
         out += [f"## {group}", ""]
         for name in names:
             out += render_name(name, objects[name], public)
+    for module_name in MODULES:
+        out += render_module(module_name)
     text = "\n".join(out)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
 

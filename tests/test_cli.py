@@ -322,7 +322,7 @@ def test_failed_predict_leaves_the_old_file(files, tmp_path, monkeypatch):
 
 
 def test_demo_report_option(tmp_path, monkeypatch):
-    monkeypatch.setattr("softlogit.product.demo.run_demo", lambda: ("demo text", 0.0))
+    monkeypatch.setattr("softlogit.product.demo.run_demo", lambda **_: ("demo text", 0.0))
     monkeypatch.chdir(tmp_path)
     assert _invoke("demo", "--no-report").stdout == "demo text\n"
     assert os.listdir(tmp_path) == []
@@ -454,7 +454,7 @@ def test_demo_without_matplotlib_skips_the_report(tmp_path, monkeypatch):
         "find_spec",
         lambda name, *a: None if name == "matplotlib" else real(name, *a),
     )
-    monkeypatch.setattr("softlogit.product.demo.run_demo", lambda: ("demo text", 0.0))
+    monkeypatch.setattr("softlogit.product.demo.run_demo", lambda **_: ("demo text", 0.0))
     monkeypatch.chdir(tmp_path)
     result = _invoke("demo")
     assert result.stdout.startswith("demo text") and os.listdir(tmp_path) == []
@@ -566,7 +566,7 @@ def test_existing_files_softlogit_did_not_write_need_force(files, tmp_path, monk
     model = tmp_path / "m.json"
     _invoke(*fit, "--out", model)
     assert "is not a softlogit report" in _refused("report", model, adm, "--out", page)
-    monkeypatch.setattr("softlogit.product.demo.run_demo", lambda: ("demo text", 0.0))
+    monkeypatch.setattr("softlogit.product.demo.run_demo", lambda **_: ("demo text", 0.0))
     assert "is not a softlogit report" in _refused("demo", "--report", page)
     assert page.read_text().endswith("my page</body></html>")
     _invoke("report", model, adm, "--out", page, "--force")
@@ -629,7 +629,7 @@ def test_readme_command_lines_run_and_run_again(tmp_path, monkeypatch):
                 if line.startswith("softlogit ")]  # fmt: skip
     assert len(commands) >= 5
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("softlogit.product.demo.run_demo", lambda: ("demo text", 0.0))
+    monkeypatch.setattr("softlogit.product.demo.run_demo", lambda **_: ("demo text", 0.0))
     adm = load_admissions()
     adm.to_csv("admissions.csv", index=False)
     rng = np.random.default_rng(7)

@@ -483,7 +483,25 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return self._inference().cov_params(cov_type, groups)
 
     def wald_test(self, hypotheses, cov_type="nonrobust", groups=None):
-        """Wald chi-squared test of linear hypotheses such as ``"gpa = 0, gre = 0"``."""
+        """Wald chi-squared test of linear hypotheses such as ``"gpa = 0, gre = 0"``.
+
+        Parameters
+        ----------
+        hypotheses : str or list of str
+            Restrictions on named terms (the ``coef_table`` rows), separated by commas:
+            ``"gpa = 0, gre = 0"``, ``"gpa = gre"``, ``"gpa - 2*gre = 1"``; or a list of
+            equations, or of terms that each equal 0. Softmax: an equation holds in every
+            non-reference class; ``"class:term"`` names one class's coefficient. See
+            :meth:`softlogit.stats.results.FitResults.wald_test`.
+        cov_type, groups
+            Covariance of the estimates, as for :meth:`coef_table`.
+
+        Returns
+        -------
+        TestResult
+            ``statistic``, ``df`` (independent restrictions) and ``pvalue``; ``str()`` gives
+            ``"Wald chi2(df) = ..., p = ..."``.
+        """
         return self._inference().wald_test(hypotheses, cov_type, groups)
 
     def marginal_effects(
@@ -562,9 +580,21 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X, offset=None, return_ci=False, alpha=0.05, cov_type="nonrobust"):
         """Class probabilities (n, K): sigmoid (binary) or softmax of the linear predictor.
 
-        With ``return_ci=True`` also the lower and upper ends of ``1 - alpha`` delta-method
-        intervals, computed on the log-odds scale of each probability (see
-        :meth:`softlogit.stats.results.FitResults.proba_interval`): ``(proba, lower, upper)``.
+        Parameters
+        ----------
+        X : array-like, sparse matrix or data frame of shape (n, p)
+        offset : array-like of shape (n,) or (n, K), optional
+        return_ci : bool
+            Also return delta-method intervals, computed on the log-odds scale of each
+            probability (:meth:`softlogit.stats.results.FitResults.proba_interval`).
+        alpha, cov_type
+            Interval coverage ``1 - alpha`` and covariance, as for :meth:`coef_table`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n, K)
+            Columns in ``classes_`` order. With ``return_ci=True`` the tuple
+            ``(proba, lower, upper)`` of three such arrays.
         """
         model = self._snapshot()
         eta = model._free_logits(X, offset)
@@ -699,11 +729,47 @@ class LogisticRegression(_LinearClassifier):
     Attributes
     ----------
     coef_ : ndarray of shape (1, p)
+        Log-odds ratios of ``classes_[1]`` against ``classes_[0]``.
     intercept_ : ndarray of shape (1,)
     classes_ : ndarray of shape (2,)
+        The sorted labels; the model is :math:`P(y = \text{classes\_}[1])`.
+    feature_names_in_, n_features_in_ : ndarray of str, int
+        Feature names (columns, or a formula's terms) and their number.
+    response_name_ : str or None
+        The label column's name (a named ``y``, a formula's left side, a scan's target).
     n_iter_, converged_, loss_curve_, solver_, aliased_, separation_
         How the fit went: iterations, convergence, objective per iteration, the solver used,
         the aliased columns (fixed at 0) and the separation diagnosis (or None).
+    loglike_, null_loglike_ : float
+        Log-likelihood of the fit and of the intercept-only model (same weights, offset).
+    deviance_, aic_, bic_ : float
+        :math:`-2\ell`, :math:`-2\ell + 2k` and :math:`-2\ell + k \log n`, with :math:`k`
+        every estimated parameter (intercepts included, aliased ones not).
+    pseudo_r2_, lr_stat_, lr_pvalue_ : float
+        McFadden's :math:`1 - \ell / \ell_0`; the likelihood-ratio statistic against the
+        intercept-only model and its chi-squared p-value on ``df_model_`` degrees of freedom.
+    df_model_, df_resid_, nobs_ : int, float, float
+        Parameters other than the intercepts; ``nobs_ - k``; the sum of the (frequency)
+        weights.
+    results_ : FitResults
+        The inference object (:class:`softlogit.stats.results.FitResults`) behind
+        ``coef_table``, ``cov_params``, ``wald_test`` and ``predict_proba(return_ci=True)``.
+
+    Examples
+    --------
+    >>> import softlogit as sl
+    >>> from softlogit.datasets import load_admissions
+    >>> adm = load_admissions()
+    >>> m = sl.LogisticRegression(formula="admit ~ gre + gpa + C(rank)").fit(adm)
+    >>> m.coef_table().loc["gpa", ["coef", "std_err", "p_value"]].round(4).tolist()
+    [0.804, 0.3318, 0.0154]
+    >>> round(m.aic_, 2), round(m.loglike_, 4)
+    (470.52, -229.2587)
+    >>> print(m.wald_test("C(rank)[T.2] = 0, C(rank)[T.3] = 0, C(rank)[T.4] = 0"))
+    Wald chi2(3) = 20.8953, p = 0.0001107
+    >>> proba, lower, upper = m.predict_proba(adm.head(2), return_ci=True)
+    >>> proba[:, 1].round(3).tolist(), lower[:, 1].round(3).tolist()
+    ([0.173, 0.292], [0.097, 0.208])
     """
 
     _binary_only = True
@@ -736,8 +802,27 @@ class SoftmaxRegression(_LinearClassifier):
     coef_ : ndarray of shape (K-1, p), or (K, p) when ``reference=None``
         Rows in ``classes_`` order, skipping the reference class.
     intercept_ : ndarray of shape (K-1,) or (K,)
+    classes_ : ndarray of shape (K,)
+        The sorted labels.
     reference_ : label or None
         The reference class used.
+    feature_names_in_, n_features_in_, response_name_, n_iter_, converged_, loss_curve_, \
+    solver_, aliased_, separation_, loglike_, null_loglike_, deviance_, aic_, bic_, \
+    pseudo_r2_, lr_stat_, lr_pvalue_, df_model_, df_resid_, nobs_, results_
+        As for :class:`LogisticRegression` (``null_loglike_``: the model with one intercept
+        per class; ``coef_table`` rows are ``(class, term)`` pairs).
+
+    Examples
+    --------
+    >>> import softlogit as sl
+    >>> from softlogit.datasets import load_hsbdemo
+    >>> m = sl.SoftmaxRegression(formula="prog ~ write + C(ses)").fit(load_hsbdemo())
+    >>> m.coef_.shape, m.reference_
+    ((2, 3), 'academic')
+    >>> print(m.wald_test("write = 0"))  # in every non-reference class
+    Wald chi2(2) = 26.4633, p = 1.793e-06
+    >>> print(m.wald_test("general:write = 0"))  # one class's coefficient
+    Wald chi2(1) = 7.3200, p = 0.006819
     """
 
     _parameter_constraints: dict = {

@@ -488,9 +488,10 @@ def demo(report_path, no_report, force):
     if not no_report:
         cli_data.check_outputs([("--report", report_path, "report")], [], force)
 
-    text, _ = run_demo()
+    plots = importlib.util.find_spec("matplotlib") is not None
+    text, _ = run_demo(report_path=None if no_report or not plots else report_path)
     click.echo(text)
-    if not no_report and importlib.util.find_spec("matplotlib") is None:
+    if not no_report and not plots:
         _note("no report: its plots need matplotlib (pip install softlogit[plot])")
     elif not no_report:
         from ..datasets import load_admissions
