@@ -93,3 +93,51 @@ def test_separation_summary_cuts_long_lists():
     text = repr(r)
     assert "quasi-complete separation: 40 rows" in text and "(30 in all)" in text
     assert "separated=False" in repr(SeparationResult(False, False, *([np.array([])] * 4)))
+
+
+# ---------------------------------------------------------------------- unseen categories
+
+
+@pytest.fixture(scope="module")
+def grouped_frame():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=300),
+            "g": rng.choice(list("abc"), 300),
+            "h": rng.choice(["u", "v"], 300),
+            "r": rng.choice([1, 2, 3], 300),
+        }
+    )
+    frame["y"] = (rng.random(300) < 0.4).astype(int)
+    return frame
+
+
+@pytest.mark.parametrize(
+    "formula, column, levels",
+    [
+        ("y ~ x + C(g)", "g", ["z", "q"]),
+        ("y ~ x + h", "h", ["w"]),
+        ("y ~ x + C(r)", "r", [7]),
+        ("y ~ x + C(g, Treatment('b')):x", "g", ["q"]),
+    ],
+)
+def test_unseen_category_is_softlogits_own_error(grouped_frame, formula, column, levels):
+    m = sl.LogisticRegression(formula=formula).fit(grouped_frame)
+    new = grouped_frame.head(len(levels) + 1).copy()
+    new[column] = list(levels) + [grouped_frame[column].iloc[0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no formulaic warning on the way
+        with pytest.raises(ValueError, match="unseen category") as err:
+            m.predict(new)
+    text = str(err.value)
+    assert f"column {column!r}" in text and str(levels) in text
+    assert "cast to nan" not in text and "skew" not in text
+
+
+def test_unseen_level_of_an_expression_has_no_formulaic_text(grouped_frame):
+    m = sl.LogisticRegression(formula="y ~ C(np.round(x))").fit(grouped_frame)
+    new = grouped_frame.head(2).assign(x=[50.0, 0.0])
+    with pytest.raises(ValueError, match="unseen category") as err:
+        m.predict(new)
+    assert "50.0" in str(err.value) and "cast to nan" not in str(err.value)
