@@ -141,3 +141,49 @@ def test_unseen_level_of_an_expression_has_no_formulaic_text(grouped_frame):
     with pytest.raises(ValueError, match="unseen category") as err:
         m.predict(new)
     assert "50.0" in str(err.value) and "cast to nan" not in str(err.value)
+
+
+# ---------------------------------------------------------------------- offsets
+
+
+@pytest.mark.parametrize("K", [2, 3])
+def test_a_model_fitted_with_an_offset_needs_one_to_predict(K):
+    X, y = make_data(n=300, p=2, n_classes=K, seed=5)
+    off = np.linspace(-1, 1, len(y))
+    model = sl.LogisticRegression() if K == 2 else sl.SoftmaxRegression()
+    m = model.fit(X, y, offset=off)
+    assert m.has_offset_
+    methods = [m.predict, m.predict_proba, m.predict_log_proba, m.decision_function]
+    methods += [lambda X: m.predict_proba(X, return_ci=True), lambda X: m.score(X, y)]
+    for method in methods:
+        with pytest.raises(ValueError, match="fitted with an offset: pass offset="):
+            method(X)
+    eta = m.decision_function(X, offset=off)
+    np.testing.assert_allclose(
+        eta - m.decision_function(X, offset=np.zeros(len(y))),
+        (off if K == 2 else np.column_stack([np.zeros_like(off)] + [off] * (K - 1))),
+        atol=1e-12,
+    )
+    assert not sl.LogisticRegression().fit(X[:, :1], y % 2).has_offset_
+
+
+def test_partial_fit_remembers_the_offset():
+    X, y = make_data(n=200, p=2, seed=6)
+    m = sl.LogisticRegression(solver="sgd", random_state=0)
+    m.partial_fit(X, y, classes=[0, 1], offset=np.ones(len(y)))
+    m.partial_fit(X, y)
+    assert m.has_offset_
+    with pytest.raises(ValueError, match="fitted with an offset"):
+        m.predict(X)
+
+
+def test_cv_scorers_see_the_offset():
+    """The held-out log loss of a scikit-learn scorer equals the default CV loss (the mean
+    cross-entropy), which includes the offset: so does the scorer's."""
+    X, y = make_data(n=400, p=3, seed=7)
+    off = np.random.default_rng(1).normal(size=len(y)) * 2
+    kw = dict(penalty="l2", n_alphas=5, cv=3, random_state=0)
+    default = sl.LogisticRegressionCV(**kw).fit(X, y, offset=off)
+    scored = sl.LogisticRegressionCV(scoring="neg_log_loss", **kw).fit(X, y, offset=off)
+    np.testing.assert_allclose(scored.cv_scores_, -default.cv_scores_, rtol=1e-9)
+    assert scored.has_offset_

@@ -312,7 +312,8 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         sample_weight : array-like of shape (n,), optional
             Non-negative prior weights (multiplied by ``class_weight``).
         offset : array-like of shape (n,) or (n, K), optional
-            Known part of the linear predictor, added before the inverse link.
+            Known part of the linear predictor, added before the inverse link. A model
+            fitted with one (``has_offset_``) needs the offset of new rows to predict.
 
         Returns
         -------
@@ -365,6 +366,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         new = self._fitted_attributes(spec, out)
         new["loss_curve_"] = ([] if first else old.loss_curve_) + new["loss_curve_"]
         new["n_iter_"] = out.state.epoch
+        new["has_offset_"] = new["has_offset_"] or bool(not first and old.has_offset_)
         kept = {k: v for k, v in vars(old).items() if is_fitted_name(k)}
         self._publish({**kept, **fitted, **new})
         return self
@@ -471,6 +473,10 @@ class LogisticRegression(_LinearClassifier):
     n_iter_, converged_, loss_curve_, solver_, aliased_, separation_
         How the fit went: iterations, convergence, objective per iteration, the solver used,
         the aliased columns (fixed at 0) and the separation diagnosis (or None).
+    has_offset_ : bool
+        Whether the fit had an offset; then ``predict``, ``predict_proba``,
+        ``predict_log_proba`` and ``decision_function`` need ``offset=`` (a ValueError
+        otherwise), as R's ``predict`` needs the offset in ``newdata``.
     """
 
     _binary_only = True

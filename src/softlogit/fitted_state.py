@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .model.families import Categorical
-from .model.fitting import build_objective, null_loglike, solver_for
+from .model.fitting import build_objective, has_offset, null_loglike, solver_for
 from .model.solvers import STOCHASTIC
 from .params import is_fitted_name
 from .stats.results import FitResults
@@ -67,6 +67,7 @@ class FittedState:
             "solver_": out.solver,
             "aliased_": out.aliased,
             "separation_": out.separation,
+            "has_offset_": bool(has_offset(spec)),
             "_family": out.family,
             "_reference": spec.reference,
             "_train_state": out.state,

@@ -42,6 +42,12 @@ class Prediction:
 
     def _free_logits(self, X, offset):
         check_is_fitted(self, "coef_")
+        if offset is None and getattr(self, "has_offset_", False):
+            raise ValueError(
+                "the model was fitted with an offset: pass offset= with the offset of these "
+                "rows (as R's predict needs the offset in newdata); offset=np.zeros(n) "
+                "predicts without it"
+            )
         X, _ = self._design(X, None, reset=False)
         eta = np.asarray(X @ self.coef_.T) + self.intercept_
         if offset is not None:
