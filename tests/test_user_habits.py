@@ -187,3 +187,85 @@ def test_cv_scorers_see_the_offset():
     scored = sl.LogisticRegressionCV(scoring="neg_log_loss", **kw).fit(X, y, offset=off)
     np.testing.assert_allclose(scored.cv_scores_, -default.cv_scores_, rtol=1e-9)
     assert scored.has_offset_
+
+
+# ---------------------------------------------------------------------- model selection
+
+
+FORMULA = "admit ~ gre + gpa + C(rank)"
+
+
+def _manual_fold_scores(model, data, metric, folds):
+    """Per fold: fit on the training rows, then the metric on the held-out ones."""
+    out = []
+    for train, test in folds.split(data, data["admit"]):
+        m = sklearn_clone(model).fit(data.iloc[train])
+        held = data.iloc[test]
+        out.append(metric(m, held, held["admit"].to_numpy()))
+    return np.array(out)
+
+
+def sklearn_clone(model):
+    from sklearn.base import clone
+
+    return clone(model)
+
+
+def test_cross_val_score_of_a_formula_model_with_its_data_alone(admissions):
+    from sklearn.model_selection import KFold, cross_val_score
+
+    model = sl.LogisticRegression(formula=FORMULA)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Scoring failed"
+        scores = cross_val_score(model, admissions, cv=KFold(4))
+    expected = _manual_fold_scores(
+        model, admissions, lambda m, d, y: np.mean(m.predict(d) == y), KFold(4)
+    )
+    np.testing.assert_allclose(scores, expected, rtol=1e-12)
+    assert np.all(np.isfinite(scores)) and 0.5 < scores.mean() < 0.9
+    m = sklearn_clone(model).fit(admissions)
+    assert m.score(admissions) == m.score(admissions, admissions["admit"])
+
+
+@pytest.mark.parametrize("scoring", ["accuracy", "neg_log_loss", "roc_auc"])
+def test_named_scorers_with_the_response_column(admissions, scoring):
+    from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    metrics = {
+        "accuracy": lambda m, d, y: accuracy_score(y, m.predict(d)),
+        "neg_log_loss": lambda m, d, y: -log_loss(y, m.predict_proba(d)),
+        "roc_auc": lambda m, d, y: roc_auc_score(y, m.predict_proba(d)[:, 1]),
+    }
+    model = sl.LogisticRegression(formula=FORMULA)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = cross_val_score(model, admissions, admissions["admit"], scoring=scoring, cv=3)
+    expected = _manual_fold_scores(model, admissions, metrics[scoring], StratifiedKFold(3))
+    np.testing.assert_allclose(scores, expected, rtol=1e-10)
+
+
+def test_grid_search_over_a_formula_model(admissions):
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    model = sl.SoftmaxRegression(formula="rank ~ gre + gpa + admit", penalty="l2")
+    grid = {"alpha": [0.01, 0.2]}
+    search = GridSearchCV(model, grid, cv=KFold(3), error_score="raise").fit(admissions)
+    for alpha, mean in zip(grid["alpha"], search.cv_results_["mean_test_score"], strict=True):
+        by_hand = []
+        for train, test in KFold(3).split(admissions):
+            m = sklearn_clone(model).set_params(alpha=alpha).fit(admissions.iloc[train])
+            held = admissions.iloc[test]
+            by_hand.append(np.mean(m.predict(held) == held["rank"].to_numpy()))
+        assert mean == pytest.approx(np.mean(by_hand), rel=1e-12)
+    scored = GridSearchCV(model, grid, scoring="neg_log_loss", error_score="raise")
+    scored.fit(admissions, admissions["rank"])
+    assert np.isfinite(scored.best_score_) and scored.best_score_ < 0
+
+
+def test_score_without_labels_needs_a_formula(binary_data):
+    X, y = binary_data
+    m = sl.LogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match="score needs the true labels y"):
+        m.score(X)
+    assert m.score(X, y) == np.mean(m.predict(X) == y)

@@ -141,14 +141,11 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         if self.formula is None:
             Xv, fitted = validate_design(self, X, reset=True)
             return Xv, y, fitted
-        if y is not None:
-            raise ValueError(
-                f"formula={self.formula!r} takes the response from the data: call fit(data) "
-                "without y"
-            )
         check_unique_columns(X)
         formula = FormulaDesign(self.formula)
-        frame, y = formula.fit(X)
+        frame, response = formula.fit(X)
+        _check_same_response(self.formula, y, response)
+        y = response
         if formula.has_intercept and not self.fit_intercept:
             raise ValueError(
                 "fit_intercept=False but the formula has an intercept: write '... - 1' "
@@ -308,7 +305,8 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
             Numeric features; with ``formula``, the data frame the formula refers to.
         y : array-like of shape (n,), optional
             Class labels of any sortable type; with ``formula`` it comes from the formula's
-            left side and must not be passed.
+            left side: pass none, or the same column (as ``cross_val_score(m, data,
+            data["admit"], scoring="roc_auc")`` does; scikit-learn's named scorers need it).
         sample_weight : array-like of shape (n,), optional
             Non-negative prior weights (multiplied by ``class_weight``).
         offset : array-like of shape (n,) or (n, K), optional
@@ -386,6 +384,19 @@ def _response_name(X, y):
         return target
     name = getattr(y, "name", None)
     return name if isinstance(name, str) else None
+
+
+def _check_same_response(formula, y, response):
+    """A formula model reads ``y`` from its data; a ``y`` passed too (as scikit-learn's
+    ``cross_val_score(m, data, data["admit"], scoring=...)`` passes it) must be that column."""
+    if y is None:
+        return
+    given = np.asarray(y, dtype=object).ravel()
+    if given.shape != response.shape or not np.array_equal(given, response.astype(object)):
+        raise ValueError(
+            f"formula={formula!r} takes the response from the data, and the y passed differs "
+            "from it: call fit(data) without y (or pass the formula's response column)"
+        )
 
 
 def _require_two_weighted_classes(classes, totals):

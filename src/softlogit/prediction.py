@@ -10,6 +10,7 @@ offset of the new rows too (as R's ``predict`` needs it in ``newdata``).
 from __future__ import annotations
 
 import numpy as np
+from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 
 from .data.design import validate_offset
@@ -95,6 +96,43 @@ class Prediction:
         model = self._snapshot()
         full = model._full(model._free_logits(X, offset))
         return model.classes_[np.argmax(full, axis=1)]
+
+    def score(self, X, y=None, sample_weight=None, offset=None):
+        """Mean accuracy of :meth:`predict` on ``X`` against the labels ``y``.
+
+        A formula model reads ``y`` from the data frame when none is passed, so
+        ``cross_val_score(model, data)`` and ``GridSearchCV(model, grid).fit(data)`` score it
+        with the default scoring. scikit-learn's named scorers (``scoring="roc_auc"``, ...)
+        compare with the ``y`` that cross-validation passes them: give the response column
+        too, ``cross_val_score(model, data, data["admit"], scoring="roc_auc")``.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or data frame of shape (n, p)
+            Rows to predict; with ``formula``, the data frame (holding the response when
+            ``y`` is None).
+        y : array-like of shape (n,), optional
+            True labels; needed unless the model has a formula.
+        sample_weight : array-like of shape (n,), optional
+            Weights of the rows in the accuracy.
+        offset : array-like of shape (n,) or (n, K), optional
+            The rows' offset, needed when the model was fitted with one.
+
+        Returns
+        -------
+        float
+        """
+        model = self._snapshot()
+        check_is_fitted(model, "coef_")
+        if y is None:
+            if model.formula is None:
+                raise ValueError(
+                    "score needs the true labels y (only a formula model reads them from "
+                    "its data frame)"
+                )
+            y = model.response_values(X)
+        predicted = model.predict(X, offset=offset)
+        return float(accuracy_score(y, predicted, sample_weight=sample_weight))
 
     def objective(self, X, y=None, sample_weight=None, offset=None):
         """The training objective (mean weighted cross-entropy + penalty) at the fitted
