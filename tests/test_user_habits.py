@@ -269,3 +269,51 @@ def test_score_without_labels_needs_a_formula(binary_data):
     with pytest.raises(ValueError, match="score needs the true labels y"):
         m.score(X)
     assert m.score(X, y) == np.mean(m.predict(X) == y)
+
+
+# ---------------------------------------------------------------------- relative risk ratios
+
+
+@pytest.fixture(scope="module")
+def four_classes():
+    X, y = make_data(n=800, p=3, n_classes=4, seed=2)
+    labels = np.array(["a", "b", "c", "d"])[y]
+    fits = {
+        ref: sl.SoftmaxRegression(reference=ref, tol=1e-12).fit(X, labels)
+        for ref in (None, "first", "c")
+    }
+    return X, labels, fits
+
+
+def test_relative_risk_ratios_of_a_symmetric_softmax(four_classes):
+    _, _, fits = four_classes
+    for cov_type in ("nonrobust", "HC0"):
+        sym = fits[None].relative_risk_ratios(cov_type=cov_type)  # against the first class
+        ref = fits["first"].relative_risk_ratios(cov_type=cov_type)
+        pd.testing.assert_index_equal(sym.index, ref.index)
+        np.testing.assert_allclose(sym.to_numpy(), ref.to_numpy(), rtol=1e-8)
+        against_c = fits[None].relative_risk_ratios(cov_type=cov_type, base="c")
+        fitted_c = fits["c"].relative_risk_ratios(cov_type=cov_type)
+        pd.testing.assert_index_equal(against_c.index, fitted_c.index)
+        np.testing.assert_allclose(against_c.to_numpy(), fitted_c.to_numpy(), rtol=1e-8)
+    rebased = fits["first"].relative_risk_ratios(base="c")  # a reference fit, rebased
+    np.testing.assert_allclose(
+        rebased.to_numpy(), fits["c"].relative_risk_ratios().to_numpy(), rtol=1e-8
+    )
+    assert fits["c"].relative_risk_ratios(base="c").equals(fits["c"].relative_risk_ratios())
+    with pytest.raises(ValueError, match="base='z' is not a class label"):
+        fits[None].relative_risk_ratios(base="z")
+    with pytest.raises(ValueError, match="reference=None"):  # its own K rows: not identified
+        fits[None].coef_table()
+
+
+def test_rebased_ratios_keep_aliased_terms_unestimated():
+    X, y = make_data(n=400, p=2, n_classes=3, seed=3)
+    X = np.column_stack([X, X[:, 0] - X[:, 1]])
+    with pytest.warns(CollinearityWarning):
+        sym = sl.SoftmaxRegression(reference=None).fit(X, y)
+    with pytest.warns(CollinearityWarning):
+        ref2 = sl.SoftmaxRegression(reference=2).fit(X, y)
+    a, b = sym.relative_risk_ratios(base=2), ref2.relative_risk_ratios()
+    assert a["ci_low"].isna().sum() == 2 and a.loc[(0, "x2"), "rrr"] == 1.0
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-7)

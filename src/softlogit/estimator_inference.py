@@ -27,7 +27,12 @@ class Inference:
         ratio = 1.0 if self.penalty == "l1" else self.l1_ratio
         return self.penalty in ("l1", "elasticnet") and self.alpha > 0 and ratio > 0
 
-    def _inference(self):
+    def _inference(self, allow_symmetric=False):
+        """The fit's :class:`~softlogit.stats.results.FitResults`, refused after lasso
+        selection; a symmetric softmax (``reference=None``) is refused too unless
+        ``allow_symmetric``: its results are those of the identified layout against the first
+        class, right for what does not depend on the layout (probabilities, marginal
+        effects, ratios against a chosen class) but not for its own K-row coefficients."""
         model = self._snapshot()  # one model, even if a fit publishes meanwhile
         check_is_fitted(model, "results_")
         if model.has_lasso_penalty:
@@ -36,7 +41,7 @@ class Inference:
                 "ignores the selection and its p-values are invalid. Refit the selected terms "
                 "without penalty on new data, or use penalty='l2' (sandwich covariance)"
             )
-        if getattr(model, "_reference", 0) is None:
+        if getattr(model, "_reference", 0) is None and not allow_symmetric:
             raise ValueError(
                 "standard errors need an identifiable parameterisation: refit with "
                 "reference='first' (or a class label) instead of reference=None"
@@ -72,7 +77,9 @@ class Inference:
         """Marginal effects dP(y=k)/dx with delta-method standard errors, z, p and
         intervals: averaged over rows (``at="overall"``) or at the means (``at="mean"``);
         ``dummy=True`` treats 0/1 columns as discrete changes. ``X=None`` uses the training
-        rows. See :func:`softlogit.stats.margins.marginal_effects`."""
+        rows; a symmetric softmax (``reference=None``) gives the effects of the same
+        probabilities as with a reference class. See
+        :func:`softlogit.stats.margins.marginal_effects`."""
         return marginal_effects(self, X, at, dummy, alpha, cov_type, groups)
 
     def summary(self, alpha=0.05, cov_type="nonrobust", groups=None):

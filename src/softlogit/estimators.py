@@ -595,7 +595,35 @@ class SoftmaxRegression(_LinearClassifier):
         fitted["reference_"] = None if ref is None else spec.classes[ref]
         return fitted
 
-    def relative_risk_ratios(self, alpha=0.05, cov_type="nonrobust", groups=None):
-        """``exp(coef)`` (column ``rrr``) with the p-values and the exponentiated interval
-        ends: relative-risk ratios against the reference class."""
-        return self._inference().exp_table(alpha, cov_type, groups, name="rrr")
+    def relative_risk_ratios(self, alpha=0.05, cov_type="nonrobust", groups=None, base=None):
+        """Relative-risk ratios ``exp(coef)`` against a base class (column ``rrr``) with the
+        p-values and the exponentiated interval ends.
+
+        Parameters
+        ----------
+        alpha, cov_type, groups
+            As for :meth:`coef_table`.
+        base : class label or None
+            The class every other class is compared with. None: the reference class, or
+            for a symmetric model (``reference=None``) the first class of ``classes_``. Any
+            other class gives the ratios of a model fitted with ``reference=base`` (the
+            same probabilities, reparameterised, with the covariance mapped alike).
+
+        Returns
+        -------
+        DataFrame
+            Rows ``(class, term)`` over the classes other than ``base``.
+        """
+        results = self._inference(allow_symmetric=True)
+        reference = 0 if self._reference is None else self._reference  # of the results
+        rebase = None
+        if base is not None:
+            hits = np.flatnonzero(self.classes_ == base)
+            if hits.size == 0:
+                raise ValueError(
+                    f"base={base!r} is not a class label; classes are {list(self.classes_)}"
+                )
+            if hits[0] != reference:
+                classes = list(self.classes_)
+                rebase = (classes[hits[0]], classes[reference], classes)
+        return results.exp_table(alpha, cov_type, groups, name="rrr", base=rebase)
