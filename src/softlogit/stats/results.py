@@ -212,9 +212,7 @@ class FitResults:
         se = np.sqrt(np.diag(self.cov_params(cov_type, groups).to_numpy()))
         return z_table(coef, se, alpha, self.index)
 
-    def exp_table(
-        self, alpha=0.05, cov_type="nonrobust", groups=None, name="exp_coef", base=None
-    ):
+    def exp_table(self, alpha=0.05, cov_type="nonrobust", groups=None, name="exp_coef", base=None):
         """``exp`` of the estimates (column ``name``: odds or relative-risk ratios) with the
         p-values and the exponentiated interval ends ``ci_low, ci_high``.
 
