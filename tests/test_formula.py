@@ -83,7 +83,7 @@ def test_formula_errors_are_clear(adm):
     with pytest.raises(ValueError, match="formula error"):
         sl.LogisticRegression(formula="admit ~ gre +").fit(adm)
     with pytest.raises(ValueError, match="takes the response from the data"):
-        sl.LogisticRegression(formula="admit ~ gre").fit(adm, adm["admit"])
+        sl.LogisticRegression(formula="admit ~ gre").fit(adm, 1 - adm["admit"])
     with pytest.raises(ValueError, match="formula must be a string like"):
         sl.LogisticRegression(formula="admit").fit(adm)
     with pytest.raises(TypeError, match="must be a data frame"):

@@ -17,13 +17,23 @@ LAYERS = [
     ("data", ("data",)),
     ("model", ("model",)),
     ("stats", ("stats",)),
-    ("estimators", ("estimators", "params", "separation_check")),
+    (
+        "estimators",
+        (
+            "estimators",
+            "fitted_state",
+            "prediction",
+            "estimator_inference",
+            "params",
+            "separation_check",
+        ),
+    ),
     ("selection", ("selection",)),
     ("product", ("product",)),
     ("package", ("__init__", "__main__", "plotting")),
 ]
 # the documented doors upwards: ``m.save`` and ``m.to_onnx`` call the writers at call time
-ALLOWED_UP = {("estimators", "product.modelfile"), ("estimators", "product.onnx_export")}
+ALLOWED_UP = {("fitted_state", "product.modelfile"), ("fitted_state", "product.onnx_export")}
 
 
 def module_names():

@@ -226,6 +226,22 @@ def test_reference_class_does_not_change_effects(softmax3):
     np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-7)
 
 
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC1"])
+@pytest.mark.parametrize("at, dummy", AT_DUMMY)
+def test_symmetric_softmax_has_the_effects_of_a_reference_fit(softmax3, at, dummy, cov_type):
+    """reference=None: the same probabilities, so the same effects and errors, computed
+    through the identified layout of its results."""
+    X, y, first = softmax3
+    symmetric = SoftmaxRegression(reference=None, **TIGHT).fit(X, y)
+    a = marginal_effects(symmetric, at=at, dummy=dummy, cov_type=cov_type)
+    b = marginal_effects(first, at=at, dummy=dummy, cov_type=cov_type)
+    pd.testing.assert_index_equal(a.index, b.index)
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-8, atol=1e-10)
+    pd.testing.assert_frame_equal(
+        symmetric.marginal_effects(at=at, dummy=dummy, cov_type=cov_type), a
+    )
+
+
 def test_sparse_equals_dense(softmax3):
     X, y, dense = softmax3
     sparse = SoftmaxRegression(**TIGHT).fit(sp.csr_matrix(X), y)
@@ -272,8 +288,6 @@ def test_error_paths(softmax3):
         marginal_effects(model, X=X[:, :2])
     with pytest.raises(ValueError, match="groups"):
         marginal_effects(model, cov_type="cluster")
-    with pytest.raises(ValueError, match="reference=None"):
-        marginal_effects(SoftmaxRegression(reference=None).fit(X, y))
     with pytest.raises(ValueError, match="not fitted"):
         marginal_effects(SoftmaxRegression())
     with warnings.catch_warnings():

@@ -107,7 +107,9 @@ def test_softmax_with_two_classes_equals_logistic(solver, kw):
     np.testing.assert_allclose(
         soft.predict_proba(X, offset=off), binary.predict_proba(X, offset=off), atol=1e-9
     )
-    np.testing.assert_allclose(soft.decision_function(X), binary.decision_function(X), atol=1e-7)
+    np.testing.assert_allclose(
+        soft.decision_function(X, offset=off), binary.decision_function(X, offset=off), atol=1e-7
+    )
 
 
 def test_symmetric_two_class_coefficients_are_plus_minus_half_binary():

@@ -1,5 +1,10 @@
 """scikit-learn estimators: they validate, choose a solver and store the result.
 
+This module is their scikit-learn face: parameters, data validation, the fit spec and
+``fit``/``partial_fit``. What a fitted model does lives beside it: storing and publishing the
+fit (:mod:`softlogit.fitted_state`), predicting (:mod:`softlogit.prediction`) and inference
+(:mod:`softlogit.estimator_inference`), mixed into the classes here.
+
 ``LogisticRegression`` is the binary model (one neuron: affine map + sigmoid);
 ``SoftmaxRegression`` the K-class model (one layer of K neurons: affine maps + softmax).
 Both minimise the same objective, the mean weighted cross-entropy plus an optional L2
@@ -33,8 +38,9 @@ from .data.external import (
     is_external,
 )
 from .data.formula import FormulaDesign
-from .model.families import Categorical
-from .model.fitting import FitSpec, build_objective, fit_model, null_loglike, solver_for
+from .estimator_inference import Inference
+from .fitted_state import FittedState
+from .model.fitting import FitSpec, fit_model, solver_for
 from .model.penalties import make_penalty
 from .model.solvers import STOCHASTIC, SolverOptions
 from .params import (
@@ -43,9 +49,7 @@ from .params import (
     is_fitted_name,
     validate_params,
 )
-from .stats.margins import marginal_effects
-from .stats.results import FitResults
-from .stats.summary import Summary
+from .prediction import Prediction
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
@@ -53,7 +57,7 @@ DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "gd": 5000, "sgd": 5000, "adam
 DEFAULT_TOL = {"newton": 1e-8, "lbfgs": 1e-8, "gd": 1e-6, "sgd": 1e-6, "adam": 1e-6, "cd": 1e-8}
 
 
-class _LinearClassifier(ClassifierMixin, BaseEstimator):
+class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, BaseEstimator):
     """Shared machinery of the binary and softmax estimators."""
 
     _binary_only = False
@@ -137,14 +141,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         if self.formula is None:
             Xv, fitted = validate_design(self, X, reset=True)
             return Xv, y, fitted
-        if y is not None:
-            raise ValueError(
-                f"formula={self.formula!r} takes the response from the data: call fit(data) "
-                "without y"
-            )
         check_unique_columns(X)
         formula = FormulaDesign(self.formula)
-        frame, y = formula.fit(X)
+        frame, response = formula.fit(X)
+        _check_same_response(self.formula, y, response)
+        y = response
         if formula.has_intercept and not self.fit_intercept:
             raise ValueError(
                 "fit_intercept=False but the formula has an intercept: write '... - 1' "
@@ -161,21 +162,6 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             source = self.__dict__ if fitted is None else fitted
             return bool(source["_formula"].has_intercept)
         return bool(self.fit_intercept)
-
-    def _publish(self, fitted):
-        """Replace every fitted attribute at once by those of ``fitted``: one assignment of
-        the instance dictionary, so a reader sees the old model or the new, never a mix;
-        attributes of the old fit that the new one does not have are gone."""
-        state = {k: v for k, v in self.__dict__.items() if not is_fitted_name(k)}
-        state.update(fitted)
-        self.__dict__ = state
-
-    def _snapshot(self):
-        """A shallow copy of the estimator as it is now (its dictionary read once): readers
-        work on it, so a fit published meanwhile cannot mix two models under them."""
-        snap = object.__new__(type(self))
-        snap.__dict__.update(self.__dict__)
-        return snap
 
     # ----------------------------------------------------------------- settings
     def _reference_code(self, classes):
@@ -319,11 +305,13 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             Numeric features; with ``formula``, the data frame the formula refers to.
         y : array-like of shape (n,), optional
             Class labels of any sortable type; with ``formula`` it comes from the formula's
-            left side and must not be passed.
+            left side: pass none, or the same column (as ``cross_val_score(m, data,
+            data["admit"], scoring="roc_auc")`` does; scikit-learn's named scorers need it).
         sample_weight : array-like of shape (n,), optional
             Non-negative prior weights (multiplied by ``class_weight``).
         offset : array-like of shape (n,) or (n, K), optional
-            Known part of the linear predictor, added before the inverse link.
+            Known part of the linear predictor, added before the inverse link. A model
+            fitted with one (``has_offset_``) needs the offset of new rows to predict.
 
         Returns
         -------
@@ -346,59 +334,6 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         fitted.update(self._result_attributes(spec, out))
         self._publish(fitted)
         return self
-
-    def _result_attributes(self, spec, out):
-        """The inference object and its fit statistics, as attributes."""
-        objective, theta = out.objective, out.theta
-        if spec.reference is None:
-            # statistics from the equivalent reference-0 fit: the solver's own when it was
-            # that fit (its last pass may hold the Hessian at theta), else a new one
-            if getattr(objective.family, "reference", None) != 0:
-                objective = build_objective(spec, Categorical(spec.classes.size, 0))
-            full = np.column_stack([out.coef, out.intercept]) if spec.fit_intercept else out.coef
-            theta = (full[1:] - full[0]).ravel()
-        free = np.ones(objective.shape, dtype=bool)
-        free[:, : objective.p][:, out.aliased] = False
-        rows = None if self._binary_only else list(np.delete(spec.classes, spec.reference or 0))
-        r = FitResults(objective, theta, free.ravel(), spec.feature_names, rows, null_loglike(spec))
-        stats = ("loglike", "null_loglike", "deviance", "aic", "bic", "pseudo_r2", "lr_stat")
-        stats += ("lr_pvalue", "df_model", "df_resid", "nobs")
-        return {"results_": r, **{f"{name}_": getattr(r, name) for name in stats}}
-
-    def _warm_start_theta(self, spec):
-        """The stored solution as a start, when ``warm_start`` is on and the layouts match."""
-        if not (self.warm_start and hasattr(self, "coef_")) or not self._same_layout(spec):
-            return None
-        return self._stored_theta(spec.fit_intercept)
-
-    def _same_layout(self, spec):
-        """Whether the stored fit used the classes, features and parameter rows of ``spec``."""
-        K = spec.classes.size
-        mapped = spec.reference is None and solver_for(spec) not in STOCHASTIC
-        return (
-            np.array_equal(self.classes_, spec.classes)
-            and self.coef_.shape == ((K if spec.reference is None else K - 1), spec.X.shape[1])
-            and self._reference == spec.reference
-            and not (mapped and spec.penalty.is_zero)
-        )
-
-    def _fitted_attributes(self, spec, out):
-        """The fitted layer (coefficients, classes, how the fit went) as attributes."""
-        intercept = out.intercept if spec.fit_intercept else np.zeros(out.coef.shape[0])
-        return {
-            "classes_": spec.classes,
-            "coef_": out.coef,
-            "intercept_": intercept,
-            "n_iter_": out.n_iter,
-            "converged_": bool(out.converged),
-            "loss_curve_": list(out.history),
-            "solver_": out.solver,
-            "aliased_": out.aliased,
-            "separation_": out.separation,
-            "_family": out.family,
-            "_reference": spec.reference,
-            "_train_state": out.state,
-        }
 
     @available_if(lambda self: self.solver in STOCHASTIC)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -429,208 +364,10 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         new = self._fitted_attributes(spec, out)
         new["loss_curve_"] = ([] if first else old.loss_curve_) + new["loss_curve_"]
         new["n_iter_"] = out.state.epoch
+        new["has_offset_"] = new["has_offset_"] or bool(not first and old.has_offset_)
         kept = {k: v for k, v in vars(old).items() if is_fitted_name(k)}
         self._publish({**kept, **fitted, **new})
         return self
-
-    def _stored_theta(self, fit_intercept):
-        """The fitted parameters as the flat ``[coef, intercept]`` vector of the objective."""
-        T = np.column_stack([self.coef_, self.intercept_]) if fit_intercept else self.coef_
-        return T.ravel()
-
-    # ----------------------------------------------------------------- inference
-    @property
-    def has_lasso_penalty(self):
-        """bool: whether the penalty has a lasso part, ``alpha * l1_ratio * |b|_1`` with
-        ``alpha > 0`` and ``l1_ratio > 0``. Such fits select variables, so they give no
-        standard errors, tests or intervals (inference after selection is not valid)."""
-        ratio = 1.0 if self.penalty == "l1" else self.l1_ratio
-        return self.penalty in ("l1", "elasticnet") and self.alpha > 0 and ratio > 0
-
-    def _inference(self):
-        model = self._snapshot()  # one model, even if a fit publishes meanwhile
-        check_is_fitted(model, "results_")
-        if model.has_lasso_penalty:
-            raise ValueError(
-                "no standard errors after lasso/elastic-net selection: the naive covariance "
-                "ignores the selection and its p-values are invalid. Refit the selected terms "
-                "without penalty on new data, or use penalty='l2' (sandwich covariance)"
-            )
-        if getattr(model, "_reference", 0) is None:
-            raise ValueError(
-                "standard errors need an identifiable parameterisation: refit with "
-                "reference='first' (or a class label) instead of reference=None"
-            )
-        return model.results_
-
-    def coef_table(self, alpha=0.05, cov_type="nonrobust", groups=None):
-        """Coefficient table: ``coef, std_err, z, p_value, ci_low, ci_high`` (a DataFrame).
-
-        Parameters
-        ----------
-        alpha : float
-            Intervals have coverage ``1 - alpha``.
-        cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
-            Inverse Fisher information or a sandwich estimator (see
-            :mod:`softlogit.stats.inference` for the conventions).
-        groups : array-like of shape (n,), optional
-            Cluster labels of the training rows, with ``cov_type="cluster"``.
-        """
-        return self._inference().coef_table(alpha, cov_type, groups)
-
-    def cov_params(self, cov_type="nonrobust", groups=None):
-        """Covariance matrix of the estimates over the rows of :meth:`coef_table`."""
-        return self._inference().cov_params(cov_type, groups)
-
-    def wald_test(self, hypotheses, cov_type="nonrobust", groups=None):
-        """Wald chi-squared test of linear hypotheses such as ``"gpa = 0, gre = 0"``.
-
-        Parameters
-        ----------
-        hypotheses : str or list of str
-            Restrictions on named terms (the ``coef_table`` rows), separated by commas:
-            ``"gpa = 0, gre = 0"``, ``"gpa = gre"``, ``"gpa - 2*gre = 1"``; or a list of
-            equations, or of terms that each equal 0. Softmax: an equation holds in every
-            non-reference class; ``"class:term"`` names one class's coefficient. See
-            :meth:`softlogit.stats.results.FitResults.wald_test`.
-        cov_type, groups
-            Covariance of the estimates, as for :meth:`coef_table`.
-
-        Returns
-        -------
-        TestResult
-            ``statistic``, ``df`` (independent restrictions) and ``pvalue``; ``str()`` gives
-            ``"Wald chi2(df) = ..., p = ..."``.
-        """
-        return self._inference().wald_test(hypotheses, cov_type, groups)
-
-    def marginal_effects(
-        self, X=None, at="overall", dummy=False, alpha=0.05, cov_type="nonrobust", groups=None
-    ):
-        """Marginal effects dP(y=k)/dx with delta-method standard errors, z, p and
-        intervals: averaged over rows (``at="overall"``) or at the means (``at="mean"``);
-        ``dummy=True`` treats 0/1 columns as discrete changes. ``X=None`` uses the training
-        rows. See :func:`softlogit.stats.margins.marginal_effects`."""
-        return marginal_effects(self, X, at, dummy, alpha, cov_type, groups)
-
-    def summary(self, alpha=0.05, cov_type="nonrobust", groups=None):
-        """The model summary: ``str()`` gives a text report, notebooks render its HTML.
-
-        It shows the model, observations, classes and reference, log-likelihoods, the LR
-        test against the intercept-only model, McFadden's pseudo-R2, AIC/BIC, convergence,
-        the coefficient table and notes (separation, aliased columns, penalty).
-        """
-        model = self._snapshot()
-        check_is_fitted(model, "results_")
-        return Summary.from_model(model, alpha, cov_type, groups)
-
-    # ----------------------------------------------------------------- prediction
-    def save(self, path):
-        """Write the fitted model to ``path`` as a JSON model file (atomically; no pickle);
-        read it back with :func:`softlogit.load` (see :func:`softlogit.save`). It writes
-        one model even while another thread refits this one."""
-        from .product.modelfile import save
-
-        save(self._snapshot(), path)
-
-    def to_onnx(self, *, name=None, opset=None):
-        """The fitted model as an ONNX graph: ``Gemm`` then ``Sigmoid`` (one neuron) or
-        ``Softmax`` (one layer), with ``label`` and ``probabilities`` outputs; see
-        :func:`softlogit.product.onnx_export.to_onnx`."""
-        from .product.onnx_export import to_onnx
-
-        return to_onnx(self, name=name, opset=opset)
-
-    def response_values(self, data):
-        """The class labels of a formula model's data frame, read from the formula's left
-        side (``"admit ~ gre"`` reads ``data["admit"]``).
-
-        Parameters
-        ----------
-        data : data frame
-            Holds the response column (and may hold the features).
-
-        Returns
-        -------
-        ndarray of shape (n,)
-        """
-        check_is_fitted(self, "coef_")
-        if self.formula is None:
-            raise ValueError("response_values needs a formula model; pass y to this model")
-        return np.asarray(self._design(data, None, reset=False, need_y=True)[1]).ravel()
-
-    def _free_logits(self, X, offset):
-        check_is_fitted(self, "coef_")
-        X, _ = self._design(X, None, reset=False)
-        eta = np.asarray(X @ self.coef_.T) + self.intercept_
-        if offset is not None:
-            o = validate_offset(offset, X.shape[0], self.classes_.size)
-            eta = eta + self._family.offset_to_free(o)
-        return eta
-
-    def decision_function(self, X, offset=None):
-        """Linear predictor: log-odds (n,) for two classes, else the K full logits (n, K)."""
-        model = self._snapshot()
-        full = model._full(model._free_logits(X, offset))
-        return full[:, 1] - full[:, 0] if model.classes_.size == 2 else full
-
-    def _full(self, eta):
-        return self._family.full_logits(eta)
-
-    def predict_proba(self, X, offset=None, return_ci=False, alpha=0.05, cov_type="nonrobust"):
-        """Class probabilities (n, K): sigmoid (binary) or softmax of the linear predictor.
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix or data frame of shape (n, p)
-        offset : array-like of shape (n,) or (n, K), optional
-        return_ci : bool
-            Also return delta-method intervals, computed on the log-odds scale of each
-            probability (:meth:`softlogit.stats.results.FitResults.proba_interval`).
-        alpha, cov_type
-            Interval coverage ``1 - alpha`` and covariance, as for :meth:`coef_table`.
-
-        Returns
-        -------
-        proba : ndarray of shape (n, K)
-            Columns in ``classes_`` order. With ``return_ci=True`` the tuple
-            ``(proba, lower, upper)`` of three such arrays.
-        """
-        model = self._snapshot()
-        eta = model._free_logits(X, offset)
-        if not return_ci:
-            return model._family.probabilities(eta)
-        check_is_fitted(model, "results_")
-        X, _ = model._design(X, None, reset=False)
-        res = model.results_
-        o = None
-        if offset is not None:
-            o = validate_offset(offset, X.shape[0], model.classes_.size)
-            o = res._objective.family.offset_to_free(o)
-        return res.proba_interval(X, o, alpha, cov_type)
-
-    def predict_log_proba(self, X, offset=None):
-        """Log class probabilities (n, K), computed in log space (finite for any logit)."""
-        model = self._snapshot()
-        eta = model._free_logits(X, offset)
-        return model._family.log_probabilities(eta)
-
-    def predict(self, X, offset=None):
-        """Most probable class label for each row."""
-        model = self._snapshot()
-        full = model._full(model._free_logits(X, offset))
-        return model.classes_[np.argmax(full, axis=1)]
-
-    def objective(self, X, y=None, sample_weight=None, offset=None):
-        """The training objective (mean weighted cross-entropy + penalty) at the fitted
-        parameters on data ``X, y`` (with ``formula``, ``y`` comes from the data)."""
-        model = self._snapshot()
-        check_is_fitted(model, "coef_")
-        X, y = model._design(X, y, reset=False, need_y=True)
-        spec = model._spec(X, y, sample_weight, offset, classes=model.classes_)
-        objective = build_objective(spec, model._family)
-        theta = model._stored_theta(spec.fit_intercept)
-        return objective.value(theta) + spec.penalty.l1_value(objective.split(theta)[0])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -647,6 +384,19 @@ def _response_name(X, y):
         return target
     name = getattr(y, "name", None)
     return name if isinstance(name, str) else None
+
+
+def _check_same_response(formula, y, response):
+    """A formula model reads ``y`` from its data; a ``y`` passed too (as scikit-learn's
+    ``cross_val_score(m, data, data["admit"], scoring=...)`` passes it) must be that column."""
+    if y is None:
+        return
+    given = np.asarray(y, dtype=object).ravel()
+    if given.shape != response.shape or not np.array_equal(given, response.astype(object)):
+        raise ValueError(
+            f"formula={formula!r} takes the response from the data, and the y passed differs "
+            "from it: call fit(data) without y (or pass the formula's response column)"
+        )
 
 
 def _require_two_weighted_classes(classes, totals):
@@ -755,6 +505,10 @@ class LogisticRegression(_LinearClassifier):
         The inference object (:class:`softlogit.stats.results.FitResults`) behind
         ``coef_table``, ``cov_params``, ``wald_test`` and ``predict_proba(return_ci=True)``.
 
+    has_offset_ : bool
+        Whether the fit had an offset; then ``predict``, ``predict_proba``,
+        ``predict_log_proba`` and ``decision_function`` need ``offset=`` (a ValueError
+        otherwise), as R's ``predict`` needs the offset in ``newdata``.
     Examples
     --------
     >>> import softlogit as sl
@@ -896,7 +650,35 @@ class SoftmaxRegression(_LinearClassifier):
         fitted["reference_"] = None if ref is None else spec.classes[ref]
         return fitted
 
-    def relative_risk_ratios(self, alpha=0.05, cov_type="nonrobust", groups=None):
-        """``exp(coef)`` (column ``rrr``) with the p-values and the exponentiated interval
-        ends: relative-risk ratios against the reference class."""
-        return self._inference().exp_table(alpha, cov_type, groups, name="rrr")
+    def relative_risk_ratios(self, alpha=0.05, cov_type="nonrobust", groups=None, base=None):
+        """Relative-risk ratios ``exp(coef)`` against a base class (column ``rrr``) with the
+        p-values and the exponentiated interval ends.
+
+        Parameters
+        ----------
+        alpha, cov_type, groups
+            As for :meth:`coef_table`.
+        base : class label or None
+            The class every other class is compared with. None: the reference class, or
+            for a symmetric model (``reference=None``) the first class of ``classes_``. Any
+            other class gives the ratios of a model fitted with ``reference=base`` (the
+            same probabilities, reparameterised, with the covariance mapped alike).
+
+        Returns
+        -------
+        DataFrame
+            Rows ``(class, term)`` over the classes other than ``base``.
+        """
+        results = self._inference(allow_symmetric=True)
+        reference = 0 if self._reference is None else self._reference  # of the results
+        rebase = None
+        if base is not None:
+            hits = np.flatnonzero(self.classes_ == base)
+            if hits.size == 0:
+                raise ValueError(
+                    f"base={base!r} is not a class label; classes are {list(self.classes_)}"
+                )
+            if hits[0] != reference:
+                classes = list(self.classes_)
+                rebase = (classes[hits[0]], classes[reference], classes)
+        return results.exp_table(alpha, cov_type, groups, name="rrr", base=rebase)

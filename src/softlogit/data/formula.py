@@ -12,6 +12,7 @@ own transforms.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import narwhals.stable.v1 as nw
@@ -25,6 +26,8 @@ from .formula_grammar import check_formula
 __all__ = ["FormulaDesign"]
 
 INTERCEPT = "Intercept"
+#: ``C(name`` or ``C(`a name`,``: a categorical term of one column.
+CATEGORICAL_CALL = re.compile(r"^C\(\s*(`[^`]+`|[A-Za-z_][A-Za-z0-9_.]*)\s*[,)]")
 
 
 def _as_pandas(data):
@@ -48,14 +51,58 @@ def _evaluate(spec_or_formula, data):
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message=".*categories outside.*")
             return model_matrix(spec_or_formula, data, na_action="raise", context={})
-    except Warning as warn:
-        raise ValueError(f"unseen category in new data: {warn}") from None
+    except Warning as warn:  # a categorical term of an expression (not a plain column)
+        levels = re.search(r"\{.*\}", str(warn))
+        raise ValueError(
+            f"unseen category in new data: levels {levels.group(0) if levels else '?'} of a "
+            "categorical term were not seen when the model was fitted, so they have no "
+            "coefficient; drop those rows or recode them to a level seen in training"
+        ) from None
     except FormulaicError as err:
         raise ValueError(f"formula error: {err}") from None
     except ValueError as err:
         if "null values" in str(err):
             raise ValueError(f"{err} (first missing row: {_first_missing_row(data)})") from None
         raise
+
+
+def _factor_column(factor, columns):
+    """The data column a categorical factor reads: the factor itself (``g``) or the first
+    argument of ``C(g, ...)``; None for other expressions."""
+    if factor in columns:
+        return factor
+    match = CATEGORICAL_CALL.match(factor)
+    name = match and match.group(1).strip("`")
+    return name if name in columns else None
+
+
+def _check_levels(spec, data):
+    """Refuse levels of a categorical column that the fit did not see, naming the column,
+    the unseen levels and the known ones (formulaic would warn and encode them as NaN)."""
+    problems = {}
+    for factor, (kind, state) in spec.encoder_state.items():
+        column = _factor_column(factor, list(data.columns))
+        known = state.get("categories") if getattr(kind, "value", kind) == "categorical" else None
+        if known is None or column is None or column in problems:
+            continue
+        seen = set(known)
+        unseen = [v for v in pd.unique(data[column].dropna()) if v not in seen]
+        if unseen:
+            problems[column] = (_plain_list(unseen), _plain_list(known))
+    if problems:
+        text = "; ".join(
+            f"column {col!r} has {len(new)} unseen level(s) {new[:10]} (fitted levels: "
+            f"{known[:20]})"
+            for col, (new, known) in problems.items()
+        )
+        raise ValueError(
+            f"unseen category in new data: {text}. A level not seen when the model was "
+            "fitted has no coefficient; drop those rows or recode them to a fitted level"
+        )
+
+
+def _plain_list(values):
+    return [v.item() if hasattr(v, "item") else v for v in values]
 
 
 def _first_missing_row(data):
@@ -105,7 +152,9 @@ class FormulaDesign:
         """Design of new ``data`` with the fit-time encoding (the response is not needed)."""
         if self.spec is None:
             raise ValueError("the formula has not been fitted")
-        return self._terms(_evaluate(self.spec, _as_pandas(data)))
+        data = _as_pandas(data)
+        _check_levels(self.spec, data)
+        return self._terms(_evaluate(self.spec, data))
 
     def _terms(self, matrix):
         frame = pd.DataFrame(np.asarray(matrix, dtype=float), columns=list(matrix.columns))

@@ -15,14 +15,13 @@ Softmax identifiability (reference versus symmetric) is handled here, in one pla
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..data.external import BoundRows
 from ..data.sources import InMemorySource, chunk_rows_for, single_threaded_blas
-from ..exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
+from ..exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning, warn
 from .families import Categorical, make_family
 from .firth import FirthObjective
 from .objective import NEAR_CERTAIN, Objective
@@ -206,12 +205,11 @@ def _aliased(spec, objective, theta0, solver_name):
     mask = mask[1:] if spec.fit_intercept else mask
     if mask.any():
         names = [spec.feature_names[j] for j in np.flatnonzero(mask)]
-        warnings.warn(
+        warn(
             f"columns {names} are linear combinations of earlier columns"
             f"{' and the intercept' if spec.fit_intercept else ''} (aliased); their "
             "coefficients are fixed at 0 and the remaining ones are fitted",
             CollinearityWarning,
-            stacklevel=4,
         )
     return mask
 
@@ -265,12 +263,11 @@ def _fit_model(spec, theta0, state, diagnose):
         separation, suspected = _diagnose_separation(spec, objective, result, aliased)
     converged = result.converged and separation is None and not suspected
     if not result.converged and separation is None and diagnose:
-        warnings.warn(
+        warn(
             f"solver {name!r} did not converge in {result.n_iter} iterations "
             f"(max_iter={spec.options.max_iter}, tol={spec.options.tol:g}); increase max_iter "
             "or scale the features",
             ConvergenceWarning,
-            stacklevel=3,
         )
     return FitOutcome(
         coef,
@@ -320,12 +317,11 @@ def _diagnose_separation(spec, objective, result, aliased):
         if _n_perfectly_predicted(objective, result.theta) == 0:
             return None, False
         why = "needs in-memory data" if is_external(spec) else "is too large for these data"
-        warnings.warn(
+        warn(
             "some observed classes have fitted probability 1: the classes may be separated, "
             f"so the fit is not reported as converged (the linear-programming check {why}; "
             "fit a sample in memory to name the terms)",
             PerfectSeparationWarning,
-            stacklevel=4,
         )
         return None, True
     keep = spec.weight > 0
@@ -336,11 +332,10 @@ def _diagnose_separation(spec, objective, result, aliased):
         return None, False
     report = SeparationReport.from_result(found, spec.classes, spec.feature_names)
     remedy = "penalty='firth' or penalty='l2'" if spec.classes.size == 2 else "penalty='l2'"
-    warnings.warn(
+    warn(
         f"{report}; the maximum-likelihood estimate does not exist and the reported "
         f"coefficients diverge. Use {remedy} (alpha > 0) for finite estimates.",
         PerfectSeparationWarning,
-        stacklevel=4,
     )
     return found, False
 

@@ -9,10 +9,11 @@ coordinate-descent solver.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..exceptions import warn
 
 __all__ = ["ElasticNet", "Firth", "L2", "NoPenalty", "make_penalty"]
 
@@ -168,11 +169,10 @@ def make_penalty(penalty, alpha, l1_ratio=0.0, factor=None, scale=None, grouped=
     if not np.isfinite(alpha) or alpha < 0:
         raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
     if penalty in (None, "none", "firth") and alpha > 0:
-        warnings.warn(
+        warn(
             f"alpha={alpha!r} is ignored with penalty={penalty!r}; set penalty='l2', 'l1' or "
             "'elasticnet' to penalise",
             UserWarning,
-            stacklevel=4,
         )
     if penalty in (None, "none"):
         return NoPenalty()

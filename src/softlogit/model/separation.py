@@ -65,6 +65,26 @@ class SeparationResult:
     columns: np.ndarray
     classes: np.ndarray
 
+    def __repr__(self):
+        """A summary (kind, counts, the first codes), not the arrays: those stay in the
+        attributes."""
+        if not self.separated:
+            return "SeparationResult(separated=False: the maximum-likelihood estimate exists)"
+        kind = "complete" if self.complete else "quasi-complete"
+        return (
+            f"SeparationResult({kind} separation: {self.rows.size} rows perfectly predicted; "
+            f"class codes {_preview(self.classes)}; feature columns "
+            f"{_preview(self.columns)}; arrays in .rows, .columns, .classes, .direction)"
+        )
+
+
+def _preview(values, shown=8):
+    """The first ``shown`` entries of ``values`` as a list, with the count when cut."""
+    items = [int(v) for v in np.asarray(values).ravel()]
+    if len(items) <= shown:
+        return str(items)
+    return f"[{', '.join(map(str, items[:shown]))}, ...] ({len(items)} in all)"
+
 
 def _constraint_matrix(X1, y, n_classes, reference):
     """Sparse rows ``(b_{y_i} - b_k)^T x_i`` for every row i and class k != y_i.

@@ -15,6 +15,7 @@ from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import _fit_context
 from sklearn.metrics import check_scoring, get_scorer_names
@@ -71,9 +72,24 @@ def _fold(spec, family, grid, ratio, train, test, options, scorer, template):
         if scorer is None:
             scores.append(-objective.loglike(theta.ravel()) / objective.total_weight)
         else:
+            X_test, coef = _scoring_inputs(test_spec, family, coef)
             model = _scoring_model(template, spec, family, coef, intercept)
-            scores.append(scorer(model, test_spec.X, spec.classes[test_spec.codes]))
+            scores.append(scorer(model, X_test, spec.classes[test_spec.codes]))
     return np.array(scores)
+
+
+def _scoring_inputs(test_spec, family, coef):
+    """The held-out rows and the coefficients a scorer sees. Scorers call ``predict_proba(X)``
+    without an offset, so a fit's offset enters as extra columns (its free logits) with
+    coefficient 1: the scorer's predictions are those of the fitted model with its offset."""
+    if test_spec.offset is None:
+        return test_spec.X, coef
+    free = family.offset_to_free(test_spec.offset)
+    if sp.issparse(test_spec.X):
+        X = sp.hstack([test_spec.X, sp.csr_matrix(free)], format="csr")
+    else:
+        X = np.hstack([np.asarray(test_spec.X), free])
+    return X, np.hstack([coef, np.eye(free.shape[1])])
 
 
 def _scoring_model(template, spec, family, coef, intercept):
@@ -83,7 +99,7 @@ def _scoring_model(template, spec, family, coef, intercept):
     model.coef_, model.intercept_ = coef, intercept
     model._family = family  # the path's family is the model's (symmetric: Categorical(K, None))
     model._reference = family.reference
-    model.n_features_in_ = spec.X.shape[1]
+    model.n_features_in_ = coef.shape[1]
     return model
 
 

@@ -24,7 +24,6 @@ Sample weights are frequency weights: a row of weight 2 counts as two identical 
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +32,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy import stats
 
+from ..exceptions import warn
 from ..model.objective import scaled_design
 
 __all__ = [
@@ -327,9 +327,8 @@ def _dependent_row(labels, kept, i, c, r):
             f"inconsistent restrictions: {labels[i]!r} contradicts {earlier} (no coefficients "
             "satisfy them all)"
         )
-    warnings.warn(
+    warn(
         f"restriction {labels[i]!r} follows from {earlier}: it is dropped (the test's df "
         "counts independent restrictions)",
         UserWarning,
-        stacklevel=6,  # the caller of the estimator's wald_test
     )

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..model.families import Categorical
 from .inference import z_table
 
 __all__ = ["marginal_effects"]
@@ -57,7 +58,9 @@ def marginal_effects(
     Parameters
     ----------
     model : fitted LogisticRegression or SoftmaxRegression
-        With a reference class (``reference=None`` raises a ValueError, as ``coef_table``).
+        With a reference class or symmetric (``reference=None``): the probabilities, hence
+        the effects and their standard errors, are the same, computed through the
+        identified layout against the first class.
     X : array-like, sparse matrix or data frame of shape (n, p), optional
         Rows over which effects are averaged (``"overall"``) or whose column means are used
         (``"mean"``); with a formula, the data frame the formula refers to. None: the
@@ -94,7 +97,7 @@ def marginal_effects(
         raise ValueError(f"at={at!r} is not one of {AT_OPTIONS}")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    results = model._inference()
+    results = model._inference(allow_symmetric=True)
     if model.coef_.shape[1] == 0:
         raise ValueError(
             "the model has no features (an intercept-only model): there are no marginal "
@@ -130,11 +133,17 @@ class _Layer:
 
     @classmethod
     def of(cls, model):
+        """The layer of ``model``; a symmetric softmax's in the identified layout of its
+        results (rows minus the first class's, whose row is then 0): the same
+        probabilities, with parameters that the covariance is over."""
         K = model.classes_.size
-        free = np.delete(np.arange(K), model._reference)
         fit_intercept = bool(model.results_._objective.fit_intercept)
         coef = np.asarray(model.coef_, dtype=float)
         intercept = np.asarray(model.intercept_, dtype=float)
+        if model._reference is None:
+            coef, intercept = coef[1:] - coef[0], intercept[1:] - intercept[0]
+            return cls(Categorical(K, 0), coef, intercept, np.arange(1, K), K, fit_intercept)
+        free = np.delete(np.arange(K), model._reference)
         return cls(model._family, coef, intercept, free, K, fit_intercept)
 
     @property

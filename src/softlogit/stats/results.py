@@ -212,13 +212,62 @@ class FitResults:
         se = np.sqrt(np.diag(self.cov_params(cov_type, groups).to_numpy()))
         return z_table(coef, se, alpha, self.index)
 
-    def exp_table(self, alpha=0.05, cov_type="nonrobust", groups=None, name="exp_coef"):
+    def exp_table(self, alpha=0.05, cov_type="nonrobust", groups=None, name="exp_coef", base=None):
         """``exp`` of the estimates (column ``name``: odds or relative-risk ratios) with the
-        p-values and the exponentiated interval ends ``ci_low, ci_high``."""
-        table = self.coef_table(alpha, cov_type, groups)
+        p-values and the exponentiated interval ends ``ci_low, ci_high``.
+
+        ``base``: for softmax, ``(base, reference, classes)`` to compare every class with
+        ``base`` instead of the reference class of the parameters (see :meth:`rebased`).
+        """
+        if base is None:
+            table = self.coef_table(alpha, cov_type, groups)
+        else:
+            params, cov = self.rebased(*base, cov_type=cov_type, groups=groups)
+            se = np.sqrt(np.diag(cov.to_numpy()))
+            table = z_table(params.to_numpy(), se, alpha, params.index)
         out = np.exp(table[["coef", "ci_low", "ci_high"]]).rename(columns={"coef": name})
         out.insert(1, "p_value", table["p_value"])
         return out
+
+    def rebased(self, base, reference, classes, cov_type="nonrobust", groups=None):
+        r"""Softmax estimates and their covariance against another class: for every class
+        :math:`k \ne` ``base``, :math:`\theta_k - \theta_{base}` (the reference class's
+        row is 0), a linear map :math:`A` of the estimates with covariance
+        :math:`A V A^T`.
+
+        Parameters
+        ----------
+        base, reference : class labels
+            The new base class and the reference class of the parameters.
+        classes : sequence
+            All class labels, in the order of the new rows.
+
+        Returns
+        -------
+        params : Series over a ``(class, term)`` MultiIndex
+        cov : DataFrame over the same rows (NaN for aliased terms)
+        """
+        if self._rows is None:
+            raise ValueError("a binary model has one logit row: there is no other base class")
+        terms = list(self.params.index.get_level_values("term")[: self._objective.q])
+        block = {label: i for i, label in enumerate(self._rows)}
+        labels = [c for c in classes if c != base]
+        T, m = len(terms), len(self._rows)
+        A = np.zeros((len(labels) * T, m * T))
+        eye = np.eye(T)
+        for i, label in enumerate(labels):
+            for cls, sign in ((label, 1.0), (base, -1.0)):
+                if cls != reference:
+                    A[i * T : (i + 1) * T, block[cls] * T : (block[cls] + 1) * T] += sign * eye
+        V = self.cov_params(cov_type, groups).to_numpy()
+        aliased = (np.abs(A) @ np.isnan(np.diag(V))) > 0
+        V = A @ np.nan_to_num(V) @ A.T
+        V[aliased, :], V[:, aliased] = np.nan, np.nan
+        index = pd.MultiIndex.from_tuples(
+            [(label, t) for label in labels for t in terms], names=["class", "term"]
+        )
+        params = pd.Series(A @ self.params.to_numpy(), index=index, name="coef")
+        return params, pd.DataFrame(V, index=index, columns=index)
 
     # ------------------------------------------------------------------ predictions
     def proba_interval(self, X, offset_free=None, alpha=0.05, cov_type="nonrobust", groups=None):

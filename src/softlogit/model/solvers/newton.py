@@ -144,14 +144,22 @@ def _accepted(f_new, f, t, gd):
     )
 
 
-def _full_step_accepted(f_new, g_new, f, g, gd, free, scale=1.0):
+def _full_step_accepted(f_new, g_new, f, g, gd, free, scale=1.0, resolution=VALUE_RESOLUTION):
     """Armijo for the full step; or, when the predicted decrease ``-gd`` is below what the
-    value (a sum over all rows, with its rounding) can resolve, a shrinking gradient: close
-    to the optimum Armijo's test on values would reject good steps by rounding noise."""
+    value (a sum over all rows, with its rounding) can resolve (``resolution``, relative),
+    a shrinking gradient: close to the optimum Armijo's test on values would reject good
+    steps by rounding noise."""
     if _accepted(f_new, f, 1.0, gd):
         return True
-    unresolved = -gd <= VALUE_RESOLUTION * max(scale, abs(f))
+    unresolved = -gd <= resolution * max(scale, abs(f))
     return bool(np.isfinite(f_new) and unresolved and max_abs(g_new, free) < max_abs(g, free))
+
+
+def _resolution(objective):
+    """The relative rounding of the objective's value: ``VALUE_RESOLUTION``, or coarser for
+    objectives that say so (Firth's, whose log-determinant carries the information's
+    rounding)."""
+    return getattr(objective, "value_resolution", VALUE_RESOLUTION)
 
 
 def _step(objective, theta, current, d, free, scale):
@@ -161,7 +169,7 @@ def _step(objective, theta, current, d, free, scale):
     f, g, gd = current
     candidate = theta + d
     f_new, g_new, H_new = objective.value_grad_hess(candidate)
-    if _full_step_accepted(f_new, g_new, f, g, gd, free, scale):
+    if _full_step_accepted(f_new, g_new, f, g, gd, free, scale, _resolution(objective)):
         return candidate, (f_new, g_new, H_new)
     t = _halved_step(objective, theta, f, gd, d)
     if t is None:
@@ -365,7 +373,7 @@ def _quasi_newton_step(objective, theta, current, d, free, with_hessian, scale):
         f_new, g_new, _ = objective.value_grad_hess(theta + d)
     else:
         f_new, g_new = objective.value_grad(theta + d)
-    if _full_step_accepted(f_new, g_new, f, g, gd, free, scale):
+    if _full_step_accepted(f_new, g_new, f, g, gd, free, scale, _resolution(objective)):
         return 1.0, f_new, g_new
     t = _halved_step(objective, theta, f, gd, d)
     if t is None:

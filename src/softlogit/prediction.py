@@ -1,0 +1,159 @@
+"""What a fitted estimator computes on new rows: linear predictors, probabilities, labels,
+the accuracy and the training objective.
+
+The estimators of :mod:`softlogit.estimators` inherit :class:`Prediction`. Each method reads
+one snapshot of the model (see :class:`softlogit.fitted_state.FittedState`), so a refit in
+another thread cannot mix two models under it. A model fitted with an offset needs the
+offset of the new rows too (as R's ``predict`` needs it in ``newdata``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score
+from sklearn.utils.validation import check_is_fitted
+
+from .data.design import validate_offset
+from .model.fitting import build_objective
+
+__all__ = ["Prediction"]
+
+
+class Prediction:
+    """Predictions of a fitted LogisticRegression or SoftmaxRegression (a mixin of the
+    estimators)."""
+
+    def response_values(self, data):
+        """The class labels of a formula model's data frame, read from the formula's left
+        side (``"admit ~ gre"`` reads ``data["admit"]``).
+
+        Parameters
+        ----------
+        data : data frame
+            Holds the response column (and may hold the features).
+
+        Returns
+        -------
+        ndarray of shape (n,)
+        """
+        check_is_fitted(self, "coef_")
+        if self.formula is None:
+            raise ValueError("response_values needs a formula model; pass y to this model")
+        return np.asarray(self._design(data, None, reset=False, need_y=True)[1]).ravel()
+
+    def _free_logits(self, X, offset):
+        check_is_fitted(self, "coef_")
+        if offset is None and getattr(self, "has_offset_", False):
+            raise ValueError(
+                "the model was fitted with an offset: pass offset= with the offset of these "
+                "rows (as R's predict needs the offset in newdata); offset=np.zeros(n) "
+                "predicts without it"
+            )
+        X, _ = self._design(X, None, reset=False)
+        eta = np.asarray(X @ self.coef_.T) + self.intercept_
+        if offset is not None:
+            o = validate_offset(offset, X.shape[0], self.classes_.size)
+            eta = eta + self._family.offset_to_free(o)
+        return eta
+
+    def decision_function(self, X, offset=None):
+        """Linear predictor: log-odds (n,) for two classes, else the K full logits (n, K)."""
+        model = self._snapshot()
+        full = model._full(model._free_logits(X, offset))
+        return full[:, 1] - full[:, 0] if model.classes_.size == 2 else full
+
+    def _full(self, eta):
+        return self._family.full_logits(eta)
+
+    def predict_proba(self, X, offset=None, return_ci=False, alpha=0.05, cov_type="nonrobust"):
+        """Class probabilities (n, K): sigmoid (binary) or softmax of the linear predictor.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or data frame of shape (n, p)
+        offset : array-like of shape (n,) or (n, K), optional
+            Required when the model was fitted with an offset (``has_offset_``).
+        return_ci : bool
+            Also return delta-method intervals, computed on the log-odds scale of each
+            probability (:meth:`softlogit.stats.results.FitResults.proba_interval`).
+        alpha, cov_type
+            Interval coverage ``1 - alpha`` and covariance, as for :meth:`coef_table`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n, K)
+            Columns in ``classes_`` order. With ``return_ci=True`` the tuple
+            ``(proba, lower, upper)`` of three such arrays.
+        """
+        model = self._snapshot()
+        eta = model._free_logits(X, offset)
+        if not return_ci:
+            return model._family.probabilities(eta)
+        check_is_fitted(model, "results_")
+        X, _ = model._design(X, None, reset=False)
+        res = model.results_
+        o = None
+        if offset is not None:
+            o = validate_offset(offset, X.shape[0], model.classes_.size)
+            o = res._objective.family.offset_to_free(o)
+        return res.proba_interval(X, o, alpha, cov_type)
+
+    def predict_log_proba(self, X, offset=None):
+        """Log class probabilities (n, K), computed in log space (finite for any logit)."""
+        model = self._snapshot()
+        eta = model._free_logits(X, offset)
+        return model._family.log_probabilities(eta)
+
+    def predict(self, X, offset=None):
+        """Most probable class label for each row."""
+        model = self._snapshot()
+        full = model._full(model._free_logits(X, offset))
+        return model.classes_[np.argmax(full, axis=1)]
+
+    def score(self, X, y=None, sample_weight=None, offset=None):
+        """Mean accuracy of :meth:`predict` on ``X`` against the labels ``y``.
+
+        A formula model reads ``y`` from the data frame when none is passed, so
+        ``cross_val_score(model, data)`` and ``GridSearchCV(model, grid).fit(data)`` score it
+        with the default scoring. scikit-learn's named scorers (``scoring="roc_auc"``, ...)
+        compare with the ``y`` that cross-validation passes them: give the response column
+        too, ``cross_val_score(model, data, data["admit"], scoring="roc_auc")``.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or data frame of shape (n, p)
+            Rows to predict; with ``formula``, the data frame (holding the response when
+            ``y`` is None).
+        y : array-like of shape (n,), optional
+            True labels; needed unless the model has a formula.
+        sample_weight : array-like of shape (n,), optional
+            Weights of the rows in the accuracy.
+        offset : array-like of shape (n,) or (n, K), optional
+            The rows' offset, needed when the model was fitted with one.
+
+        Returns
+        -------
+        float
+        """
+        model = self._snapshot()
+        check_is_fitted(model, "coef_")
+        if y is None:
+            if model.formula is None:
+                raise ValueError(
+                    "score needs the true labels y (only a formula model reads them from "
+                    "its data frame)"
+                )
+            y = model.response_values(X)
+        predicted = model.predict(X, offset=offset)
+        return float(accuracy_score(y, predicted, sample_weight=sample_weight))
+
+    def objective(self, X, y=None, sample_weight=None, offset=None):
+        """The training objective (mean weighted cross-entropy + penalty) at the fitted
+        parameters on data ``X, y`` (with ``formula``, ``y`` comes from the data)."""
+        model = self._snapshot()
+        check_is_fitted(model, "coef_")
+        X, y = model._design(X, y, reset=False, need_y=True)
+        spec = model._spec(X, y, sample_weight, offset, classes=model.classes_)
+        objective = build_objective(spec, model._family)
+        theta = model._stored_theta(spec.fit_intercept)
+        return objective.value(theta) + spec.penalty.l1_value(objective.split(theta)[0])
