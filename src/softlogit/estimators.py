@@ -562,7 +562,7 @@ class SoftmaxRegression(_LinearClassifier):
         The reference class used.
     feature_names_in_, n_features_in_, response_name_, n_iter_, converged_, loss_curve_, \
     solver_, aliased_, separation_, loglike_, null_loglike_, deviance_, aic_, bic_, \
-    pseudo_r2_, lr_stat_, lr_pvalue_, df_model_, df_resid_, nobs_, results_
+    pseudo_r2_, lr_stat_, lr_pvalue_, df_model_, df_resid_, nobs_, results_, has_offset_
         As for :class:`LogisticRegression` (``null_loglike_``: the model with one intercept
         per class; ``coef_table`` rows are ``(class, term)`` pairs).
 
