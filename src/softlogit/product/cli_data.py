@@ -49,6 +49,8 @@ __all__ = [
 STREAM_BYTES = 200 * 2**20
 #: Rows per batch when predicting (memory stays bounded whatever the number of rows).
 PREDICT_BATCH_ROWS = 65_536
+#: Read buffer per Parquet column when predicting: memory does not grow with row groups.
+READ_BUFFER_BYTES = 2**20
 #: File formats by file name extension.
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -177,6 +179,53 @@ class Table:
         except ValueError as err:
             raise DataError(str(err)) from None
 
+    def stream(self, columns=None, batch_rows=None):
+        """Record batches of at most ``batch_rows`` rows (default :data:`PREDICT_BATCH_ROWS`)
+        of ``columns`` (default all), with the table's column types, file by file.
+
+        Unlike :meth:`batches` (pyarrow's dataset scanner, which decodes whole Parquet row
+        groups and reads ahead), memory holds one batch and a read buffer per column,
+        whatever the size of the files and of their row groups: Parquet through
+        ``ParquetFile.iter_batches`` with a small read buffer, CSV through
+        ``pyarrow.csv.open_csv``, block by block. A read error names its file.
+        """
+        import pyarrow as pa
+
+        names = self.columns if columns is None else list(columns)
+        schema = pa.schema([self.files.schema.field(c) for c in names])
+        limit = batch_rows or PREDICT_BATCH_ROWS
+        for path in self.paths:
+            try:
+                for batch in self._file_batches(path, schema, limit):
+                    for start in range(0, batch.num_rows, limit):
+                        yield batch.slice(start, limit)
+            except (pa.ArrowException, ValueError, TypeError) as err:
+                raise DataError(f"cannot read {path!r}: {err}") from None
+
+    def _file_batches(self, path, schema, batch_rows):
+        """The batches of one file, columns in ``schema``'s order and types."""
+        import pyarrow as pa
+
+        if self.format == "parquet":
+            import pyarrow.parquet as pq
+
+            reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
+            batches = reader.iter_batches(batch_size=batch_rows, columns=schema.names)
+        else:
+            import pyarrow.csv as csv
+
+            scan = self.dataset.format.default_fragment_scan_options
+            convert = csv.ConvertOptions(
+                include_columns=schema.names,
+                column_types=dict(zip(schema.names, schema.types, strict=True)),
+            )
+            batches = csv.open_csv(path, read_options=scan.read_options, convert_options=convert)
+        for batch in batches:
+            if batch.schema.names != schema.names or batch.schema.types != schema.types:
+                arrays = [batch.column(f.name).cast(f.type) for f in schema]
+                batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
+            yield batch
+
 
 def open_table(path):
     """The :class:`Table` of ``path`` (a :class:`DataError` when it names no data files)."""
@@ -216,7 +265,7 @@ def iter_frames(table, columns=None, batch_rows=None):
     """
     table.require(table.columns if columns is None else columns)
     empty = True
-    for batch in table.batches(columns, batch_rows):
+    for batch in table.stream(columns, batch_rows):
         if batch.num_rows:
             empty = False
             yield batch.to_pandas()
