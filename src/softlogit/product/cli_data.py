@@ -30,6 +30,7 @@ __all__ = [
     "Table",
     "check_labels",
     "check_outputs",
+    "class_weight_for",
     "error_message",
     "is_model_file",
     "is_predictions_file",
@@ -38,6 +39,7 @@ __all__ = [
     "label_for",
     "open_table",
     "output_format",
+    "parse_class_weight",
     "prediction_frame",
     "read_frame",
     "scan_labels",
@@ -390,13 +392,60 @@ def write_frames(frames, out=None):
 
 def label_for(text, classes, option="--reference"):
     """The class of ``classes`` whose string form is ``text`` (labels read from CSV may be
-    numbers; command-line values are strings)."""
+    numbers; command-line values are strings): ``"1"`` also names the class ``1.0``."""
     hits = [c for c in classes if str(c) == text]
+    if not hits:
+        number = _number(text)
+        hits = [c for c in classes if number is not None and _number(c) == number]
     if not hits:
         shown = ", ".join(str(c) for c in classes)
         raise DataError(f"{option} {text!r} is not a class of the target; the classes are {shown}")
     value = hits[0]
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _number(value):
+    """``value`` as a float when it is a number or a string of one (else None)."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_class_weight(text):
+    """``--class-weight``: ``"balanced"``, or ``(label, weight)`` pairs from ``a=2,b=1``.
+
+    Raises
+    ------
+    ValueError
+        Naming the item that is not ``LABEL=WEIGHT`` with a finite weight ``>= 0``.
+    """
+    if text.strip() == "balanced":
+        return "balanced"
+    pairs = []
+    for item in text.split(","):
+        label, sep, weight = item.rpartition("=")
+        try:
+            value = float(weight) if sep and label.strip() else None
+        except ValueError:
+            value = None
+        if value is None or not np.isfinite(value) or value < 0:
+            raise ValueError(
+                f"{item.strip()!r}: give 'balanced' or LABEL=WEIGHT pairs separated by commas, "
+                "e.g. a=2,b=1 (weights finite and >= 0)"
+            )
+        pairs.append((label.strip(), value))
+    return pairs
+
+
+def class_weight_for(spec, classes):
+    """The estimator's ``class_weight`` from :func:`parse_class_weight`'s result: the
+    labels matched to ``classes`` (a :class:`DataError` names a label that is not one)."""
+    if spec is None or spec == "balanced":
+        return spec
+    return {label_for(text, classes, "--class-weight"): w for text, w in spec}
 
 
 # --------------------------------------------------------------------------- safe outputs
