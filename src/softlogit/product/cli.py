@@ -513,29 +513,53 @@ def _input_columns(model, table):
 )
 @click.option("--proba", is_flag=True, help="Add class probabilities, columns proba_<label>.")
 @click.option(
+    "--id",
+    "ids",
+    multiple=True,
+    metavar="COL",
+    help="Copy column COL of DATA into the output, before the predictions (repeatable).",
+)
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(min=1),
+    default=cli_data.PREDICT_BATCH_ROWS,
+    show_default=True,
+    help="Rows read, predicted and written at a time.",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Replace an existing --out file that is not a softlogit predictions file.",
 )
-def predict(model_file, data, out, proba, force):
+def predict(model_file, data, out, proba, ids, batch_rows, force):
     """Predict the label of every row of DATA with the model saved in MODEL.
 
-    DATA is read batch by batch, so memory does not grow with its number of rows. --out may
-    not be MODEL or DATA; an existing file there must hold softlogit predictions (columns
-    label, proba_...) unless --force is given.
+    DATA is read batch by batch (--batch-rows rows at a time, a formula applied to each),
+    so memory does not grow with its number of rows. --out may not be MODEL or DATA; an
+    existing file there must hold softlogit predictions (columns label, proba_..., after
+    the --id columns) unless --force is given.
     """
     if out is not None:
         try:
             cli_data.output_format(out)
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="'--out'") from None
+    ids = list(dict.fromkeys(ids))
+    clash = [c for c in ids if c == "label" or c.startswith("proba_")]
+    if clash:
+        raise click.UsageError(f"--id {clash[0]!r}: the output's own columns are label, proba_*")
     model = _load_model(model_file)
     table = cli_data.open_table(data)
     if out is not None:
         inputs = [("the model file", model_file), *_data_inputs("the data file", table)]
-        cli_data.check_outputs([("--out", out, "predictions")], inputs, force)
-    frames = cli_data.iter_frames(table, _input_columns(model, table))
-    rows = cli_data.write_frames((cli_data.prediction_frame(model, f, proba) for f in frames), out)
+        cli_data.check_outputs([("--out", out, "predictions")], inputs, force, ids)
+    features = _input_columns(model, table)
+    if ids:
+        table.require(ids)
+    columns = None if features is None else [*features, *(c for c in ids if c not in features)]
+    frames = cli_data.iter_frames(table, columns, batch_rows)
+    predictions = (cli_data.prediction_frame(model, f, proba, ids, features) for f in frames)
+    rows = cli_data.write_frames(predictions, out)
     if out is not None:
         _note(f"{rows} predictions written to {out}")
 

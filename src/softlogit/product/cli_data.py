@@ -310,20 +310,33 @@ def scan_labels(scan):
 
 
 # --------------------------------------------------------------------------- outputs
-def prediction_frame(model, frame, proba=False):
+def prediction_frame(model, frame, proba=False, ids=(), features=None):
     """Predicted labels (column ``label``) and, with ``proba``, one ``proba_<label>``
-    column per class, for the rows of ``frame``."""
+    column per class, for the rows of ``frame``.
+
+    Parameters
+    ----------
+    model : fitted estimator
+    frame : pandas.DataFrame
+    proba : bool
+    ids : sequence of str
+        Columns of ``frame`` copied, first, into the output.
+    features : list of str, optional
+        The columns the model reads (default: all but ``ids``; a model fitted on arrays
+        reads them by position).
+    """
     classes = model.classes_
     names = [f"proba_{c}" for c in classes]
+    out = frame[list(ids)].reset_index(drop=True)
     if len(frame) == 0:
-        out = pd.DataFrame({"label": pd.Series([], dtype=classes.dtype)})
+        out["label"] = pd.Series([], dtype=classes.dtype)
         for name in names if proba else []:
             out[name] = pd.Series([], dtype=float)
         return out
-    X = frame
+    X = frame[features] if features is not None else frame.drop(columns=list(ids))
     if model.formula is None and getattr(model, "feature_names_in_", None) is None:
-        X = frame.to_numpy()  # a model fitted on arrays: columns by position
-    out = pd.DataFrame({"label": model.predict(X)})
+        X = X.to_numpy()  # a model fitted on arrays: columns by position
+    out["label"] = model.predict(X)
     if proba:
         P = model.predict_proba(X)
         out = pd.concat([out, pd.DataFrame(P, columns=names)], axis=1)
@@ -484,9 +497,10 @@ def is_report_file(path):
         return _REPORT_TAG.search(fh.read(8192)) is not None
 
 
-def is_predictions_file(path):
+def is_predictions_file(path, ids=()):
     """Whether ``path`` holds predictions as ``softlogit predict`` writes them: the columns
-    ``label`` and then only ``proba_<class>`` (a CSV header, or a Parquet schema)."""
+    ``label`` and then only ``proba_<class>`` (a CSV header, or a Parquet schema), after
+    the id columns ``ids`` when it starts with them."""
     if output_format(path) == "parquet":
         import pyarrow.parquet as pq
 
@@ -499,6 +513,9 @@ def is_predictions_file(path):
 
         with open(path, encoding="utf-8", errors="replace", newline="") as fh:
             names = next(csv.reader([fh.readline(_READ)]), [])
+    ids = list(ids)
+    if ids and names[: len(ids)] == ids:
+        names = names[len(ids) :]
     return bool(names) and names[0] == "label" and all(n.startswith("proba_") for n in names[1:])
 
 
@@ -516,7 +533,7 @@ def _same_file(a, b):
         return os.path.realpath(a) == os.path.realpath(b)
 
 
-def check_outputs(outputs, inputs, force=False):
+def check_outputs(outputs, inputs, force=False, ids=()):
     """Refuse, before any work is done, outputs that would destroy something.
 
     Parameters
@@ -528,6 +545,8 @@ def check_outputs(outputs, inputs, force=False):
         The files it reads, e.g. ``("the data file", "d.csv")``.
     force : bool
         Replace an existing file that is not of the output's kind.
+    ids : sequence of str
+        The id columns a predictions file starts with (see :func:`is_predictions_file`).
 
     Raises
     ------
@@ -554,7 +573,7 @@ def check_outputs(outputs, inputs, force=False):
         word, recognise = _KINDS[kind]
         if force or not os.path.exists(path) or os.path.getsize(path) == 0:
             continue
-        if not recognise(path):
+        if not (recognise(path, ids) if kind == "predictions" else recognise(path)):
             raise DataError(
                 f"{option} {path!r} exists and is not a {word}: give --force to replace it"
             )
