@@ -572,7 +572,7 @@ def predict(model_file, data, out, proba, ids, batch_rows, force):
     type=click.Choice(COV_TYPES),
     default="nonrobust",
     show_default=True,
-    help="Robust types need the training rows, which a model file does not keep.",
+    help="HC0/HC1: the robust covariances the model file stored at fit time.",
 )
 def summary(model_file, cov_type):
     """Print the summary of the model saved in MODEL."""
