@@ -12,8 +12,9 @@ predicted by ``softlogit predict MODEL DATA --proba --out preds.parquet`` in a f
 process; the figure is that process's peak resident memory (``ru_maxrss`` from
 ``os.wait4``). The files are generated in other processes, and this one imports neither
 numpy nor pandas: a child started by ``vfork`` inherits its parent's peak memory in
-``ru_maxrss``, which would otherwise count the generator's memory as the command's. With ``--fit`` the streamed fit ``softlogit fit DATA --stream`` is measured
-too, for comparison. Memory that stays flat as the rows grow is the target.
+``ru_maxrss``, which would otherwise count the generator's memory as the command's. With
+``--fit`` the streamed fit ``softlogit fit DATA --stream`` is measured too, for comparison.
+Memory that stays flat as the rows grow is the target.
 """
 
 from __future__ import annotations
@@ -77,7 +78,10 @@ def main(argv=None):
     parser.add_argument("--formula", action="store_true", help="fit and predict a formula model")
     parser.add_argument("--fit", action="store_true", help="also measure the streamed fit")
     parser.add_argument(
-        "--row-group-rows", type=int, default=None, help="Parquet row group size (default pyarrow's)"
+        "--row-group-rows",
+        type=int,
+        default=None,
+        help="Parquet row group size (default pyarrow's)",
     )
     parser.add_argument("--data-dir", default=None, help="where the files go (default: a tmp dir)")
     opts = parser.parse_args(argv)
@@ -104,8 +108,9 @@ def main(argv=None):
             gib, seconds = peak_rss(["predict", model, data, "--proba", "--out", out])
             line = f"{n:>10} {os.path.getsize(data) / 2**20:>9.1f} {gib:>13.3f} {seconds:>8.1f}"
             if opts.fit:
-                fit_gib, _ = peak_rss(["fit", data, "--target", "y", "--features",
-                                       ",".join(names), "--stream"])
+                fit_gib, _ = peak_rss(
+                    ["fit", data, "--target", "y", "--features", ",".join(names), "--stream"]
+                )
                 line += f" {fit_gib:>17.3f}"
             print(line, flush=True)
             os.remove(data)

@@ -635,8 +635,11 @@ def test_readme_command_lines_run_and_run_again(tmp_path, monkeypatch):
     rng = np.random.default_rng(7)
     abc = pd.DataFrame(rng.standard_normal((300, 3)), columns=["a", "b", "c"])
     abc.assign(y=(abc["a"] + rng.standard_normal(300) > 0).astype(int)).to_parquet("big.parquet")
-    abc.to_parquet("new.parquet")
+    abc.assign(row_id=np.arange(300)).to_parquet("new.parquet")
     abc.assign(admit=(abc["b"] > 0).astype(int)).to_csv("test.csv", index=False)
+    yes = np.where(abc["a"] - abc["c"] + rng.standard_normal(300) > 0, "yes", "no")
+    d = abc.assign(w=rng.integers(1, 3, 300), off=0.1 * rng.standard_normal(300), y=yes)
+    d.to_csv("d.csv", index=False)
     for _ in range(2):
         for args in commands:
             _invoke(*args)
