@@ -393,3 +393,23 @@ def test_report_command_and_demo_refuse_other_extensions(data, tmp_path):
     assert "name it .html or .htm" in err and not (tmp_path / "r.pdf").exists()
     assert "name it .html" in _error("demo", "--report", tmp_path / "d.png", code=2)
     _invoke("report", model_path, data["adm.csv"], "--out", tmp_path / "r.htm")
+
+
+def test_predict_reads_parquet_without_decoding_whole_row_groups(tmp_path):
+    """One row group of 2M rows (16 MB decoded) read 10,000 rows at a time: pyarrow's own
+    allocation counter (deterministic, not the process's memory) stays far below the row
+    group, where the dataset scanner decoded all of it at once."""
+    import pyarrow as pa
+
+    n = 2_000_000
+    path = tmp_path / "one_group.parquet"
+    x = np.random.default_rng(0).standard_normal(n)
+    pd.DataFrame({"x": x}).to_parquet(path, row_group_size=n)
+    table = cli_data.open_table(str(path))
+    base, peak, rows = pa.total_allocated_bytes(), 0, 0
+    for frame in cli_data.iter_frames(table, ["x"], 10_000):
+        peak = max(peak, pa.total_allocated_bytes() - base)
+        np.testing.assert_array_equal(frame["x"].to_numpy(), x[rows : rows + len(frame)])
+        rows += len(frame)
+    assert rows == n
+    assert peak < n * 8 / 3, f"{peak / 2**20:.1f} MiB held for a 15.3 MiB row group"
