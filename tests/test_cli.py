@@ -375,7 +375,6 @@ def test_data_errors_exit_1(files, tmp_path, model_file):
           "adam"], "firth"),
         (["predict", tmp_path / "nope.json", adm], "no such model file"),
         (["predict", model_file, hsb], "column 'gre' is not in"),
-        (["summary", model_file, "--cov-type", "HC1"], "needs the training rows"),
         (["report", model_file, hsb, "--target", "prog", "--out", tmp_path / "r.html"],
          "column 'gre'"),
     ]  # fmt: skip
@@ -635,8 +634,11 @@ def test_readme_command_lines_run_and_run_again(tmp_path, monkeypatch):
     rng = np.random.default_rng(7)
     abc = pd.DataFrame(rng.standard_normal((300, 3)), columns=["a", "b", "c"])
     abc.assign(y=(abc["a"] + rng.standard_normal(300) > 0).astype(int)).to_parquet("big.parquet")
-    abc.to_parquet("new.parquet")
+    abc.assign(row_id=np.arange(300)).to_parquet("new.parquet")
     abc.assign(admit=(abc["b"] > 0).astype(int)).to_csv("test.csv", index=False)
+    yes = np.where(abc["a"] - abc["c"] + rng.standard_normal(300) > 0, "yes", "no")
+    d = abc.assign(w=rng.integers(1, 3, 300), off=0.1 * rng.standard_normal(300), y=yes)
+    d.to_csv("d.csv", index=False)
     for _ in range(2):
         for args in commands:
             _invoke(*args)
@@ -654,15 +656,14 @@ from softlogit.product import cli, cli_data
 files.USE_ANONYMOUS = False  # a named temporary file: only the command can remove it
 real, calls = cli_data.prediction_frame, []
 
-def slow(model, frame, proba=False):
+def slow(model, frame, *args):
     calls.append(1)
     if len(calls) == 3:  # two batches written to the temporary file: wait to be stopped
         print("mid-write", flush=True)
         time.sleep(120)
-    return real(model, frame, proba)
+    return real(model, frame, *args)
 
 cli_data.prediction_frame = slow
-cli_data.PREDICT_BATCH_ROWS = 50
 cli.main(sys.argv[1:], prog_name="softlogit")
 """
 
@@ -678,7 +679,7 @@ def test_a_stopped_or_killed_predict_leaves_its_old_output_and_no_temporary(file
     out = outdir / "pred.csv"
     out.write_text("label\nearlier\n")
     args = [sys.executable, str(script), "predict", str(model_file), str(files["adm.csv"]),
-            "--out", str(out)]  # fmt: skip
+            "--out", str(out), "--batch-rows", "50"]  # fmt: skip
     for number, code in ((signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGKILL, -9)):
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert proc.stdout.readline() == "mid-write\n"

@@ -401,7 +401,12 @@ class TableScan:
         """The same columns as a :class:`~softlogit.data.dask_source.DaskData` read by
         ``dask.dataframe.read_parquet`` (not persisted: each pass reads the files on the
         workers)."""
-        import dask.dataframe as dd
+        try:
+            import dask.dataframe as dd
+        except ImportError as err:  # optional extra
+            raise ImportError(
+                "scan_parquet(..., dask=True) needs dask: pip install softlogit[dask]"
+            ) from err
 
         from .dask_source import DaskData
 

@@ -136,7 +136,16 @@ def _split_features(ctx, param, value):
     return names
 
 
-def _check_fit_usage(target, features, formula, stream):
+def _parse_class_weight(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return cli_data.parse_class_weight(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+
+
+def _check_fit_usage(target, features, formula, stream, cv):
     if (target is None) == (formula is None):
         raise click.UsageError("give either --target (with optional --features) or --formula")
     if formula is not None and features is not None:
@@ -147,12 +156,38 @@ def _check_fit_usage(target, features, formula, stream):
         raise click.UsageError(
             "--stream needs --target/--features: formulas need the data in memory"
         )
+    if cv is not None and stream:
+        raise click.UsageError("--cv needs the data in memory: leave out --stream")
 
 
-def _penalty_params(penalty, alpha, l1_ratio):
-    """Estimator parameters of the penalty options (a usage error when they do not fit)."""
+def _special_columns(target, features, weight, offset):
+    """The --weight and --offset columns (a usage error when one is the target, a feature
+    or named twice)."""
+    special = ([("--weight", weight)] if weight else []) + [("--offset", c) for c in offset or ()]
+    seen = {}
+    for option, column in special:
+        if column == target:
+            raise click.UsageError(f"{option} {column!r} is the --target column")
+        if column in (features or ()):
+            raise click.UsageError(f"{option} {column!r} is also in --features")
+        if column in seen:
+            raise click.UsageError(f"{seen[column]} and {option} both name the column {column!r}")
+        seen[column] = option
+    return [column for _, column in special]
+
+
+def _penalty_params(penalty, alpha, l1_ratio, cv):
+    """Estimator parameters of the penalty options (a usage error when they do not fit).
+    Without ``--penalty`` a plain fit has none and a cross-validated one the lasso."""
+    penalty = penalty or ("l1" if cv is not None else "none")
     strength = penalty in ("l1", "l2", "elasticnet")
-    if strength and alpha is None:
+    if cv is not None and not strength:
+        raise click.UsageError(
+            f"--cv chooses the strength of an l1, l2 or elasticnet penalty, not {penalty}"
+        )
+    if cv is not None and alpha is not None:
+        raise click.UsageError("--alpha and --cv: cross-validation chooses alpha; give one")
+    if cv is None and strength and alpha is None:
         raise click.UsageError(f"--penalty {penalty} needs --alpha (the penalty strength)")
     if not strength and alpha is not None:
         raise click.UsageError(f"--alpha goes with --penalty l1, l2 or elasticnet, not {penalty}")
@@ -163,25 +198,76 @@ def _penalty_params(penalty, alpha, l1_ratio):
     return params
 
 
-def _estimator(kind, classes, reference, params):
-    """A LogisticRegression or SoftmaxRegression for labels ``classes`` (sorted)."""
-    from ..estimators import LogisticRegression, SoftmaxRegression
+def _positive_class(kind, classes, text):
+    """``(kind, reference label)`` that make ``text`` the modelled (positive) class."""
+    if len(classes) != 2:
+        raise DataError(
+            f"--positive is for a target with 2 classes, not {len(classes)}: use --reference "
+            "to choose a softmax model's reference class"
+        )
+    label = cli_data.label_for(text, classes, "--positive")
+    other = classes[0] if label == classes[1] else classes[1]
+    if label == classes[1]:  # the second class in sorted order: the logistic model's own
+        return kind or "logistic", None
+    if kind == "logistic":
+        raise DataError(
+            f"--positive {text!r}: a logistic model's positive class is its second class in "
+            f"sorted order, {str(classes[1])!r}; leave out --model logistic to fit the same "
+            f"model as a 2-class softmax against {str(other)!r}"
+        )
+    _note(
+        f"--positive {text!r}: fitting a 2-class softmax with reference {str(other)!r}; its "
+        f"coefficients are the log-odds of {str(label)!r}"
+    )
+    return "softmax", other
 
+
+def _estimator(choice, classes, params):
+    """A LogisticRegression or SoftmaxRegression (their CV variants with ``--cv``) for
+    labels ``classes`` (sorted), as ``choice`` (the model options) asks."""
+    from ..estimators import LogisticRegression, SoftmaxRegression
+    from ..selection.cv import LogisticRegressionCV, SoftmaxRegressionCV
+
+    kind, reference = choice["kind"], choice["reference"]
+    if choice["positive"] is not None:
+        kind, reference = _positive_class(kind, classes, choice["positive"])
+    elif reference is not None:
+        reference = cli_data.label_for(reference, classes)
     if kind is None:
         kind = "logistic" if len(classes) == 2 else "softmax"
+    weights = cli_data.class_weight_for(choice["class_weight"], classes)
+    params = {**params, **({} if weights is None else {"class_weight": weights})}
+    if choice["cv"] is not None:
+        params.update(cv=choice["cv"])
     if kind == "logistic":
-        if reference is not None and classes and reference != str(classes[0]):
+        if reference is not None and classes and reference != classes[0]:
             raise DataError(
-                f"--reference {reference!r}: a logistic model's reference is its first class, "
-                f"{str(classes[0])!r}; use --model softmax to choose another reference"
+                f"--reference {choice['reference']!r}: a logistic model's reference is its "
+                f"first class, {str(classes[0])!r}; use --model softmax to choose another "
+                "reference"
             )
-        return LogisticRegression(**params)
-    ref = "first" if reference is None else cli_data.label_for(reference, classes)
-    return SoftmaxRegression(reference=ref, **params)
+        return (LogisticRegression if choice["cv"] is None else LogisticRegressionCV)(**params)
+    ref = "first" if reference is None else reference
+    cls = SoftmaxRegression if choice["cv"] is None else SoftmaxRegressionCV
+    return cls(reference=ref, **params)
 
 
-def _fit_in_memory(table, target, features, formula, make):
+def _fit_arguments(frame, weight, offset):
+    """``sample_weight`` and ``offset`` for ``fit`` from their columns of ``frame``."""
+    args = {}
+    if weight:
+        args["sample_weight"] = frame[weight].to_numpy(dtype=float)
+    if offset:
+        values = frame[list(offset)].to_numpy(dtype=float)
+        args["offset"] = values[:, 0] if values.shape[1] == 1 else values
+    return args
+
+
+def _fit_in_memory(table, request, make):
     """Fit on the table read into memory; returns the model and the report's (X, y)."""
+    target, features, formula = request["target"], request["features"], request["formula"]
+    special = request["special"]
+    table.require(special)
     if formula is not None:
         from ..data.formula import FormulaDesign
 
@@ -192,25 +278,58 @@ def _fit_in_memory(table, target, features, formula, make):
         else:
             y = design.fit(frame)[1]
         model = make(cli_data.sorted_labels(y), {"formula": formula})
-        return model.fit(frame), (frame, None)
+        args = _fit_arguments(frame, request["weight"], request["offset"])
+        return model.fit(frame, **args), (frame, None)
     table.require([target])
-    frame = cli_data.read_frame(table, None if features is None else [target, *features])
-    X, y = frame.drop(columns=[target]), frame[target]
+    columns = None if features is None else [target, *features, *special]
+    frame = cli_data.read_frame(table, columns)
+    X, y = frame.drop(columns=[target, *special]), frame[target]
     cli_data.check_labels(y, target)
     model = make(cli_data.sorted_labels(y), {})
-    return model.fit(X, y), (X, y)
+    args = _fit_arguments(frame, request["weight"], request["offset"])
+    return model.fit(X, y, **args), (X, y)
 
 
-def _fit_streamed(table, target, features, make):
+def _fit_streamed(table, request, make):
     """Fit on ``scan_parquet``/``scan_csv`` of the table, with a progress bar on stderr."""
     from ..data.stream import scan_csv, scan_parquet
 
     scan_of = scan_parquet if table.format == "parquet" else scan_csv
-    scan = scan_of(table.paths, target=target, features=features)
+    offset = request["offset"]
+    scan = scan_of(
+        table.paths,
+        target=request["target"],
+        features=request["features"],
+        weight=request["weight"],
+        offset=None if not offset else offset[0] if len(offset) == 1 else list(offset),
+    )
     model = make(cli_data.scan_labels(scan), {"verbose": 1})
     _note(f"streaming {table.n_bytes / 2**20:.1f} MiB from {table.path!r}")
     with contextlib.redirect_stdout(sys.stderr):  # solver iteration lines: stderr
         return model.fit(scan)
+
+
+REPORT_EXTENSIONS = (".html", ".htm")
+
+
+def _check_report_path(path, option):
+    """Refuse, before any work, a report path that is not .html/.htm, or a report without
+    matplotlib (its plots need it)."""
+    if os.path.splitext(os.fspath(path))[1].lower() not in REPORT_EXTENSIONS:
+        raise click.BadParameter(
+            f"{path!r}: the report is an HTML file; name it .html or .htm", param_hint=option
+        )
+    if importlib.util.find_spec("matplotlib") is None:
+        raise DataError(
+            f"{option}: the report's plots need matplotlib: pip install softlogit[plot]"
+        )
+
+
+def _split_offset(ctx, param, value):
+    if value is None:
+        return None
+    names = _split_features(ctx, param, value)
+    return tuple(names)
 
 
 @main.command()
@@ -236,12 +355,50 @@ def _fit_streamed(table, target, features, make):
 @click.option(
     "--reference", metavar="LABEL", help="Softmax reference class (default: the first, sorted)."
 )
-@click.option("--penalty", type=click.Choice(PENALTIES), default="none", show_default=True)
+@click.option(
+    "--positive",
+    metavar="LABEL",
+    help="2 classes: the class whose log-odds the coefficients are (default: the second, "
+    "sorted; the first is fitted as a 2-class softmax against the other).",
+)
+@click.option("--weight", metavar="COL", help="Column of non-negative sample (frequency) weights.")
+@click.option(
+    "--offset",
+    metavar="COL[,COL...]",
+    callback=_split_offset,
+    help="Offset column added to the linear predictor (softmax: one, or one per class).",
+)
+@click.option(
+    "--class-weight",
+    metavar="balanced|A=W,...",
+    callback=_parse_class_weight,
+    help="Weights per class: 'balanced', or LABEL=WEIGHT pairs such as a=2,b=1.",
+)
+@click.option(
+    "--penalty",
+    type=click.Choice(PENALTIES),
+    help="Default: none (with --cv: l1).",
+)
 @click.option("--alpha", type=click.FloatRange(min=0), metavar="A", help="Penalty strength.")
 @click.option(
     "--l1-ratio", type=click.FloatRange(0, 1), metavar="R", help="Lasso share of elasticnet."
 )
+@click.option(
+    "--cv",
+    type=click.IntRange(min=2),
+    metavar="K",
+    help="Choose alpha by K-fold cross-validation (LogisticRegressionCV/SoftmaxRegressionCV).",
+)
 @click.option("--solver", type=click.Choice(SOLVER_NAMES), default="auto", show_default=True)
+@click.option(
+    "--max-iter", type=click.IntRange(min=1), metavar="N", help="Most iterations (epochs)."
+)
+@click.option(
+    "--tol", type=click.FloatRange(min=0, min_open=True), metavar="T", help="Convergence tolerance."
+)
+@click.option(
+    "--random-state", type=click.IntRange(min=0), metavar="N", help="Seed (CV folds, SGD/Adam)."
+)
 @click.option(
     "--cov-type",
     type=click.Choice(COV_TYPES),
@@ -250,7 +407,7 @@ def _fit_streamed(table, target, features, make):
     help="Covariance of the printed summary.",
 )
 @click.option("--out", type=click.Path(dir_okay=False), help="Save the model (JSON).")
-@click.option("--report", type=click.Path(dir_okay=False), help="Write an HTML report.")
+@click.option("--report", type=click.Path(dir_okay=False), help="Write an HTML report (.html).")
 @click.option(
     "--force",
     is_flag=True,
@@ -260,56 +417,55 @@ def _fit_streamed(table, target, features, make):
     "--stream/--no-stream",
     default=None,
     help=f"Fit out of core, batch by batch (default: when DATA is over "
-    f"{cli_data.STREAM_BYTES // 2**20} MiB and there is no formula).",
+    f"{cli_data.STREAM_BYTES // 2**20} MiB and there is neither a formula nor --cv).",
 )
-def fit(
-    data,
-    target,
-    features,
-    formula,
-    kind,
-    reference,
-    penalty,
-    alpha,
-    l1_ratio,
-    solver,
-    cov_type,
-    out,
-    report,
-    force,
-    stream,
-):
+def fit(data, **options):
     """Fit a model to DATA and print its summary.
 
     DATA is a .csv, .parquet or .pq file, a folder of them or a quoted glob. --out and
     --report are checked before the fit: neither may be DATA itself, and an existing file
     there must be a softlogit model (report) unless --force is given.
     """
-    _check_fit_usage(target, features, formula, stream)
+    o = options
+    _check_fit_usage(o["target"], o["features"], o["formula"], o["stream"], o["cv"])
+    special = _special_columns(o["target"], o["features"], o["weight"], o["offset"])
+    params = {
+        "solver": o["solver"],
+        **_penalty_params(o["penalty"], o["alpha"], o["l1_ratio"], o["cv"]),
+    }
+    params.update({k: o[k] for k in ("max_iter", "tol", "random_state") if o[k] is not None})
     table = cli_data.open_table(data)
-    outputs = [("--out", out, "model"), ("--report", report, "report")]
+    outputs = [("--out", o["out"], "model"), ("--report", o["report"], "report")]
     cli_data.check_outputs(
-        [o for o in outputs if o[1] is not None], _data_inputs("the data file", table), force
+        [x for x in outputs if x[1] is not None], _data_inputs("the data file", table), o["force"]
     )
+    if o["report"] is not None:
+        _check_report_path(o["report"], "--report")
+    stream = o["stream"]
     if stream is None:
-        stream = formula is None and table.n_bytes > cli_data.STREAM_BYTES
-    params = {"solver": solver, **_penalty_params(penalty, alpha, l1_ratio)}
+        stream = o["formula"] is None and o["cv"] is None and table.n_bytes > cli_data.STREAM_BYTES
+    choice = {k: o[k] for k in ("kind", "reference", "positive", "class_weight", "cv")}
+    if o["positive"] is not None and o["reference"] is not None:
+        raise click.UsageError("--positive and --reference both choose the class order: give one")
 
     def make(classes, extra):
-        return _estimator(kind, classes, reference, {**params, **extra})
+        return _estimator(choice, classes, {**params, **extra})
 
+    request = {**o, "special": special}
     if stream:
-        model, train = _fit_streamed(table, target, features, make), (None, None)
+        model, train = _fit_streamed(table, request, make), (None, None)
     else:
-        model, train = _fit_in_memory(table, target, features, formula, make)
-    click.echo(str(model.summary(cov_type=cov_type)))
-    if out is not None:
+        model, train = _fit_in_memory(table, request, make)
+    if o["cv"] is not None:
+        _note(f"--cv {o['cv']}: alpha {model.alpha_selected_:.6g} (l1_ratio {model.l1_ratio_:g})")
+    click.echo(str(model.summary(cov_type=o["cov_type"])))
+    if o["out"] is not None:
         from .modelfile import save
 
-        save(model, out)
-        _note(f"model saved to {out}")
-    if report is not None:
-        _write_report(model, report, train, stream)
+        save(model, o["out"])
+        _note(f"model saved to {o['out']}")
+    if o["report"] is not None:
+        _write_report(model, o["report"], train, stream)
 
 
 def _write_report(model, path, train, streamed):
@@ -357,29 +513,53 @@ def _input_columns(model, table):
 )
 @click.option("--proba", is_flag=True, help="Add class probabilities, columns proba_<label>.")
 @click.option(
+    "--id",
+    "ids",
+    multiple=True,
+    metavar="COL",
+    help="Copy column COL of DATA into the output, before the predictions (repeatable).",
+)
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(min=1),
+    default=cli_data.PREDICT_BATCH_ROWS,
+    show_default=True,
+    help="Rows read, predicted and written at a time.",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Replace an existing --out file that is not a softlogit predictions file.",
 )
-def predict(model_file, data, out, proba, force):
+def predict(model_file, data, out, proba, ids, batch_rows, force):
     """Predict the label of every row of DATA with the model saved in MODEL.
 
-    DATA is read batch by batch, so memory does not grow with its number of rows. --out may
-    not be MODEL or DATA; an existing file there must hold softlogit predictions (columns
-    label, proba_...) unless --force is given.
+    DATA is read batch by batch (--batch-rows rows at a time, a formula applied to each),
+    so memory does not grow with its number of rows. --out may not be MODEL or DATA; an
+    existing file there must hold softlogit predictions (columns label, proba_..., after
+    the --id columns) unless --force is given.
     """
     if out is not None:
         try:
             cli_data.output_format(out)
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="'--out'") from None
+    ids = list(dict.fromkeys(ids))
+    clash = [c for c in ids if c == "label" or c.startswith("proba_")]
+    if clash:
+        raise click.UsageError(f"--id {clash[0]!r}: the output's own columns are label, proba_*")
     model = _load_model(model_file)
     table = cli_data.open_table(data)
     if out is not None:
         inputs = [("the model file", model_file), *_data_inputs("the data file", table)]
-        cli_data.check_outputs([("--out", out, "predictions")], inputs, force)
-    frames = cli_data.iter_frames(table, _input_columns(model, table))
-    rows = cli_data.write_frames((cli_data.prediction_frame(model, f, proba) for f in frames), out)
+        cli_data.check_outputs([("--out", out, "predictions")], inputs, force, ids)
+    features = _input_columns(model, table)
+    if ids:
+        table.require(ids)
+    columns = None if features is None else [*features, *(c for c in ids if c not in features)]
+    frames = cli_data.iter_frames(table, columns, batch_rows)
+    predictions = (cli_data.prediction_frame(model, f, proba, ids, features) for f in frames)
+    rows = cli_data.write_frames(predictions, out)
     if out is not None:
         _note(f"{rows} predictions written to {out}")
 
@@ -392,7 +572,7 @@ def predict(model_file, data, out, proba, force):
     type=click.Choice(COV_TYPES),
     default="nonrobust",
     show_default=True,
-    help="Robust types need the training rows, which a model file does not keep.",
+    help="HC0/HC1: the robust covariances the model file stored at fit time.",
 )
 def summary(model_file, cov_type):
     """Print the summary of the model saved in MODEL."""
@@ -457,6 +637,7 @@ def report(model_file, data, out, test, target, force):
     if tables[1] is not None:
         inputs += _data_inputs("the test data file", tables[1])
     cli_data.check_outputs([("--out", out, "report")], inputs, force)
+    _check_report_path(out, "--out")
     X, y = _report_data(model, tables[0], target)
     X_test, y_test = (None, None) if test is None else _report_data(model, tables[1], target)
     write_report(model, out, X=X, y=y, X_test=X_test, y_test=y_test)
@@ -485,6 +666,11 @@ def demo(report_path, no_report, force):
     the HTML report of the admissions model."""
     from .demo import run_demo
 
+    if not no_report and os.path.splitext(report_path)[1].lower() not in REPORT_EXTENSIONS:
+        raise click.BadParameter(
+            f"{report_path!r}: the report is an HTML file; name it .html or .htm",
+            param_hint="--report",
+        )
     if not no_report:
         cli_data.check_outputs([("--report", report_path, "report")], [], force)
 

@@ -30,6 +30,7 @@ __all__ = [
     "Table",
     "check_labels",
     "check_outputs",
+    "class_weight_for",
     "error_message",
     "is_model_file",
     "is_predictions_file",
@@ -38,6 +39,7 @@ __all__ = [
     "label_for",
     "open_table",
     "output_format",
+    "parse_class_weight",
     "prediction_frame",
     "read_frame",
     "scan_labels",
@@ -49,6 +51,8 @@ __all__ = [
 STREAM_BYTES = 200 * 2**20
 #: Rows per batch when predicting (memory stays bounded whatever the number of rows).
 PREDICT_BATCH_ROWS = 65_536
+#: Read buffer per Parquet column when predicting: memory does not grow with row groups.
+READ_BUFFER_BYTES = 2**20
 #: File formats by file name extension.
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -177,6 +181,53 @@ class Table:
         except ValueError as err:
             raise DataError(str(err)) from None
 
+    def stream(self, columns=None, batch_rows=None):
+        """Record batches of at most ``batch_rows`` rows (default :data:`PREDICT_BATCH_ROWS`)
+        of ``columns`` (default all), with the table's column types, file by file.
+
+        Unlike :meth:`batches` (pyarrow's dataset scanner, which decodes whole Parquet row
+        groups and reads ahead), memory holds one batch and a read buffer per column,
+        whatever the size of the files and of their row groups: Parquet through
+        ``ParquetFile.iter_batches`` with a small read buffer, CSV through
+        ``pyarrow.csv.open_csv``, block by block. A read error names its file.
+        """
+        import pyarrow as pa
+
+        names = self.columns if columns is None else list(columns)
+        schema = pa.schema([self.files.schema.field(c) for c in names])
+        limit = batch_rows or PREDICT_BATCH_ROWS
+        for path in self.paths:
+            try:
+                for batch in self._file_batches(path, schema, limit):
+                    for start in range(0, batch.num_rows, limit):
+                        yield batch.slice(start, limit)
+            except (pa.ArrowException, ValueError, TypeError) as err:
+                raise DataError(f"cannot read {path!r}: {err}") from None
+
+    def _file_batches(self, path, schema, batch_rows):
+        """The batches of one file, columns in ``schema``'s order and types."""
+        import pyarrow as pa
+
+        if self.format == "parquet":
+            import pyarrow.parquet as pq
+
+            reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
+            batches = reader.iter_batches(batch_size=batch_rows, columns=schema.names)
+        else:
+            import pyarrow.csv as csv
+
+            scan = self.dataset.format.default_fragment_scan_options
+            convert = csv.ConvertOptions(
+                include_columns=schema.names,
+                column_types=dict(zip(schema.names, schema.types, strict=True)),
+            )
+            batches = csv.open_csv(path, read_options=scan.read_options, convert_options=convert)
+        for batch in batches:
+            if batch.schema.names != schema.names or batch.schema.types != schema.types:
+                arrays = [batch.column(f.name).cast(f.type) for f in schema]
+                batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
+            yield batch
+
 
 def open_table(path):
     """The :class:`Table` of ``path`` (a :class:`DataError` when it names no data files)."""
@@ -216,7 +267,7 @@ def iter_frames(table, columns=None, batch_rows=None):
     """
     table.require(table.columns if columns is None else columns)
     empty = True
-    for batch in table.batches(columns, batch_rows):
+    for batch in table.stream(columns, batch_rows):
         if batch.num_rows:
             empty = False
             yield batch.to_pandas()
@@ -259,20 +310,33 @@ def scan_labels(scan):
 
 
 # --------------------------------------------------------------------------- outputs
-def prediction_frame(model, frame, proba=False):
+def prediction_frame(model, frame, proba=False, ids=(), features=None):
     """Predicted labels (column ``label``) and, with ``proba``, one ``proba_<label>``
-    column per class, for the rows of ``frame``."""
+    column per class, for the rows of ``frame``.
+
+    Parameters
+    ----------
+    model : fitted estimator
+    frame : pandas.DataFrame
+    proba : bool
+    ids : sequence of str
+        Columns of ``frame`` copied, first, into the output.
+    features : list of str, optional
+        The columns the model reads (default: all but ``ids``; a model fitted on arrays
+        reads them by position).
+    """
     classes = model.classes_
     names = [f"proba_{c}" for c in classes]
+    out = frame[list(ids)].reset_index(drop=True)
     if len(frame) == 0:
-        out = pd.DataFrame({"label": pd.Series([], dtype=classes.dtype)})
+        out["label"] = pd.Series([], dtype=classes.dtype)
         for name in names if proba else []:
             out[name] = pd.Series([], dtype=float)
         return out
-    X = frame
+    X = frame[features] if features is not None else frame.drop(columns=list(ids))
     if model.formula is None and getattr(model, "feature_names_in_", None) is None:
-        X = frame.to_numpy()  # a model fitted on arrays: columns by position
-    out = pd.DataFrame({"label": model.predict(X)})
+        X = X.to_numpy()  # a model fitted on arrays: columns by position
+    out["label"] = model.predict(X)
     if proba:
         P = model.predict_proba(X)
         out = pd.concat([out, pd.DataFrame(P, columns=names)], axis=1)
@@ -341,13 +405,60 @@ def write_frames(frames, out=None):
 
 def label_for(text, classes, option="--reference"):
     """The class of ``classes`` whose string form is ``text`` (labels read from CSV may be
-    numbers; command-line values are strings)."""
+    numbers; command-line values are strings): ``"1"`` also names the class ``1.0``."""
     hits = [c for c in classes if str(c) == text]
+    if not hits:
+        number = _number(text)
+        hits = [c for c in classes if number is not None and _number(c) == number]
     if not hits:
         shown = ", ".join(str(c) for c in classes)
         raise DataError(f"{option} {text!r} is not a class of the target; the classes are {shown}")
     value = hits[0]
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _number(value):
+    """``value`` as a float when it is a number or a string of one (else None)."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_class_weight(text):
+    """``--class-weight``: ``"balanced"``, or ``(label, weight)`` pairs from ``a=2,b=1``.
+
+    Raises
+    ------
+    ValueError
+        Naming the item that is not ``LABEL=WEIGHT`` with a finite weight ``>= 0``.
+    """
+    if text.strip() == "balanced":
+        return "balanced"
+    pairs = []
+    for item in text.split(","):
+        label, sep, weight = item.rpartition("=")
+        try:
+            value = float(weight) if sep and label.strip() else None
+        except ValueError:
+            value = None
+        if value is None or not np.isfinite(value) or value < 0:
+            raise ValueError(
+                f"{item.strip()!r}: give 'balanced' or LABEL=WEIGHT pairs separated by commas, "
+                "e.g. a=2,b=1 (weights finite and >= 0)"
+            )
+        pairs.append((label.strip(), value))
+    return pairs
+
+
+def class_weight_for(spec, classes):
+    """The estimator's ``class_weight`` from :func:`parse_class_weight`'s result: the
+    labels matched to ``classes`` (a :class:`DataError` names a label that is not one)."""
+    if spec is None or spec == "balanced":
+        return spec
+    return {label_for(text, classes, "--class-weight"): w for text, w in spec}
 
 
 # --------------------------------------------------------------------------- safe outputs
@@ -386,9 +497,10 @@ def is_report_file(path):
         return _REPORT_TAG.search(fh.read(8192)) is not None
 
 
-def is_predictions_file(path):
+def is_predictions_file(path, ids=()):
     """Whether ``path`` holds predictions as ``softlogit predict`` writes them: the columns
-    ``label`` and then only ``proba_<class>`` (a CSV header, or a Parquet schema)."""
+    ``label`` and then only ``proba_<class>`` (a CSV header, or a Parquet schema), after
+    the id columns ``ids`` when it starts with them."""
     if output_format(path) == "parquet":
         import pyarrow.parquet as pq
 
@@ -401,6 +513,9 @@ def is_predictions_file(path):
 
         with open(path, encoding="utf-8", errors="replace", newline="") as fh:
             names = next(csv.reader([fh.readline(_READ)]), [])
+    ids = list(ids)
+    if ids and names[: len(ids)] == ids:
+        names = names[len(ids) :]
     return bool(names) and names[0] == "label" and all(n.startswith("proba_") for n in names[1:])
 
 
@@ -418,7 +533,7 @@ def _same_file(a, b):
         return os.path.realpath(a) == os.path.realpath(b)
 
 
-def check_outputs(outputs, inputs, force=False):
+def check_outputs(outputs, inputs, force=False, ids=()):
     """Refuse, before any work is done, outputs that would destroy something.
 
     Parameters
@@ -430,6 +545,8 @@ def check_outputs(outputs, inputs, force=False):
         The files it reads, e.g. ``("the data file", "d.csv")``.
     force : bool
         Replace an existing file that is not of the output's kind.
+    ids : sequence of str
+        The id columns a predictions file starts with (see :func:`is_predictions_file`).
 
     Raises
     ------
@@ -456,7 +573,7 @@ def check_outputs(outputs, inputs, force=False):
         word, recognise = _KINDS[kind]
         if force or not os.path.exists(path) or os.path.getsize(path) == 0:
             continue
-        if not recognise(path):
+        if not (recognise(path, ids) if kind == "predictions" else recognise(path)):
             raise DataError(
                 f"{option} {path!r} exists and is not a {word}: give --force to replace it"
             )

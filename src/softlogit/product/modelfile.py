@@ -2,14 +2,16 @@
 
 ``save`` writes one JSON document: format tag and version, estimator class and parameters,
 the fitted layer, the formula's fitted encoding (levels, transform state, column structure),
-fit statistics, the nonrobust covariance and a SHA-256 checksum of it all, through a synced
-temporary file renamed over ``path`` (the old file or the complete new one, never a part).
+fit statistics, the nonrobust and HC0 (robust) covariances and a SHA-256 checksum of it
+all, through a synced temporary file renamed over ``path`` (the old file or the complete
+new one, never a part).
 
 ``load`` reads only a regular file no larger than a limit (:data:`DEFAULT_MAX_BYTES`), parses
 the JSON (nothing is unpickled or evaluated), checks tag, version, checksum and that the parts
 fit together, and rebuilds an estimator whose predictions equal the saved one's bitwise; its
-``results_`` (:class:`StoredResults`) serves the nonrobust tables, and what needs the training
-rows raises :class:`NoTrainingDataError`. Formula terms are code that formulaic evaluates on
+``results_`` (:class:`StoredResults`) serves the nonrobust, HC0 and HC1 tables (HC1 is HC0
+times n/(n-k)), and what needs the training rows (cluster covariances, marginal effects
+over them) raises :class:`NoTrainingDataError`. Formula terms are code that formulaic evaluates on
 new data: a formula is written and read only within the closed grammar of
 :mod:`softlogit.data.formula_grammar` (:func:`check_formula`), and the encoding state stored
 with it is bounded by the model's size.
@@ -42,7 +44,7 @@ from ..model.families import Categorical, make_family
 from ..model.separation import SeparationResult
 from ..model.solvers import SOLVERS
 from ..selection.cv import LogisticRegressionCV, SoftmaxRegressionCV
-from ..stats.inference import COV_TYPES
+from ..stats.inference import COV_TYPES, small_sample_factor
 from ..stats.results import FitResults
 from .modelfile_values import (
     ModelFileError,
@@ -267,8 +269,9 @@ class _StoredLayout:
 
 class StoredResults(FitResults):
     """:class:`~softlogit.stats.results.FitResults` of a loaded model: tables, ``cov_params``, Wald
-    tests and probability intervals from the stored nonrobust covariance; other covariance
-    types need the training rows and raise :class:`NoTrainingDataError`.
+    tests and probability intervals from the stored nonrobust and HC0 covariances (HC1 is
+    HC0 times ``nobs / (nobs - k)``); cluster covariances need the training rows and raise
+    :class:`NoTrainingDataError`, as do robust ones when the file holds no HC0.
 
     Parameters
     ----------
@@ -280,13 +283,28 @@ class StoredResults(FitResults):
         reference point (:mod:`softlogit.coordinates`); None when the file left it out.
     omitted : str or None
         Why the file holds no covariance.
+    robust : ndarray of shape (n_params, n_params) or None
+        The HC0 sandwich covariance, in the same coordinates; None when the file has none.
+    robust_omitted : str or None
+        Why the file holds no HC0 covariance.
     """
 
     def __init__(
-        self, layout, theta, free, names, row_labels, null_loglike, covariance, omitted=None
+        self,
+        layout,
+        theta,
+        free,
+        names,
+        row_labels,
+        null_loglike,
+        covariance,
+        omitted=None,
+        robust=None,
+        robust_omitted=None,
     ):
         super().__init__(layout, theta, free, names, row_labels, null_loglike)
         self._stored_cov, self._omitted = covariance, omitted
+        self._stored_hc0, self._hc0_omitted = robust, robust_omitted
 
     def _cov_centered(self, cov_type="nonrobust", groups=None):
         """The stored covariance and the reference point of its coordinates."""
@@ -294,15 +312,27 @@ class StoredResults(FitResults):
             raise ValueError(f"cov_type={cov_type!r} is not one of {COV_TYPES}")
         if (cov_type == "cluster") != (groups is not None):
             raise ValueError("cov_type='cluster' needs groups=..., and groups needs 'cluster'")
-        if cov_type != "nonrobust":
+        if cov_type == "cluster":
             raise NoTrainingDataError(
-                f"cov_type={cov_type!r} needs the training rows, which a model file does not "
-                "keep: a loaded model has the nonrobust covariance only (refit for others)"
+                "cov_type='cluster' needs the training rows, which a model file does not keep: "
+                "a loaded model has the nonrobust, HC0 and HC1 covariances (refit for others)"
             )
+        if cov_type in ("HC0", "HC1"):
+            return self._robust(cov_type), self._objective.center
         if self._stored_cov is None:
             why = self._omitted or "lasso fits have no standard errors"
             raise ValueError(f"this model was saved without a covariance matrix ({why})")
         return self._stored_cov, self._objective.center
+
+    def _robust(self, cov_type):
+        """The stored HC0 covariance, times HC1's correction for ``"HC1"``."""
+        if self._stored_hc0 is None:
+            why = self._hc0_omitted or "it was written before softlogit stored them"
+            raise NoTrainingDataError(
+                f"cov_type={cov_type!r}: this model file holds no robust covariance ({why}); "
+                "they need the training rows: refit, or save the model again from a fit"
+            )
+        return self._stored_hc0 * small_sample_factor(cov_type, self.nobs, self.k_params)
 
 
 # ---------------------------------------------------------------------- model <-> document
@@ -371,6 +401,20 @@ def _covariance_out(model, results, n_params):
     return cov, center, None
 
 
+def _robust_out(results):
+    """The HC0 covariance (the coordinates of the nonrobust one), or why it is left out. It
+    takes one more pass over the training rows; a loaded model passes on what its file held,
+    and a streamed fit whose files are gone has none."""
+    if isinstance(results, StoredResults):
+        if results._stored_hc0 is None:
+            return None, results._hc0_omitted or "its model file held none"
+        return results._stored_hc0, None
+    try:
+        return results._cov_centered("HC0")[0], None
+    except OSError as err:  # the training files of a streamed fit were moved or removed
+        return None, f"the training rows could not be read again: {err}"
+
+
 def _results_out(model):
     """Fit statistics and the nonrobust covariance; checks the derivation used by load."""
     r = model.results_
@@ -381,11 +425,14 @@ def _results_out(model):
             "softlogit.product.modelfile: the results layout no longer matches the estimator"
         )
     cov, center, omitted = _covariance_out(model, r, theta.size)
+    hc0, hc0_omitted = (None, omitted) if cov is None else _robust_out(r)
     return {
         "stats": {name: _value_out(getattr(model, name), name) for name in STATS},
         "covariance": None if cov is None else _array_out(cov, "covariance"),
         "covariance_center": None if center is None else _array_out(center, "center"),
         "covariance_omitted": omitted,
+        "covariance_hc0": None if hc0 is None else _array_out(hc0, "covariance_hc0"),
+        "covariance_hc0_omitted": hc0_omitted,
     }
 
 
@@ -491,14 +538,14 @@ def _restore_results(model, doc):
     center, omitted = _covariance_extras_in(doc, p, fit_intercept)
     layout = _StoredLayout(family, p, fit_intercept, stats["nobs_"], stats["loglike_"], center)
     theta, free, rows = _theta_and_free(model, fit_intercept)
-    cov = _get(doc, "covariance", "dict|none", "results")
-    if cov is not None:
-        cov = _array_in(cov, "results.covariance", "f")
-        n = theta.size
-        _need(cov.shape == (n, n), f"results.covariance has shape {cov.shape}, not ({n}, {n})")
-        _need(np.isfinite(cov[np.ix_(free, free)]).all(), "covariance: non-finite entries")
+    cov = _covariance_in(doc, "covariance", free)
+    hc0 = _covariance_in(doc, "covariance_hc0", free)
+    hc0_omitted = doc.get("covariance_hc0_omitted")
+    _need(hc0_omitted is None or isinstance(hc0_omitted, str), "covariance_hc0_omitted: a string")
     names = model._feature_names(p)
-    results = StoredResults(layout, theta, free, names, rows, stats["null_loglike_"], cov, omitted)
+    results = StoredResults(
+        layout, theta, free, names, rows, stats["null_loglike_"], cov, omitted, hc0, hc0_omitted
+    )
     k = results.k_params
     _need(stats["df_model_"] == results.df_model, "results.stats.df_model_ does not fit")
     _need(np.isclose(stats["df_resid_"], stats["nobs_"] - k, rtol=1e-12), "bad df_resid_")
@@ -506,6 +553,19 @@ def _restore_results(model, doc):
     model.results_ = results
     for name, value in stats.items():
         setattr(model, name, value)
+
+
+def _covariance_in(doc, key, free):
+    """The square covariance ``doc[key]`` over the parameters (finite where ``free``), or
+    None (a file written before softlogit stored ``covariance_hc0`` lacks that key)."""
+    cov = _get(doc, key, "dict|none", "results") if key in doc or key == "covariance" else None
+    if cov is None:
+        return None
+    cov = _array_in(cov, f"results.{key}", "f")
+    n = free.size
+    _need(cov.shape == (n, n), f"results.{key} has shape {cov.shape}, not ({n}, {n})")
+    _need(np.isfinite(cov[np.ix_(free, free)]).all(), f"{key}: non-finite entries")
+    return cov
 
 
 def _covariance_extras_in(doc, p, fit_intercept):
@@ -688,7 +748,8 @@ def load(path, max_bytes=None):
     -------
     LogisticRegression, SoftmaxRegression or a CV variant
         Fitted: predictions equal the saved model's bitwise; ``summary()``, ``coef_table()``
-        and ``cov_params()`` work with ``cov_type="nonrobust"`` (see :class:`StoredResults`).
+        and ``cov_params()`` work with ``cov_type="nonrobust"``, ``"HC0"`` and ``"HC1"``
+        (see :class:`StoredResults`).
 
     Raises
     ------
