@@ -592,3 +592,22 @@ def test_estimator_save_method_and_package_load(admissions, tmp_path):
     loaded = sl.load(path)
     np.testing.assert_array_equal(loaded.predict_proba(admissions), model.predict_proba(admissions))
     assert str(loaded.summary()) == str(model.summary())
+
+
+def test_a_loaded_offset_model_still_requires_the_offset(tmp_path, admissions):
+    """``has_offset_`` travels in the model file: the loaded model refuses to predict without
+    the offset, as the fitted one does, and predicts the same with it."""
+    X, y = admissions[["gre", "gpa"]], admissions["admit"]
+    offset = np.linspace(-0.5, 0.5, len(y))
+    m = sl.LogisticRegression().fit(X, y, offset=offset)
+    m.save(tmp_path / "m.json")
+    back = sl.load(tmp_path / "m.json")
+    assert back.has_offset_
+    with pytest.raises(ValueError, match="offset"):
+        back.predict_proba(X)
+    np.testing.assert_allclose(
+        back.predict_proba(X, offset=offset), m.predict_proba(X, offset=offset)
+    )
+    plain = sl.LogisticRegression().fit(X, y)
+    plain.save(tmp_path / "p.json")
+    assert not sl.load(tmp_path / "p.json").has_offset_

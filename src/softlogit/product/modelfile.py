@@ -378,6 +378,7 @@ def _fitted_out(model):
         "n_iter": int(model.n_iter_),
         "response": getattr(model, "response_name_", None),
         "converged": bool(model.converged_),
+        "has_offset": bool(getattr(model, "has_offset_", False)),
         "solver": str(model.solver_),
         "loss_curve": _array_out(np.asarray(model.loss_curve_, dtype=float), "loss_curve_"),
         "aliased": _array_out(np.asarray(model.aliased_, dtype=bool), "aliased_"),
@@ -509,6 +510,9 @@ def _restore_fitted(model, doc):
     _need(response is None or isinstance(response, str), "fitted.response must be a string")
     model.response_name_ = response
     model.converged_ = _get(doc, "converged", "bool", where)
+    has_offset = doc.get("has_offset", False)  # files written before it was stored: none
+    _need(isinstance(has_offset, bool), "fitted.has_offset must be true or false")
+    model.has_offset_ = has_offset
     model.loss_curve_ = _array_in(_get(doc, "loss_curve", "dict", where), "loss_curve", "f")
     model.loss_curve_ = model.loss_curve_.ravel().tolist()
     model.separation_ = _separation_in(_get(doc, "separation", "dict|none", where))
