@@ -37,7 +37,7 @@ import numpy as np
 
 from ..exceptions import CollinearityWarning, ConvergenceWarning
 from ..files import write_text_atomic
-from ..stats.summary import _fmt, _formatters
+from ..stats.summary import column_formatters as _formatters, format_number as _fmt
 from . import plotting
 
 __all__ = ["TRAINING_CURVE_MAX_CELLS", "TRAINING_CURVE_MAX_PARAMS", "make_report", "write_report"]
