@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import write_text_atomic
+from ..files import check_target, write_text_atomic
 from ..stats.summary import (
     SIGNIF_LEGEND,
     column_formatters,
@@ -204,9 +204,13 @@ def write_report(
     Raises
     ------
     ValueError
-        When ``path`` ends otherwise (``report.pdf`` would hold HTML).
+        When ``path`` ends otherwise (``report.pdf`` would hold HTML); nothing is
+        rendered or written.
+    softlogit.exceptions.UnsafeWriteError, IsADirectoryError
+        When ``path`` is not a regular file (:func:`softlogit.files.check_target`).
     """
     path = Path(path)
+    check_target(path)  # a special file (FIFO, device, folder) is refused as such first
     if path.suffix.lower() not in REPORT_SUFFIXES:
         raise ValueError(
             f"the report is an HTML document: {str(path)!r} does not end in .html or .htm "

@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 WIDTH = 78
-#: Label width of a header cell; the value is right-aligned in the rest of the half line.
+#: Label width of a header cell (its value starts after it).
 LABEL_WIDTH = 22
 #: Whether summaries show significance stars when not told otherwise (R's
 #: ``options(show.signif.stars=)``); set ``softlogit.stats.summary.SIGNIF_STARS = True``.
@@ -422,7 +422,7 @@ class Summary:
     def _repr_html_(self):
         rows = "".join(
             f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
-            f"<td style='text-align:right'>{html.escape(value)}</td></tr>"
+            f"<td>{html.escape(value)}</td></tr>"
             for label, value in self.header_values()
         )
         stars = self.stars()
@@ -436,20 +436,20 @@ class Summary:
 
 
 def _header_lines(cells):
-    """Two cells a line, each ``label:`` left and its value right-aligned in half the
-    width (so the values of a column line up); a cell too long for half a line gets a
-    line of its own."""
+    """Two cells a line, each ``label:`` padded to ``LABEL_WIDTH`` and its value, so the
+    values of each half start in one column; a cell too long for half a line gets a line
+    of its own."""
     half = WIDTH // 2
-    room = half - 2 - LABEL_WIDTH
     lines, row = [], []
     for label, value in cells:
-        if len(value) > room:
+        cell = f"{label + ':':<{LABEL_WIDTH}}{value}"
+        if len(cell) >= half - 2:
             if row:
                 lines.append("".join(row).rstrip())
-            lines.append(f"{label + ':':<{LABEL_WIDTH}}{value}")
+            lines.append(cell)
             row = []
             continue
-        row.append(f"{label + ':':<{LABEL_WIDTH}}{value:>{room}}  ")
+        row.append(f"{cell:<{half}}")
         if len(row) == 2:
             lines.append("".join(row).rstrip())
             row = []
