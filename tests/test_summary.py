@@ -1,6 +1,5 @@
 """The summary report, as text and HTML."""
 
-import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
