@@ -40,6 +40,9 @@ __all__ = [
 ]
 
 LINESTYLES = ("-", "--", ":", "-.")
+#: Colours of the labelled path lines: the default cycle without its grey (C7), which the
+#: unlabelled lines use.
+PATH_COLOURS = ("C0", "C1", "C2", "C3", "C4", "C5", "C6", "C8", "C9")
 
 
 # --------------------------------------------------------------------------- predictions
@@ -95,7 +98,9 @@ def plot_calibration(
         Bins with equal counts (the default: no nearly empty bins that zig-zag) or
         equal-width bins, as :func:`sklearn.calibration.calibration_curve`.
     show_counts : bool
-        Write each bin's row count next to its point (for one curve).
+        Write each bin's row count next to its point (for one curve; points closer than
+        0.06 to the last labelled one are left unlabelled). The title gives the range of
+        rows per bin.
     alpha : float
         The vertical bars are ``1 - alpha`` Wilson intervals of the observed frequencies.
 
@@ -116,23 +121,35 @@ def plot_calibration(
         low, high = _wilson(observed, total, alpha)
         ax.vlines(predicted, low, high, color=line.get_color(), alpha=0.6, label="_interval")
         if show_counts and len(curves) == 1:
-            for px, py, n in zip(predicted, observed, total, strict=True):
-                ax.annotate(
-                    f"{n}",
-                    (px, py),
-                    xytext=(4, -10),
-                    textcoords="offset points",
-                    fontsize="x-small",
-                    color="0.3",
-                )
+            _annotate_counts(ax, predicted, observed, total)
         counts.append(total)
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect")
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted probability")
     kind = "equal-count" if strategy == "quantile" else "equal-width"
-    ax.set(ylabel="observed frequency", title=f"Calibration ({bins} {kind} bins; rows per bin)")
+    sizes = np.concatenate(counts) if counts else np.array([0])
+    rows = f"{sizes.min()}" if sizes.min() == sizes.max() else f"{sizes.min()}-{sizes.max()}"
+    ax.set(ylabel="observed frequency", title=f"Calibration ({bins} {kind} bins of {rows} rows)")
     ax.legend(loc="upper left")
     ax.softlogit_counts = counts
     return ax
+
+
+def _annotate_counts(ax, predicted, observed, total):
+    """Write each bin's rows next to its point, skipping points too close to the last
+    labelled one to be told apart."""
+    last = -1.0
+    for px, py, n in zip(predicted, observed, total, strict=True):
+        if px - last < 0.06:
+            continue
+        ax.annotate(
+            f"{n}",
+            (px, py),
+            xytext=(4, -10),
+            textcoords="offset points",
+            fontsize="x-small",
+            color="0.3",
+        )
+        last = px
 
 
 def _auto_bins(n_rows):
@@ -313,7 +330,9 @@ def plot_path(path, ax=None, *, X=None, n_labels=8):
             label = name if row is None else f"{row}: {name}"
             style = LINESTYLES[r % len(LINESTYLES)]
             if (r, j) in ranked:
-                ax.plot(x, coefs[:, r, j], color=f"C{colour % 10}", linestyle=style, label=label)
+                ax.plot(
+                    x, coefs[:, r, j], color=PATH_COLOURS[colour % 9], linestyle=style, label=label
+                )
                 colour += 1
             else:
                 ax.plot(
