@@ -143,7 +143,7 @@ def test_calibration_softmax_one_curve_per_class(multi):
     assert len(lines) == 3
     proba = model.predict_proba(X)
     for k, line in enumerate(lines):
-        observed, predicted = calibration_curve(y == k, proba[:, k], n_bins=5)
+        observed, predicted = calibration_curve(y == k, proba[:, k], n_bins=5, strategy="quantile")
         np.testing.assert_allclose(line.get_xdata(), predicted)
         np.testing.assert_allclose(line.get_ydata(), observed)
 
@@ -361,3 +361,154 @@ def test_decision_regions_title_does_not_count_a_formulas_response():
     model = sl.LogisticRegression(formula="admit ~ gre + gpa").fit(frame)
     ax = plotting.plot_decision_regions(model, frame, None, features=("gre", "gpa"))
     assert ax.get_title() == "Decision regions"
+
+
+# --------------------------------------------------------------------------- issue 12 item 2
+def _tick_boxes(ax):
+    """Window extents of the drawn, non-empty x tick labels."""
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    lo, hi = sorted(ax.get_xlim())
+    return [
+        t.get_window_extent(renderer)
+        for t, v in zip(ax.get_xticklabels(), ax.get_xticks(), strict=True)
+        if t.get_text() and lo <= v <= hi
+    ]
+
+
+def assert_ticks_apart(ax):
+    boxes = sorted(_tick_boxes(ax), key=lambda b: b.x0)
+    assert len(boxes) >= 2
+    for left, right in zip(boxes, boxes[1:], strict=False):
+        assert left.x1 <= right.x0, [t.get_text() for t in ax.get_xticklabels()]
+
+
+@pytest.fixture(scope="module")
+def overflowing():
+    """gre / 2.5e5: a coefficient of ~670 (odds ratio ~1e292), an upper end beyond exp's
+    range."""
+    df = load_admissions().assign(gre=lambda d: d.gre / 2.5e5)
+    return df, sl.LogisticRegression(formula="admit ~ gre + gpa").fit(df)
+
+
+@pytest.mark.parametrize("odds_ratio", [False, True])
+def test_forest_plot_survives_overflowing_ratios(overflowing, odds_ratio):
+    df, model = overflowing
+    ax = plotting.plot_coefficients(model, odds_ratio=odds_ratio)
+    base64.b64decode(plotting.figure_to_png_base64(ax))  # draws: no OverflowError
+    assert_ticks_apart(ax)
+    assert all(np.isfinite(ax.get_xlim()))
+    terms, est, low, high = _forest(ax, ax.containers[0])
+    table = model.coef_table().loc[terms]
+    f = np.exp if odds_ratio else np.asarray
+    finite = table["ci_high"] < 690  # ends beyond the window run to its edge
+    np.testing.assert_allclose(high[finite.to_numpy()], f(table["ci_high"][finite]), rtol=1e-10)
+    assert ax.softlogit_clipped == (0 if not odds_ratio else 1)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_forest_plot_title_names_the_axis(binary, multi):
+    if binary:
+        model = sl.LogisticRegression().fit(*_data(2, seed=3))
+        ratio = "Odds ratios"
+    else:
+        model = multi[2]
+        ratio = "Relative-risk ratios"
+    assert plotting.plot_coefficients(model, odds_ratio=True).get_title().startswith(ratio)
+    assert plotting.plot_coefficients(model).get_title().startswith("Coefficients")
+
+
+def test_standardised_coefficients_equal_a_fit_on_standardised_features(overflowing):
+    """coef * sd(x) is the coefficient of x / sd(x): refit on standardised columns."""
+    df, model = overflowing
+    ax = plotting.plot_coefficients(model, X=df)
+    scaled = df.assign(gre=df.gre / df.gre.std(), gpa=df.gpa / df.gpa.std())
+    refit = sl.LogisticRegression(formula="admit ~ gre + gpa").fit(scaled)
+    terms, est, low, high = _forest(ax, ax.containers[0])
+    expected = refit.coef_table().loc[terms]
+    np.testing.assert_allclose(est, expected["coef"], rtol=1e-6)
+    np.testing.assert_allclose(low, expected["ci_low"], rtol=1e-6)
+    np.testing.assert_allclose(high, expected["ci_high"], rtol=1e-6)
+    assert ax.get_title().startswith("Standardised") and "per standard deviation" in ax.get_xlabel()
+
+
+@pytest.mark.parametrize(
+    "lo, hi",
+    [(-0.1, 0.2), (-3, 3), (-50, 60), (0, 700), (-690, 690), (2.0, 2.0001), (-1e-6, 1e-6)],
+)
+def test_ratio_ticks_are_few_inside_and_distinct(lo, hi):
+    from softlogit.product import forest
+
+    positions, labels = forest.ratio_ticks(lo, hi)
+    assert 1 <= len(positions) <= forest.MAX_TICKS
+    assert all(lo - 1e-9 <= p <= hi + 1e-9 for p in positions)
+    assert len(set(labels)) == len(labels) and all(len(t) <= 14 for t in labels)
+
+
+def test_calibration_uses_equal_count_bins_with_counts():
+    """143 rows: equal-count bins of ~20 rows (not 10 uniform bins), counts written on the
+    plot, Wilson intervals as statsmodels computes them."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    X, y = _data(2, n=143, seed=8)
+    model = sl.LogisticRegression().fit(X, y)
+    ax = plotting.plot_calibration(model, X, y)
+    [counts] = ax.softlogit_counts
+    assert counts.sum() == 143 and len(counts) == 7 and counts.min() >= 20
+    observed, predicted = calibration_curve(
+        y, model.predict_proba(X)[:, 1], n_bins=7, strategy="quantile"
+    )
+    curve = _labelled_lines(ax)[0]
+    np.testing.assert_allclose(curve.get_xdata(), predicted)
+    np.testing.assert_allclose(curve.get_ydata(), observed)
+    written = [int(t.get_text()) for t in ax.texts]
+    assert written and set(written) <= set(counts.tolist())
+    assert f"of {counts.min()}-{counts.max()} rows" in ax.get_title()
+    [bars] = [c for c in ax.collections if c.get_label() == "_interval"]
+    segments = np.array(bars.get_segments())
+    low, high = proportion_confint(np.round(observed * counts), counts, method="wilson")
+    np.testing.assert_allclose(segments[:, 0, 1], low)
+    np.testing.assert_allclose(segments[:, 1, 1], high)
+    assert "equal-count" in ax.get_title()
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer(as_frame=True)
+    return data.data, data.target
+
+
+def test_path_plot_labels_the_largest_and_standardises(cancer):
+    X, y = cancer
+    path = sl.regularization_path(X, y, model=sl.LogisticRegression(standardize=True), n_alphas=12)
+    raw = plotting.plot_path(path)
+    assert len(_labelled_lines(raw)) == 8 and len(raw.get_lines()) == 31  # 30 + zero line
+    ax = plotting.plot_path(path, X=X)
+    sd = X.std(ddof=1).to_numpy()
+    standardised = path.coefs[:, 0, :] * sd
+    lines = {line.get_label().lstrip("_"): line for line in ax.get_lines()}
+    for j, name in enumerate(path.feature_names):
+        np.testing.assert_allclose(lines[name].get_ydata(), standardised[:, j])
+    largest = np.argsort(-np.abs(standardised[-1]))[:8]
+    assert sorted(line.get_label() for line in _labelled_lines(ax)) == sorted(
+        path.feature_names[j] for j in largest
+    )
+    assert ax.get_legend() is not None and len(ax.get_legend().get_texts()) == 8
+    assert ax.get_ylabel() == "coefficient per SD" and ax.get_title().startswith("Standardised")
+
+
+@pytest.mark.parametrize("solver", ["newton", "lbfgs", "cd"])
+def test_loss_curve_is_the_fits_own_history(binary, solver, monkeypatch):
+    X, y, _ = binary
+    params = {"penalty": "l1", "alpha": 0.01} if solver == "cd" else {}
+    model = sl.LogisticRegression(solver=solver, **params).fit(X, y)
+    monkeypatch.setattr(sl.LogisticRegression, "fit", None)  # nothing may refit
+    ax = plotting.plot_loss_curve(model)
+    [line] = _labelled_lines(ax)
+    curve = np.asarray(model.loss_curve_)
+    gap = np.maximum(curve - curve.min(), np.finfo(float).eps * max(1, abs(curve.min())))
+    np.testing.assert_allclose(line.get_xdata(), np.arange(1, curve.size + 1))
+    np.testing.assert_allclose(line.get_ydata(), gap)
+    assert line.get_label() == f"{model.solver_}: {curve.size} steps, converged"

@@ -29,7 +29,7 @@ import softlogit as sl  # noqa: E402
 from softlogit.datasets import load_admissions, load_hsbdemo  # noqa: E402
 from softlogit.product import plotting, report  # noqa: E402
 from softlogit.product.report import make_report, write_report  # noqa: E402
-from softlogit.stats.summary import _formatters  # noqa: E402
+from softlogit.stats.summary import column_formatters as _formatters  # noqa: E402
 
 from .conftest import make_data  # noqa: E402
 
@@ -63,9 +63,13 @@ def _assert_self_contained(doc):
     assert "http:" not in text and "https:" not in text and "file:" not in text
 
 
+def _cell(doc, key):
+    return _value(doc, key)
+
+
 def _value(doc, key):
     """The exact number kept in the ``data-value`` of table row ``key``."""
-    match = re.search(rf"<tr id='{key}'><th>[^<]*</th><td data-value='([^']+)'>", doc)
+    match = re.search(rf"id='{key}'(?:><th[^>]*>[^<]*</th><td)? data-value='([^']+)'>", doc)
     assert match, f"no row {key!r} with a value"
     return float(match.group(1))
 
@@ -75,7 +79,7 @@ def _assert_coefficients_shown(doc, table):
     formats = _formatters(table)
     for column in table.columns:
         for value in table[column]:
-            assert formats[column](value) in doc, (column, value)
+            assert html.escape(formats[column](value)) in doc, (column, value)
     for term in table.index.get_level_values(-1):
         assert html.escape(str(term)) in doc
 
@@ -90,9 +94,14 @@ def _assert_fit_statistics(doc, model):
     assert _value(doc, "stat-deviance") == model.deviance_
 
 
-def _assert_metrics(doc, model, X, y):
-    """The metrics table equals scikit-learn on the same rows."""
+def _assert_metrics(doc, model, X, y, column="test"):
+    """The metrics table's ``column`` ("train" or "test") equals scikit-learn on the same
+    rows."""
     y = np.asarray(y)
+
+    def _value(doc, key):
+        return _cell(doc, f"{key}-{column}")
+
     proba = model.predict_proba(X)
     classes = model.classes_
     assert _value(doc, "metric-n") == y.size
@@ -109,7 +118,13 @@ def _assert_metrics(doc, model, X, y):
     else:
         expected = roc_auc_score(y, proba, multi_class="ovr", labels=classes)
         assert _value(doc, "metric-auc-ovr") == pytest.approx(expected)
-        assert "metric-brier" not in doc
+        assert f"metric-brier-{column}" not in doc
+
+
+@pytest.fixture(autouse=True)
+def _fixed_date(monkeypatch):
+    """Reproducible documents: the report's date comes from SOURCE_DATE_EPOCH."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
 
 
 @pytest.fixture(autouse=True)
@@ -145,14 +160,14 @@ def test_binary_report_with_held_out_data(binary_split, binary_doc):
     model, _, _, X_test, y_test = binary_split
     doc = binary_doc
     _assert_self_contained(doc)
-    # forest plot, ROC, calibration, confusion matrix, training curve (4 features: no regions)
+    # forest plots (ratios, standardised), ROC, calibration, history (4 features: no regions)
     assert len(_pngs(doc)) == 5
     _assert_coefficients_shown(doc, model.coef_table())
     _assert_fit_statistics(doc, model)
     _assert_metrics(doc, model, X_test, y_test)
-    assert "Held-out evaluation" in doc and "In-sample evaluation" not in doc
+    assert "Evaluation: held-out" in doc and "Evaluation: in-sample" not in doc
     assert "held-out test data (n = 200)" in doc
-    assert "odds_ratio" in doc and "Training curve" in doc
+    assert "odds_ratio" in doc and "Optimisation history" in doc
     for text in ("LogisticRegression", "no, yes", "positive class: yes", "newton"):
         assert text in doc
 
@@ -170,14 +185,14 @@ def test_softmax_two_features_in_sample(softmax2):
     model, X, y = softmax2
     doc = make_report(model, X, y)
     _assert_self_contained(doc)
-    # forest, ROC, calibration, confusion, decision regions, training curve
+    # forest plots (2), ROC, calibration, decision regions, optimisation history
     assert len(_pngs(doc)) == 6
     assert "Decision regions" in doc
-    assert "In-sample evaluation" in doc and "in-sample, so optimistic" in doc
-    assert "Held-out evaluation" not in doc
+    assert "Evaluation: in-sample" in doc and "in-sample, so optimistic" in doc
+    assert "Evaluation: held-out" not in doc
     _assert_coefficients_shown(doc, model.coef_table())
     _assert_fit_statistics(doc, model)
-    _assert_metrics(doc, model, X, y)
+    _assert_metrics(doc, model, X, y, "train")
     assert "rrr" in doc and "multinomial logit (softmax)" in doc
 
 
@@ -200,10 +215,10 @@ def test_formula_softmax_hsbdemo():
     doc = make_report(model, data)
     _assert_self_contained(doc)
     assert len(_pngs(doc)) == 5
-    for text in ("academic", "vocation", "C(ses)[T.middle]", "reference: academic"):
+    for text in ("vocation", "C(ses)[T.middle]", "Reference class</th><td>academic</td>"):
         assert text in doc
     _assert_coefficients_shown(doc, model.coef_table())
-    _assert_metrics(doc, model, data, data["prog"])
+    _assert_metrics(doc, model, data, data["prog"], "train")
 
 
 def test_formula_with_two_numeric_columns_draws_decision_regions():
@@ -221,24 +236,24 @@ def test_lasso_report_has_no_standard_errors_or_p_values(binary_split):
     for absent in ("p_value", "std_err", "ci_low", "stat-lr-pvalue", "P&gt;|z|"):
         assert absent not in doc
     assert "No standard errors" in doc
-    assert "Not drawn: the lasso" in doc  # Newton and Adam cannot solve the L1 problem
-    assert len(_pngs(doc)) == 4
+    assert "Optimisation history" in doc and "cd, " in doc  # the fit's own history
+    assert len(_pngs(doc)) == 5
     for value in np.r_[lasso.intercept_, lasso.coef_.ravel()]:
         assert _formatters(lasso.summary().table)["coef"](value) in doc
 
 
 @pytest.mark.parametrize(
-    "params, described, training",
+    "params, described",
     [
-        ({"penalty": "l2", "alpha": 0.1}, "L2 (ridge), alpha=0.1", "Objective gap per"),
-        ({"penalty": "firth"}, "Firth", "Not drawn: penalty='firth'"),
+        ({"penalty": "l2", "alpha": 0.1}, "L2 (ridge), alpha=0.1"),
+        ({"penalty": "firth"}, "Firth"),
     ],
 )
-def test_penalty_is_described(binary_split, params, described, training):
+def test_penalty_is_described(binary_split, params, described):
     _, X, y, _, _ = binary_split
     model = sl.LogisticRegression(**params).fit(X, y)
     doc = make_report(model, X, y)
-    assert html.escape(described) in doc and html.escape(training) in doc
+    assert html.escape(described) in doc and "Optimisation history" in doc
     _assert_coefficients_shown(doc, model.coef_table())
 
 
@@ -246,19 +261,11 @@ def test_model_only_report(softmax2):
     model = softmax2[0]
     doc = make_report(model, title="Only the <model> & no data")
     _assert_self_contained(doc)
-    assert len(_pngs(doc)) == 1  # the forest plot
+    assert len(_pngs(doc)) == 2  # the forest plot and the optimisation history
     assert "<title>Only the &lt;model&gt; &amp; no data</title>" in doc
-    for absent in ("evaluation", "Training curve", "Decision regions", "metric-"):
+    for absent in ("Evaluation", "Training curve", "Decision regions", "metric-", "Data</h2>"):
         assert absent not in doc
     _assert_fit_statistics(doc, model)
-
-
-def test_training_curve_size_rule(binary_split, monkeypatch):
-    model, X, y, _, _ = binary_split
-    monkeypatch.setattr(report, "TRAINING_CURVE_MAX_CELLS", X.size - 1)
-    doc = make_report(model, X, y)
-    assert f"Not drawn: the data have 400 x 4 = {X.size} cells" in doc
-    assert len(_pngs(doc)) == 4
 
 
 def test_text_is_escaped():
@@ -277,7 +284,7 @@ def test_cross_validated_model_gets_its_curve():
     doc = make_report(model, X, y)
     _assert_self_contained(doc)
     assert "Cross-validation" in doc and "chosen by cross-validation" in doc
-    # forest, ROC, calibration, confusion, training curve, CV curve
+    # forest plots (2), ROC, calibration, optimisation history, CV curve
     assert len(_pngs(doc)) == 6
 
 
@@ -287,7 +294,7 @@ def test_sparse_and_list_inputs(softmax2):
     for rows in (sparse.csr_matrix(X), X.tolist()):
         doc = make_report(model, rows, y)
         assert len(_pngs(doc)) == 6 and "Decision regions" in doc
-        _assert_metrics(doc, model, X, y)
+        _assert_metrics(doc, model, X, y, "train")
 
 
 @pytest.mark.parametrize(
@@ -488,3 +495,165 @@ def test_browser_check_catches_broken_pages(chromium, tmp_path):
     assert "missing.png" in problems
     assert "http://example.invalid/x.png" in problems
     assert "bad" in problems and "Uncaught" in problems
+
+
+# --------------------------------------------------------------------------- issue 12 item 2
+def _section_html(doc, anchor):
+    start = doc.index(f"<section id='{anchor}'>")
+    return doc[start : doc.index("</section>", start)]
+
+
+def test_overflowing_odds_ratios_still_render(tmp_path):
+    """gre / 2.5e5 has a coefficient of ~670: exp overflows at the interval's upper end."""
+    df = load_admissions().assign(gre=lambda d: d.gre / 2.5e5)
+    model = sl.LogisticRegression(formula="admit ~ gre + gpa").fit(df)
+    assert model.coef_table().loc["gre", "ci_high"] > np.log(np.finfo(float).max)
+    path = sl.write_report(model, tmp_path / "r.html", X=df)
+    doc = path.read_text(encoding="utf-8")
+    _assert_self_contained(doc)
+    assert len(_pngs(doc)) == 6  # forest (2), ROC, calibration, decision regions, history
+    assert ">inf<" in _section_html(doc, "coefficients")  # the overflowing ratio, said so
+
+
+def test_write_report_refuses_other_formats(softmax2, tmp_path):
+    for name in ("r.pdf", "r.png", "report", "r.html.txt"):
+        with pytest.raises(ValueError, match=re.escape(repr(str(tmp_path / name)))):
+            write_report(softmax2[0], tmp_path / name)
+    assert os.listdir(tmp_path) == []
+    for name in ("a.html", "b.HTM"):
+        assert write_report(softmax2[0], tmp_path / name).exists()
+
+
+def test_parameters_row_is_not_a_wrapped_repr():
+    data = load_admissions().rename(columns={"gre": "graduate_record_examination_score"})
+    formula = "admit ~ graduate_record_examination_score + gpa + C(rank)"
+    model = sl.LogisticRegression(formula=formula, penalty="l2", alpha=0.01).fit(data)
+    doc = make_report(model)
+    row = re.search(r"<tr id='model-parameters'>.*?</tr>", doc).group(0)
+    assert "&#x27; &#x27;" not in row and "' '" not in row  # sklearn's wrapped repr
+    assert "penalty=&#x27;l2&#x27;" in row and "alpha=0.01" in row
+    assert "formula=" not in row  # shown whole in its own row
+    assert (
+        f"<tr id='model-formula'><th scope='row'>Formula</th><td>{html.escape(formula)}</td>" in doc
+    )
+
+
+def test_nothing_is_shown_twice(binary_split, binary_doc):
+    doc = binary_doc
+    assert doc.count(">Log-likelihood<") == 1 and doc.count(">AIC<") == 1
+    assert doc.count("class='confusion'") == 1 and "Confusion matrix:" not in doc  # no figure
+    assert doc.count("class='coef-table'") == 1
+    coefficients = _section_html(doc, "coefficients")
+    assert coefficients.count("<thead><tr>") == 1 and coefficients.count("</tr></thead>") == 1
+    assert "<th scope='col'>term</th><th scope='col'>coef</th>" in coefficients
+    model_table = _section_html(doc, "model")
+    assert "data-value" not in model_table  # no number set apart (right-aligned) from the text
+    assert "<tr id='model-n-iter'><th scope='row'>Iterations</th><td>" in model_table
+
+
+def test_history_is_the_fits_own_and_nothing_is_refitted(monkeypatch):
+    from softlogit.exceptions import ConvergenceWarning
+
+    X, y = make_data(n=300, p=3, n_classes=2, seed=7)
+    with pytest.warns(ConvergenceWarning):
+        model = sl.LogisticRegression(solver="adam", max_iter=5, random_state=0).fit(X, y)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the report refitted the model")
+
+    monkeypatch.setattr(sl.LogisticRegression, "fit", refuse)
+    doc = make_report(model, X, y)
+    history = _section_html(doc, "optimisation-history")
+    assert "adam, 5 steps, NOT converged" in history and len(_pngs(history)) == 1
+    assert "Warning" not in doc
+
+
+def test_data_section(binary_split):
+    model, X, y, X_test, y_test = binary_split
+    doc = make_report(model, X, y, X_test=X_test, y_test=y_test)
+    data = _section_html(doc, "data")
+    assert _value(data, "data-rows-train") == 400 and _value(data, "data-rows-test") == 200
+    assert _value(data, "data-missing-train") == 0
+    for k, c in enumerate(model.classes_):
+        for cid, labels in (("train", y), ("test", y_test)):
+            assert _value(data, f"class-{k}-{cid}-count") == np.sum(labels == c)
+            assert _value(data, f"class-{k}-{cid}-share") == pytest.approx(np.mean(labels == c))
+    for j in range(X.shape[1]):  # mean, sd, min, max of every feature
+        row = re.search(rf"<tr id='feature-{j}'>.*?</tr>", data).group(0)
+        shown = [float(v) for v in re.findall(r"data-value='([^']+)'", row)]
+        col = X[:, j]
+        expected = [0, col.mean(), col.std(ddof=1), col.min(), col.max()]
+        np.testing.assert_allclose(shown, expected, rtol=1e-12)
+
+
+def test_missing_values_are_counted():
+    data = load_admissions()
+    data["note"] = np.where(np.arange(len(data)) % 10 == 0, np.nan, 1.0)  # not in the model
+    model = sl.LogisticRegression(formula="admit ~ gre + gpa").fit(data)
+    doc = make_report(model, data.iloc[:300], X_test=data.iloc[300:])
+    assert _value(doc, "data-missing-train") == 30 and _value(doc, "data-missing-test") == 10
+    names = list(data.columns)
+    j = names.index("note")
+    assert _value(doc, f"feature-{j}-missing") == 30
+
+
+def test_training_and_test_metrics_side_by_side(binary_split, binary_doc):
+    model, X, y, X_test, y_test = binary_split
+    _assert_metrics(binary_doc, model, X, y, "train")
+    _assert_metrics(binary_doc, model, X_test, y_test, "test")
+    assert "<th scope='col'>training</th><th scope='col'>test (held-out)</th>" in binary_doc
+
+
+def test_threshold_table_matches_sklearn(binary_split, binary_doc):
+    from sklearn.metrics import f1_score, precision_score, recall_score
+
+    model, _, _, X_test, y_test = binary_split
+    truth = (y_test == "yes").astype(int)
+    score = model.predict_proba(X_test)[:, 1]
+    for t in report.report_data.THRESHOLDS:
+        pred = (score > t).astype(int)
+        key = f"threshold-{round(100 * t)}"
+        assert _value(binary_doc, f"{key}-predicted") == pred.sum()
+        assert _value(binary_doc, f"{key}-precision") == pytest.approx(
+            precision_score(truth, pred, zero_division=0)
+        )
+        assert _value(binary_doc, f"{key}-recall") == pytest.approx(recall_score(truth, pred))
+        assert _value(binary_doc, f"{key}-f1") == pytest.approx(f1_score(truth, pred))
+    predicted = model.predict(X_test)  # the 0.5 row is what predict() does
+    assert _value(binary_doc, "metric-precision-test") == pytest.approx(
+        precision_score(y_test, predicted, pos_label="yes")
+    )
+    assert _value(binary_doc, "metric-f1-test") == pytest.approx(
+        f1_score(y_test, predicted, pos_label="yes")
+    )
+
+
+def test_softmax_per_class_table_matches_sklearn(softmax2):
+    from sklearn.metrics import precision_recall_fscore_support
+
+    model, X, y = softmax2
+    doc = make_report(model, X, y)
+    p, r, f, s = precision_recall_fscore_support(y, model.predict(X), labels=model.classes_)
+    for k in range(model.classes_.size):
+        assert _value(doc, f"class-metric-{k}-precision") == pytest.approx(p[k])
+        assert _value(doc, f"class-metric-{k}-recall") == pytest.approx(r[k])
+        assert _value(doc, f"class-metric-{k}-f1") == pytest.approx(f[k])
+        assert _value(doc, f"class-metric-{k}-support") == s[k]
+
+
+def test_about_section_names_date_version_and_data(binary_split):
+    model, X, y, X_test, y_test = binary_split
+    doc = make_report(
+        model,
+        X,
+        y,
+        X_test=X_test,
+        y_test=y_test,
+        data_name="bc <train>.csv",
+        test_data_name="bc_test.csv",
+    )
+    about = _section_html(doc, "about")
+    assert "<td>2023-11-14T22:13:20+00:00</td>" in about  # SOURCE_DATE_EPOCH=1700000000
+    assert f"<td>{sl.__version__}</td>" in about
+    assert "<td>bc &lt;train&gt;.csv</td>" in about and "<td>bc_test.csv</td>" in about
+    assert "in-memory data (no name given)" in make_report(model, X, y)

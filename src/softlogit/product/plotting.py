@@ -14,10 +14,17 @@ headless (the Agg backend) and inside reports.
 
 from __future__ import annotations
 
-import base64
-import io
-
 import numpy as np
+
+from .forest import plot_coefficients
+from .plot_base import (
+    _axes,
+    _check_fitted,
+    _frame,
+    _one_vs_rest,
+    figure_to_png_base64,
+    true_labels,
+)
 
 __all__ = [
     "figure_to_png_base64",
@@ -27,84 +34,15 @@ __all__ = [
     "plot_decision_regions",
     "plot_path",
     "plot_roc",
+    "plot_loss_curve",
     "plot_training_curve",
+    "true_labels",
 ]
 
-INSTALL_HINT = "plotting needs matplotlib: pip install softlogit[plot]"
-INTERCEPT = "Intercept"
 LINESTYLES = ("-", "--", ":", "-.")
-
-
-# --------------------------------------------------------------------------- helpers
-def _pyplot():
-    """``matplotlib.pyplot``, or an ImportError that says how to install it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(INSTALL_HINT) from err
-    return plt
-
-
-def _axes(ax):
-    """``ax``, or the Axes of a new figure."""
-    plt = _pyplot()
-    if ax is None:
-        _, ax = plt.subplots()
-    return ax
-
-
-def _check_fitted(model, attribute="coef_"):
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(model, attribute)
-
-
-def _response(model, X, y):
-    """The labels ``y`` as an array; with a formula model and ``y=None``, from the data."""
-    if y is not None:
-        return np.asarray(y).ravel()
-    if getattr(model, "formula", None) is None:
-        raise ValueError("y is required (only formula models read the response from X)")
-    return model.response_values(X)
-
-
-def _one_vs_rest(model, X, y):
-    """(label, 0/1 target, predicted probability) per curve: the positive class for two
-    classes, each class against the rest otherwise; classes absent from (or filling) ``y``
-    are skipped since their curves are undefined."""
-    _check_fitted(model)
-    y = _response(model, X, y)
-    proba = model.predict_proba(X)
-    classes = model.classes_
-    columns = [1] if classes.size == 2 else range(classes.size)
-    curves = []
-    for k in columns:
-        target = (y == classes[k]).astype(int)
-        if 0 < target.sum() < target.size:
-            curves.append((classes[k], target, proba[:, k]))
-    return curves
-
-
-def figure_to_png_base64(fig, dpi=100):
-    """A figure as base64-encoded PNG text (for ``<img src="data:image/png;base64,...">``).
-
-    Parameters
-    ----------
-    fig : matplotlib Figure or Axes
-        An Axes stands for the figure that holds it.
-    dpi : int
-        Resolution of the PNG.
-
-    Returns
-    -------
-    str
-        ASCII base64 of the PNG bytes.
-    """
-    if not hasattr(fig, "savefig"):
-        fig = fig.figure
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+#: Colours of the labelled path lines: the default cycle without its grey (C7), which the
+#: unlabelled lines use.
+PATH_COLOURS = ("C0", "C1", "C2", "C3", "C4", "C5", "C6", "C8", "C9")
 
 
 # --------------------------------------------------------------------------- predictions
@@ -143,180 +81,106 @@ def plot_roc(model, X, y, ax=None):
     return ax
 
 
-def plot_calibration(model, X, y, n_bins=10, ax=None, *, strategy="uniform"):
-    """Reliability diagram: observed frequency against mean predicted probability per bin.
+def plot_calibration(
+    model, X, y, n_bins="auto", ax=None, *, strategy="quantile", show_counts=True, alpha=0.05
+):
+    """Reliability diagram: observed frequency against mean predicted probability per bin,
+    with the rows per bin and a Wilson interval for each observed frequency.
 
     Parameters
     ----------
     model : fitted LogisticRegression or SoftmaxRegression
     X, y : rows and true labels (``y=None`` for a formula model reads them from ``X``)
-    n_bins : int
-        Number of probability bins.
+    n_bins : int or "auto"
+        Number of probability bins; ``"auto"``: one per 20 rows, from 2 to 10.
     ax : matplotlib Axes, optional
-    strategy : {"uniform", "quantile"}
-        Equal-width bins or bins with equal counts
-        (:func:`sklearn.calibration.calibration_curve`).
+    strategy : {"quantile", "uniform"}
+        Bins with equal counts (the default: no nearly empty bins that zig-zag) or
+        equal-width bins, as :func:`sklearn.calibration.calibration_curve`.
+    show_counts : bool
+        Write each bin's row count next to its point (for one curve; points closer than
+        0.06 to the last labelled one are left unlabelled). The title gives the range of
+        rows per bin.
+    alpha : float
+        The vertical bars are ``1 - alpha`` Wilson intervals of the observed frequencies.
 
     Returns
     -------
     matplotlib Axes
         One line per class (the positive class only, for two classes) through the
         ``(mean predicted, observed)`` points of the non-empty bins, plus the diagonal.
+        ``ax.softlogit_counts`` lists the rows per drawn point, one array per line.
     """
-    from sklearn.calibration import calibration_curve
-
     curves = _one_vs_rest(model, X, y)
     ax = _axes(ax)
-    for label, target, score in curves:
-        observed, predicted = calibration_curve(target, score, n_bins=n_bins, strategy=strategy)
-        ax.plot(predicted, observed, marker="o", label=f"P(y = {label})")
+    bins = _auto_bins(len(curves[0][1]) if curves else 0) if n_bins == "auto" else int(n_bins)
+    counts = []
+    for k, (label, target, score) in enumerate(curves):
+        observed, predicted, total = _calibration_bins(target, score, bins, strategy)
+        (line,) = ax.plot(predicted, observed, marker="o", color=f"C{k}", label=f"P(y = {label})")
+        low, high = _wilson(observed, total, alpha)
+        ax.vlines(predicted, low, high, color=line.get_color(), alpha=0.6, label="_interval")
+        if show_counts and len(curves) == 1:
+            _annotate_counts(ax, predicted, observed, total)
+        counts.append(total)
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect")
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted probability")
-    ax.set(ylabel="observed frequency", title="Calibration")
+    kind = "equal-count" if strategy == "quantile" else "equal-width"
+    sizes = np.concatenate(counts) if counts else np.array([0])
+    rows = f"{sizes.min()}" if sizes.min() == sizes.max() else f"{sizes.min()}-{sizes.max()}"
+    ax.set(ylabel="observed frequency", title=f"Calibration ({bins} {kind} bins of {rows} rows)")
     ax.legend(loc="upper left")
+    ax.softlogit_counts = counts
     return ax
 
 
-# --------------------------------------------------------------------------- coefficients
-def _has_standard_errors(model):
-    """Whether ``coef_table`` gives intervals: not after lasso selection, not for the
-    symmetric (``reference=None``) softmax parameterisation."""
-    lasso = getattr(model, "has_lasso_penalty", False)
-    return not lasso and getattr(model, "_reference", 0) is not None
-
-
-def _row_labels(model, n_rows):
-    """Class labels of the coefficient rows: none (binary), all classes, or the
-    non-reference ones."""
-    classes = model.classes_
-    if classes.size == 2:
-        return [None]
-    if n_rows == classes.size:
-        return list(classes)
-    reference = getattr(model, "reference_", classes[0])
-    return [c for c in classes if c != reference]
-
-
-def _table_rows(table):
-    """Split a coefficient table into (class or None, sub-table) per coefficient row."""
-    if table.index.nlevels == 1:
-        return [(None, table)]
-    labels = table.index.get_level_values(0).unique()
-    return [(label, table.xs(label, level=0)) for label in labels]
-
-
-def _estimates(model, alpha, cov_type, groups):
-    """(class or None, terms, estimate, ci_low, ci_high) per coefficient row; the interval
-    ends are None when the model gives no standard errors."""
-    if _has_standard_errors(model):
-        table = model.coef_table(alpha, cov_type, groups)
-        return [
-            (label, [str(t) for t in part.index], *part[["coef", "ci_low", "ci_high"]].T.to_numpy())
-            for label, part in _table_rows(table)
-        ]
-    coef = np.asarray(model.coef_)
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        names = [f"x{j}" for j in range(coef.shape[1])]
-    terms = [str(v) for v in names]
-    if getattr(model, "_fit_intercept", lambda: model.fit_intercept)():
-        coef = np.column_stack([model.intercept_, coef])
-        terms = [INTERCEPT, *terms]
-    labels = _row_labels(model, coef.shape[0])
-    return [(label, terms, row, None, None) for label, row in zip(labels, coef, strict=True)]
-
-
-def _series_label(label, reference):
-    """Legend entry of a coefficient row (hidden for the single binary row)."""
-    if label is None:
-        return "_coefficients"
-    return f"{label}" if reference is None else f"{label} vs {reference}"
-
-
-def plot_coefficients(
-    model,
-    alpha=0.05,
-    odds_ratio=False,
-    ax=None,
-    *,
-    include_intercept=False,
-    cov_type="nonrobust",
-    groups=None,
-):
-    """Forest plot: each coefficient with its ``1 - alpha`` confidence interval.
-
-    Parameters
-    ----------
-    model : fitted LogisticRegression or SoftmaxRegression (or a CV variant)
-    alpha : float
-        Intervals have coverage ``1 - alpha`` (from :meth:`coef_table`).
-    odds_ratio : bool
-        Plot ``exp`` of the estimates and interval ends (odds ratios, or relative-risk
-        ratios for softmax) on a log axis, with the reference line at 1 instead of 0.
-    ax : matplotlib Axes, optional
-    include_intercept : bool
-        Whether to show the intercept (skipped by default).
-    cov_type, groups
-        Covariance estimator of the intervals, as for :meth:`coef_table`.
-
-    Returns
-    -------
-    matplotlib Axes
-        One error-bar series per coefficient row (per non-reference class for softmax, each
-        with its colour and vertical offset). Models without standard errors (lasso or
-        elastic-net selection, ``reference=None``) get points only.
-    """
-    _check_fitted(model)
-    rows = _estimates(model, alpha, cov_type, groups)
-    ax = _axes(ax)
-    terms = [t for t in rows[0][1] if include_intercept or t != INTERCEPT]
-    position = {t: len(terms) - 1 - i for i, t in enumerate(terms)}
-    offsets = np.linspace(-0.25, 0.25, len(rows)) if len(rows) > 1 else [0.0]
-    transform = np.exp if odds_ratio else np.asarray
-    reference = getattr(model, "reference_", None)
-    for i, (label, names, est, low, high) in enumerate(rows):
-        keep = np.array([t in position for t in names])
-        y = np.array([position[t] for t in np.asarray(names)[keep]]) + offsets[i]
-        x = transform(est[keep])
-        name = _series_label(label, reference)
-        if low is None:
-            ax.plot(x, y, "o", color=f"C{i}", label=name)
+def _annotate_counts(ax, predicted, observed, total):
+    """Write each bin's rows next to its point, skipping points too close to the last
+    labelled one to be told apart."""
+    last = -1.0
+    for px, py, n in zip(predicted, observed, total, strict=True):
+        if px - last < 0.06:
             continue
-        xerr = [x - transform(low[keep]), transform(high[keep]) - x]
-        ax.errorbar(x, y, xerr=xerr, fmt="o", color=f"C{i}", capsize=3, label=name)
-    ax.axvline(1.0 if odds_ratio else 0.0, color="grey", linestyle="--", linewidth=1)
-    if odds_ratio:
-        _plain_log_axis(ax)
-    ax.set_yticks(list(position.values()), list(position))
-    ax.set_xlabel(_coef_label(model, odds_ratio))
-    if rows[0][3] is None:
-        ax.set_title("Coefficients (no standard errors after selection: points only)")
+        ax.annotate(
+            f"{n}",
+            (px, py),
+            xytext=(4, -10),
+            textcoords="offset points",
+            fontsize="x-small",
+            color="0.3",
+        )
+        last = px
+
+
+def _auto_bins(n_rows):
+    return int(np.clip(n_rows // 20, 2, 10))
+
+
+def _calibration_bins(target, score, n_bins, strategy):
+    """(observed, mean predicted, rows) of the non-empty bins, binned as
+    :func:`sklearn.calibration.calibration_curve` bins."""
+    if strategy == "quantile":
+        edges = np.percentile(score, np.linspace(0, 100, n_bins + 1))
+    elif strategy == "uniform":
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
     else:
-        ax.set_title(f"Coefficients with {100 * (1 - alpha):g}% confidence intervals")
-    if len(rows) > 1:
-        ax.legend(title="class")
-    return ax
+        raise ValueError(f"strategy must be 'quantile' or 'uniform', got {strategy!r}")
+    ids = np.searchsorted(edges[1:-1], score)
+    total = np.bincount(ids, minlength=n_bins)
+    sums = np.bincount(ids, weights=score, minlength=n_bins)
+    hits = np.bincount(ids, weights=target, minlength=n_bins)
+    keep = total > 0
+    return hits[keep] / total[keep], sums[keep] / total[keep], total[keep]
 
 
-def _plain_log_axis(ax):
-    """A log x axis labelled with plain numbers (0.5, 2) rather than powers of ten; which
-    minor ticks get a label is matplotlib's choice for the axis range."""
-    from matplotlib.ticker import LogFormatter
+def _wilson(p, n, alpha):
+    """Wilson score interval of proportions ``p`` out of ``n``."""
+    from scipy.stats import norm
 
-    class PlainLogFormatter(LogFormatter):
-        def __call__(self, x, pos=None):
-            return f"{x:g}" if super().__call__(x, pos) else ""
-
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(PlainLogFormatter())
-    ax.xaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
-
-
-def _coef_label(model, odds_ratio):
-    binary = model.classes_.size == 2
-    if odds_ratio:
-        return "odds ratio" if binary else "relative-risk ratio"
-    return "coefficient (log-odds)" if binary else "coefficient (log relative risk)"
+    z = norm.ppf(1 - alpha / 2)
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return centre - half, centre + half
 
 
 # --------------------------------------------------------------------------- optimisation
@@ -325,6 +189,45 @@ def _default_model(y):
 
     binary = np.unique(np.asarray(y)).size == 2
     return (LogisticRegression if binary else SoftmaxRegression)(random_state=0)
+
+
+def plot_loss_curve(model, ax=None):
+    """The fit's own optimisation history: the objective gap per iteration (or epoch).
+
+    Draws ``loss_curve_ - min(loss_curve_)`` of the fitted model on a log axis; nothing is
+    refitted, so the figure shows the fit that was made (solver, penalty, weights, offset).
+
+    Parameters
+    ----------
+    model : fitted LogisticRegression or SoftmaxRegression (or a CV variant)
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+        One line, labelled with the solver, the number of steps and whether it converged.
+        Gaps below machine precision are drawn at ``eps * max(1, |min|)``.
+    """
+    _check_fitted(model)
+    curve = np.asarray(getattr(model, "loss_curve_", []), dtype=float)
+    ax = _axes(ax)
+    converged = "converged" if model.converged_ else "did NOT converge"
+    solver = getattr(model, "solver_", model.solver)
+    if curve.size:
+        best = np.nanmin(curve)
+        floor = np.finfo(float).eps * max(1.0, abs(best))
+        gap = np.maximum(curve - best, floor)
+        label = f"{solver}: {curve.size} steps, {converged}"
+        ax.plot(
+            np.arange(1, curve.size + 1), gap, marker="o" if curve.size < 30 else "", label=label
+        )
+        ax.set_yscale("log")
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no history recorded", ha="center", va="center", transform=ax.transAxes)
+    ax.set(xlabel="iteration (Newton, L-BFGS, CD) / epoch (SGD, Adam)")
+    ax.set(ylabel="objective - final minimum", title=f"Optimisation history ({solver})")
+    return ax
 
 
 def plot_training_curve(X, y, model=None, solvers=("newton", "adam"), ax=None):
@@ -388,7 +291,7 @@ def _path_rows(path, n_rows):
     return [c for c in classes if c != reference]
 
 
-def plot_path(path, ax=None):
+def plot_path(path, ax=None, *, X=None, n_labels=8):
     """Coefficient paths: each coefficient against ``log(alpha)`` (natural log).
 
     Parameters
@@ -396,35 +299,85 @@ def plot_path(path, ax=None):
     path : RegularizationPath
         From :func:`softlogit.regularization_path`; alphas equal to 0 are left out (no log).
     ax : matplotlib Axes, optional
+    X : array-like or data frame, optional
+        The training features: with them each coefficient is drawn per standard deviation
+        of its feature (``coef * sd``, the standardised coefficient), so features on raw
+        scales compare; columns are matched by name (data frames) or position.
+    n_labels : int
+        Lines to label: the ``n_labels`` largest in absolute value at the least-penalised
+        end get a colour and a legend entry; the others are drawn thin and grey.
 
     Returns
     -------
     matplotlib Axes
-        One line per feature (and class, for softmax: colour per feature, line style per
-        class), labelled with the feature name (``"<class>: <feature>"`` for softmax); the
-        top axis counts the non-zero features.
+        One line per feature (and class, for softmax: line style per class), labelled with
+        the feature name (``"<class>: <feature>"`` for softmax; a leading ``_`` hides the
+        unlabelled ones from the legend); the top axis counts the non-zero features.
     """
     alphas = np.asarray(path.alphas, dtype=float)
     keep = alphas > 0
     x = np.log(alphas[keep])
-    coefs = np.asarray(path.coefs)[keep]
+    coefs = np.asarray(path.coefs, dtype=float)[keep]
+    names = [str(v) for v in path.feature_names]
+    if X is not None:
+        coefs = coefs * _feature_sds(X, names)
     rows = _path_rows(path, coefs.shape[1])
     ax = _axes(ax)
+    ranked = _largest(coefs, n_labels)
+    colour = 0
     for r, row in enumerate(rows):
-        for j, name in enumerate(path.feature_names):
-            label = str(name) if row is None else f"{row}: {name}"
+        for j, name in enumerate(names):
+            label = name if row is None else f"{row}: {name}"
             style = LINESTYLES[r % len(LINESTYLES)]
-            ax.plot(x, coefs[:, r, j], color=f"C{j % 10}", linestyle=style, label=label)
-    ax.axhline(0.0, color="grey", linewidth=0.8)
-    ax.set(xlabel="log(alpha)", ylabel="coefficient")
-    ax.set_title("Regularisation path (top axis: non-zero features)", pad=20)
+            if (r, j) in ranked:
+                ax.plot(
+                    x, coefs[:, r, j], color=PATH_COLOURS[colour % 9], linestyle=style, label=label
+                )
+                colour += 1
+            else:
+                ax.plot(
+                    x,
+                    coefs[:, r, j],
+                    color="0.7",
+                    linewidth=0.8,
+                    linestyle=style,
+                    label=f"_{label}",
+                )
+    ax.axhline(0.0, color="grey", linewidth=0.8, label="_zero")
+    ax.set(xlabel="log(alpha)", ylabel="coefficient per SD" if X is not None else "coefficient")
+    what = "Standardised regularisation path" if X is not None else "Regularisation path"
+    ax.set_title(f"{what} (top axis: non-zero features)", pad=20)
     if x.size:
         ticks = np.unique(np.linspace(0, x.size - 1, min(x.size, 6)).round().astype(int))
         top = ax.secondary_xaxis("top")
         top.set_xticks(x[ticks], labels=[str(v) for v in np.asarray(path.n_nonzero)[keep][ticks]])
-    if len(rows) * len(path.feature_names) <= 20:
-        ax.legend(fontsize="small")
+    if ranked:
+        title = None if len(ranked) == coefs.shape[1] * coefs.shape[2] else f"largest {len(ranked)}"
+        ax.legend(fontsize="small", title=title, title_fontsize="small")
     return ax
+
+
+def _feature_sds(X, names):
+    """Standard deviation of each feature (by name in a data frame, else by position)."""
+    frame, is_frame = _frame(X.toarray() if hasattr(X, "toarray") else X)
+    if is_frame and all(n in frame.columns for n in names):
+        frame = frame[names]
+    if frame.shape[1] != len(names):
+        raise ValueError(f"X has {frame.shape[1]} columns, the path {len(names)} features")
+    sd = frame.to_numpy(dtype=float).std(axis=0, ddof=1)
+    return np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
+
+
+def _largest(coefs, n_labels):
+    """(row, feature) pairs of the ``n_labels`` largest |coefficients| at the
+    least-penalised end of the path (the largest along the path breaks ties)."""
+    if coefs.shape[0] == 0:
+        return set()
+    end = np.abs(np.nan_to_num(coefs[-1]))
+    peak = np.abs(np.nan_to_num(coefs)).max(axis=0)
+    order = np.lexsort((-peak.ravel(), -end.ravel()))[: max(int(n_labels), 0)]
+    m, p = coefs.shape[1:]
+    return {(int(k) // p, int(k) % p) for k in order}
 
 
 def plot_cv(cv_model, ax=None):
@@ -471,15 +424,6 @@ def plot_cv(cv_model, ax=None):
 
 
 # --------------------------------------------------------------------------- decision regions
-def _frame(X):
-    """``X`` as a pandas DataFrame (arrays get integer column labels) and whether it was one."""
-    import pandas as pd
-
-    if isinstance(X, pd.DataFrame):
-        return X, True
-    return pd.DataFrame(np.asarray(X, dtype=float)), False
-
-
 def _feature_columns(frame, features):
     """The two column labels named by ``features`` (positions or column names)."""
     if len(features) != 2:
@@ -549,7 +493,7 @@ def plot_decision_regions(model, X, y, features=(0, 1), ax=None, resolution=200,
     _check_fitted(model)
     frame, is_frame = _frame(X)
     columns = _feature_columns(frame, features)
-    labels = _response(model, X, y)
+    labels = true_labels(model, X, y)
     grid, (gx, gy) = _grid_frame(frame, columns, int(resolution), hold)
     pred = model.predict(grid if is_frame else grid.to_numpy(dtype=float))
     classes = model.classes_

@@ -8,19 +8,24 @@ can be mailed, archived or opened offline. All text that comes from the model or
 
 What the report shows depends on what it is given:
 
-* the model alone: its description, the summary, the coefficient table (with odds ratios
-  for binary models, relative-risk ratios for softmax), the fit statistics and the
-  coefficient forest plot;
-* training data ``X, y`` as well: the ROC and calibration curves, the confusion matrix
-  and the metrics on those rows (labelled in-sample), the training curve (Newton and
-  Adam on the same objective, see :data:`TRAINING_CURVE_MAX_CELLS`) and, for a model with
-  exactly two features, the decision regions;
-* test data ``X_test, y_test``: the prediction plots, the confusion matrix and the
-  held-out metrics (log-loss, accuracy, AUC or one-vs-rest AUC, Brier score for binary
-  models) are computed on them instead.
+* the model alone: when and by which softlogit version the report was made, the model's
+  description, the fit statistics, one coefficient table (estimates, standard errors,
+  p-values with R's significance codes, intervals, odds ratios for binary models and
+  relative-risk ratios for softmax), the forest plot and the fit's own optimisation
+  history (``loss_curve_``; nothing is refitted);
+* training data ``X, y`` as well: a data section (rows, class balance, feature summaries,
+  missing values), the metrics on those rows, standardised coefficients, and (without test
+  data) the evaluation on the training rows, labelled in-sample;
+* test data ``X_test, y_test``: the data section and the metrics get a test column beside
+  the training one, and the evaluation (decision threshold with precision, recall and F1, a
+  threshold table, confusion matrix, ROC and calibration curves, decision regions for
+  two-feature models) is computed on the test rows.
 
 A formula model reads its response from the data frame: pass ``X`` (and ``X_test``) with
 the response column and leave ``y`` (and ``y_test``) as None.
+
+The date is the current time, or ``SOURCE_DATE_EPOCH`` (seconds since 1970, UTC) when that
+environment variable is set, for reproducible documents.
 
 matplotlib is needed (``pip install softlogit[plot]``). Figures are drawn on
 :class:`matplotlib.figure.Figure` objects of their own, never through pyplot's global
@@ -29,24 +34,26 @@ figure list, so nothing is left open and nothing is shown.
 
 from __future__ import annotations
 
+import datetime
 import html
-import warnings
+import os
 from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import CollinearityWarning, ConvergenceWarning
-from ..files import write_text_atomic
-from ..stats.summary import _fmt, _formatters
-from . import plotting
+from ..files import check_target, write_text_atomic
+from ..stats.summary import (
+    SIGNIF_LEGEND,
+    column_formatters,
+    signif_stars,
+    table_to_html,
+)
+from . import plotting, report_data
 
-__all__ = ["TRAINING_CURVE_MAX_CELLS", "TRAINING_CURVE_MAX_PARAMS", "make_report", "write_report"]
+__all__ = ["REPORT_SUFFIXES", "make_report", "write_report"]
 
-#: The training curve refits the model twice (Newton, then Adam's epochs), so it is drawn
-#: only when the training data have at most this many cells (rows times design columns) ...
-TRAINING_CURVE_MAX_CELLS = 2_000_000
-#: ... and the model at most this many parameters (Newton's Hessian stays small).
-TRAINING_CURVE_MAX_PARAMS = 1000
+#: The file name endings :func:`write_report` writes (it writes HTML only).
+REPORT_SUFFIXES = (".html", ".htm")
 #: Rows drawn as points over the decision regions (a fixed random sample beyond this).
 DECISION_POINTS_MAX = 5000
 #: The fitted penalty in words, by the estimator's ``penalty``.
@@ -70,9 +77,11 @@ h2 { color: #3b6ea5; margin-top: 2em; border-bottom: 1px solid #d0d7de; }
 table { border-collapse: collapse; margin: .8em 0; font-size: .92em; }
 th, td { border: 1px solid #d0d7de; padding: .25em .6em; text-align: right; }
 th { background: #f3f5f8; }
-table.kv th { text-align: left; }
-table.kv td { text-align: left; }
-table.kv td[data-value] { text-align: right; }
+table.kv th, table.kv td, td.text, th[scope='row'] { text-align: left; }
+table.numbers td[data-value] { text-align: right; }
+table.coef-table td.stars { text-align: left; }
+table.kv td { overflow-wrap: anywhere; }
+div.wide { overflow-x: auto; }
 code { background: #f3f5f8; padding: 0 .25em; border-radius: 3px; }
 .note { color: #57606a; font-size: .92em; }
 .warning { color: #9a3412; font-weight: bold; }
@@ -86,7 +95,17 @@ footer { margin-top: 3em; font-size: .85em; color: #57606a; }
 
 
 # --------------------------------------------------------------------------- public API
-def make_report(model, X=None, y=None, *, X_test=None, y_test=None, title=None):
+def make_report(
+    model,
+    X=None,
+    y=None,
+    *,
+    X_test=None,
+    y_test=None,
+    title=None,
+    data_name=None,
+    test_data_name=None,
+):
     """The HTML report of a fitted model, as one self-contained document.
 
     Parameters
@@ -94,16 +113,21 @@ def make_report(model, X=None, y=None, *, X_test=None, y_test=None, title=None):
     model : fitted LogisticRegression or SoftmaxRegression (or a CV variant)
     X : array-like, sparse matrix or data frame, optional
         The training rows. Without them (and without ``X_test``) the report has the model
-        parts only: description, summary, coefficients, fit statistics, forest plot.
+        parts only: description, fit statistics, coefficients, forest plot, optimisation
+        history.
     y : array-like of shape (n,), optional
         The training labels; must be None for a formula model (the response is read from
         ``X``) and given otherwise.
     X_test, y_test : optional
-        Held-out rows and labels (``y_test=None`` for a formula model). When given, the
-        ROC and calibration curves, the confusion matrix, the decision regions and the
-        metrics are computed on them; otherwise on the training rows, labelled in-sample.
+        Held-out rows and labels (``y_test=None`` for a formula model). When given, their
+        metrics stand beside the training ones, and the threshold table, the confusion
+        matrix, the ROC and calibration curves and the decision regions are computed on
+        them; otherwise on the training rows, labelled in-sample.
     title : str, optional
         The document title (default: ``"softlogit report: <estimator>"``).
+    data_name, test_data_name : str, optional
+        Where the training and test rows came from (a file name, a query), shown in the
+        report's header.
 
     Returns
     -------
@@ -112,33 +136,31 @@ def make_report(model, X=None, y=None, *, X_test=None, y_test=None, title=None):
 
     Notes
     -----
-    The training curve refits the model with the ``"newton"`` and ``"adam"`` solvers on
-    ``X, y`` (without the sample weights or offset of the original fit). It is drawn when
-    ``n_rows * n_design_columns <= TRAINING_CURVE_MAX_CELLS`` and the model has at most
-    ``TRAINING_CURVE_MAX_PARAMS`` parameters, and skipped, with a note saying why, for
-    penalties the two solvers do not share (lasso/elastic net, Firth). Decision regions
-    are drawn for models with exactly two design columns (for a formula model, two plain
-    numeric columns of the data frame).
+    Decision regions are drawn for models with exactly two design columns (for a formula
+    model, two plain numeric columns of the data frame).
     """
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(model, "coef_")
     y = _check_pair(model, X, y, "X", "y")
     y_test = _check_pair(model, X_test, y_test, "X_test", "y_test")
+    labels = report_data.labels_of(model, X, y), report_data.labels_of(model, X_test, y_test)
+    sets = [("train", "training", X, labels[0]), ("test", "test", X_test, labels[1])]
     summary = model.summary()
     sections = [
+        _section("About this report", _about(data_name, test_data_name, X, X_test), "about"),
         _section("Model", _description(model), "model"),
-        _section("Summary", summary._repr_html_(), "summary"),
-        _section("Coefficients", _coefficients(model, summary), "coefficients"),
-        _section("Fit statistics", _fit_statistics(model), "fit-statistics"),
-        _section("Coefficient plot", _coefficient_plot(model), "coefficient-plot"),
     ]
-    if X_test is not None:
-        sections.append(_evaluation(model, X_test, y_test, held_out=True))
-    elif X is not None:
-        sections.append(_evaluation(model, X, y, held_out=False))
-    if X is not None:
-        sections.append(_training(model, X, y))
+    if X is not None or X_test is not None:
+        sections.append(_section("Data", report_data.data_section(model, sets), "data"))
+    sections += [
+        _section("Fit statistics", _fit_statistics(model, summary), "fit-statistics"),
+        _section("Coefficients", _coefficients(model, summary), "coefficients"),
+        _section("Coefficient plot", _coefficient_plot(model, X), "coefficient-plot"),
+    ]
+    if X is not None or X_test is not None:
+        sections.append(_evaluation(model, sets))
+    sections.append(_section("Optimisation history", _history(model), "optimisation-history"))
     if hasattr(model, "cv_mean_"):
         sections.append(_section("Cross-validation", _cv_plot(model), "cross-validation"))
     if title is None:
@@ -146,7 +168,18 @@ def make_report(model, X=None, y=None, *, X_test=None, y_test=None, title=None):
     return _document(title, sections)
 
 
-def write_report(model, path, X=None, y=None, *, X_test=None, y_test=None, title=None):
+def write_report(
+    model,
+    path,
+    X=None,
+    y=None,
+    *,
+    X_test=None,
+    y_test=None,
+    title=None,
+    data_name=None,
+    test_data_name=None,
+):
     """Render :func:`make_report` and write it to ``path`` atomically.
 
     The document is rendered completely first, then written to a temporary file in the
@@ -156,24 +189,48 @@ def write_report(model, path, X=None, y=None, *, X_test=None, y_test=None, title
 
     Parameters
     ----------
-    model, X, y, X_test, y_test, title
+    model, X, y, X_test, y_test, title, data_name, test_data_name
         As for :func:`make_report`.
     path : str or os.PathLike
-        The file to write (UTF-8). An existing file keeps its permission bits; a new one
-        gets the usual ``0o666`` less the umask.
+        The file to write (UTF-8 HTML); its name must end in ``.html`` or ``.htm`` (any
+        case). An existing file keeps its permission bits; a new one gets the usual
+        ``0o666`` less the umask.
 
     Returns
     -------
     pathlib.Path
         ``path``.
+
+    Raises
+    ------
+    ValueError
+        When ``path`` ends otherwise (``report.pdf`` would hold HTML); nothing is
+        rendered or written.
+    softlogit.exceptions.UnsafeWriteError, IsADirectoryError
+        When ``path`` is not a regular file (:func:`softlogit.files.check_target`).
     """
     path = Path(path)
-    document = make_report(model, X, y, X_test=X_test, y_test=y_test, title=title)
+    check_target(path)  # a special file (FIFO, device, folder) is refused as such first
+    if path.suffix.lower() not in REPORT_SUFFIXES:
+        raise ValueError(
+            f"the report is an HTML document: {str(path)!r} does not end in .html or .htm "
+            "(softlogit writes no other format)"
+        )
+    document = make_report(
+        model,
+        X,
+        y,
+        X_test=X_test,
+        y_test=y_test,
+        title=title,
+        data_name=data_name,
+        test_data_name=test_data_name,
+    )
     write_text_atomic(path, document)
     return path
 
 
-# --------------------------------------------------------------------------- writing
+# --------------------------------------------------------------------------- checking
 def _is_formula(model):
     return getattr(model, "formula", None) is not None
 
@@ -201,11 +258,6 @@ def _n_rows(X):
     return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
-def _labels(model, X, y):
-    """The true labels of the rows ``X`` (from the data frame for a formula model)."""
-    return plotting._response(model, X, y)
-
-
 def _binary(model):
     return model.classes_.size == 2
 
@@ -224,16 +276,17 @@ def _note(text, css="note"):
 
 
 def _kv_table(rows, css="kv"):
-    """A two-column table of (key, label, value) rows; numbers are shown with the summary's
-    format and kept exactly in ``data-value`` (``key`` becomes the row id)."""
+    """A two-column table of (key, label, value) rows (``key`` becomes the row id). In a
+    ``numbers`` table the values are numbers, shown with the summary's format, kept exactly
+    in ``data-value`` and right-aligned; in a text table every value is text, left-aligned
+    alike (so no single cell stands out)."""
     out = []
     for key, label, value in rows:
-        shown = value
-        exact = ""
-        if isinstance(value, (float, np.floating, int, np.integer)) and not isinstance(value, bool):
-            shown = _fmt(value.item() if hasattr(value, "item") else value)
-            exact = f" data-value='{_esc(repr(float(value)))}'"
-        out.append(f"<tr id='{_esc(key)}'><th>{_esc(label)}</th><td{exact}>{_esc(shown)}</td></tr>")
+        if "numbers" in css.split() and not isinstance(value, str):
+            cell = report_data._number_cell(value)
+        else:
+            cell = f"<td>{_esc(value)}</td>"
+        out.append(f"<tr id='{_esc(key)}'><th scope='row'>{_esc(label)}</th>{cell}</tr>")
     return f"<table class='{css}'>{''.join(out)}</table>"
 
 
@@ -265,11 +318,63 @@ def _document(title, sections):
         f"<meta name='generator' content='softlogit {_esc(__version__)}'>\n"
         f"<title>{_esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
         f"<h1>{_esc(title)}</h1>\n{body}\n"
-        f"<footer>Generated by softlogit {_esc(__version__)}.</footer>\n</body>\n</html>\n"
+        f"<footer>Generated by softlogit {_esc(__version__)} on {_esc(_date())}.</footer>"
+        "\n</body>\n</html>\n"
     )
 
 
+def _date():
+    """Now (local time with its UTC offset), or ``SOURCE_DATE_EPOCH`` in UTC when set."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        moment = datetime.datetime.fromtimestamp(int(epoch), tz=datetime.timezone.utc)
+    else:
+        moment = datetime.datetime.now().astimezone()
+    return moment.isoformat(timespec="seconds")
+
+
 # --------------------------------------------------------------------------- model parts
+def _about(data_name, test_data_name, X, X_test):
+    """Date, softlogit version and where the data came from."""
+    from .. import __version__
+
+    def source(name, rows):
+        if rows is None:
+            return "none given"
+        return str(name) if name is not None else "in-memory data (no name given)"
+
+    rows = [
+        ("about-date", "Date", _date()),
+        ("about-version", "softlogit version", str(__version__)),
+        ("about-data", "Training data", source(data_name, X)),
+        ("about-test-data", "Test data", source(test_data_name, X_test)),
+    ]
+    return _kv_table(rows)
+
+
+def _parameters_text(model):
+    """The estimator's parameters that differ from their defaults, as ``name=value``
+    (each value's full ``repr``, never wrapped or cut; the formula has a row of its own)."""
+    params = model.get_params(deep=False)
+    try:
+        defaults = type(model)().get_params(deep=False)
+    except TypeError:  # pragma: no cover - an estimator that needs arguments
+        defaults = {}
+    changed = [
+        f"{name}={value!r}"
+        for name, value in params.items()
+        if name != "formula" and (name not in defaults or not _same(value, defaults[name]))
+    ]
+    return ", ".join(changed) if changed else "all defaults"
+
+
+def _same(a, b):
+    try:
+        return bool(a == b) if type(a) is type(b) else False
+    except (TypeError, ValueError):  # arrays: compare elementwise
+        return np.array_equal(np.asarray(a), np.asarray(b))
+
+
 def _penalty_text(model):
     """The penalty that was fitted, in words (for CV models: the selected one)."""
     if hasattr(model, "alpha_selected_"):
@@ -304,7 +409,7 @@ def _description(model):
     converged = "yes" if model.converged_ else "NO"
     rows = [
         ("model-estimator", "Estimator", f"{type(model).__name__}: {kind}"),
-        ("model-parameters", "Parameters", repr(model)),
+        ("model-parameters", "Parameters (not default)", _parameters_text(model)),
         ("model-classes", "Classes", ", ".join(str(c) for c in model.classes_)),
         ("model-reference", "Reference class", _reference_text(model)),
         ("model-formula", "Formula", model.formula if _is_formula(model) else "none"),
@@ -312,7 +417,7 @@ def _description(model):
         ("model-penalty", "Penalty", _penalty_text(model)),
         ("model-solver", "Solver", f"{model.solver_} (requested {model.solver!r})"),
         ("model-converged", "Converged", converged),
-        ("model-n-iter", "Iterations", int(model.n_iter_)),
+        ("model-n-iter", "Iterations", str(int(model.n_iter_))),
     ]
     out = _kv_table(rows)
     if not model.converged_:
@@ -321,38 +426,48 @@ def _description(model):
 
 
 def _coefficients(model, summary):
-    """The estimates next to their exponentiated values (odds ratios for binary models,
-    relative-risk ratios for softmax) and exponentiated interval ends."""
-    table = summary.table
-    keep = [c for c in ("coef", "p_value") if c in table.columns]
-    out = table[keep].copy()
-    if getattr(model, "_reference", 0) is None:
+    """One table: the summary's columns, R's significance codes and the exponentiated
+    estimates and interval ends (odds ratios for binary models, relative-risk ratios for
+    softmax)."""
+    table = summary.table.copy()
+    if _symmetric(model):
         note = (
             "reference=None (symmetric softmax): exp(coef) is not a ratio against a class, so "
             "only the coefficients are shown."
         )
     else:
         name = "odds_ratio" if _binary(model) else "rrr"
-        out[name] = np.exp(table["coef"])
-        for end in ("ci_low", "ci_high"):
-            if end in table.columns:
-                out[f"{name}_{end}"] = np.exp(table[end])
+        with np.errstate(over="ignore"):  # an overflowing ratio shows as inf
+            for column in ("coef", "ci_low", "ci_high"):
+                if column in summary.table.columns:
+                    suffix = "" if column == "coef" else column[2:]
+                    table[name + suffix] = np.exp(summary.table[column])
         scale = "odds ratio" if _binary(model) else "relative-risk ratio against the reference"
         note = f"{name} = exp(coef): the {scale} per unit change of the term"
         note += ", with the exponentiated interval ends." if "ci_low" in table.columns else "."
     notes = [note]
-    if "std_err" not in table.columns:
+    stars = None
+    if "p_value" in table.columns:
+        stars = signif_stars(table["p_value"])
+        notes.append(SIGNIF_LEGEND)
+    else:
         notes.append("No standard errors, p-values or intervals for this model.")
-    text = out.to_html(formatters=_formatters(out), classes="coef-table", border=0)
-    return text + "".join(_note(n) for n in notes)
+    text = table_to_html(table, column_formatters(table), stars=stars)
+    return f"<div class='wide'>{text}</div>" + "".join(_note(n) for n in notes)
+
+
+def _symmetric(model):
+    """Whether the model is a symmetric softmax (``reference=None``: K coefficient rows)."""
+    return not _binary(model) and getattr(model, "reference", "first") is None
 
 
 def _has_lasso(model):
     return bool(getattr(model, "has_lasso_penalty", False))
 
 
-def _fit_statistics(model):
-    """Log-likelihoods, LR test, pseudo-R2 and information criteria (exact values kept)."""
+def _fit_statistics(model, summary):
+    """Log-likelihoods, LR test, pseudo-R2 and information criteria (exact values kept),
+    then the summary's notes (separation, aliased columns, penalty, covariance)."""
     rows = [
         ("stat-nobs", "Observations (total weight)", float(model.nobs_)),
         ("stat-loglike", "Log-likelihood", float(model.loglike_)),
@@ -366,23 +481,28 @@ def _fit_statistics(model):
         ("stat-df-model", "Df model", float(model.df_model_)),
         ("stat-df-resid", "Df residuals", float(model.df_resid_)),
     ]
-    notes = ""
+    notes = [f"Note: {n}" for n in summary.notes]
     if _has_lasso(model):  # the LR test ignores the selection: no p-value
         rows = [row for row in rows if row[0] != "stat-lr-pvalue"]
-        notes = _note("No LR p-value after lasso/elastic-net selection.")
-    return _kv_table(rows) + notes
+        notes.append("No LR p-value after lasso/elastic-net selection.")
+    return _kv_table(rows, css="kv numbers") + "".join(_note(n) for n in notes)
 
 
-def _coefficient_plot(model):
-    binary = _binary(model)
+def _coefficient_plot(model, X):
+    """The forest plot on the ratio scale and, with training rows, standardised."""
+    ratio = not _symmetric(model)
     n_terms = model.coef_.shape[1]
-    size = (6.4, min(max(3.0, 0.35 * n_terms + 1.5), 20.0))
+    size = (6.4, min(max(3.0, 0.3 * n_terms + 1.5), 40.0))
+    scale = "odds ratios" if _binary(model) else "relative-risk ratios"
 
-    def draw(ax):
-        plotting.plot_coefficients(model, odds_ratio=binary, ax=ax)
+    def draw(ax, rows=None):
+        plotting.plot_coefficients(model, odds_ratio=ratio, ax=ax, X=rows)
 
-    scale = "odds ratios (log axis)" if binary else "coefficients (log relative-risk ratios)"
-    return _plots([_figure(draw, f"Forest plot: {scale}", size)])
+    figures = [_figure(draw, f"Forest plot: {scale if ratio else 'coefficients'}", size)]
+    if X is not None:
+        caption = f"Forest plot: {scale if ratio else 'coefficients'} per standard deviation"
+        figures.append(_figure(lambda ax: draw(ax, X), caption, size))
+    return _plots(figures)
 
 
 def _cv_plot(model):
@@ -391,40 +511,81 @@ def _cv_plot(model):
     )
 
 
+def _history(model):
+    figure = _figure(
+        lambda ax: plotting.plot_loss_curve(model, ax=ax), "The fit's objective per step"
+    )
+    note = (
+        f"The objective recorded by the fit itself ({model.solver_}, {int(model.n_iter_)} "
+        f"steps, {'converged' if model.converged_ else 'NOT converged'}); nothing is refitted."
+    )
+    return _plots([figure]) + _note(note)
+
+
 # --------------------------------------------------------------------------- evaluation
-def _metrics(model, X, y):
-    """(key, label, value) rows: log-loss, accuracy, AUC (one-vs-rest for softmax) and, for
-    binary models, the Brier score, all from :mod:`sklearn.metrics`."""
-    from sklearn.metrics import accuracy_score, brier_score_loss, log_loss, roc_auc_score
-
-    classes = model.classes_
-    proba = model.predict_proba(X)
-    rows = [
-        ("metric-n", "Rows", float(y.size)),
-        ("metric-log-loss", "Log-loss", float(log_loss(y, proba, labels=classes))),
-        ("metric-accuracy", "Accuracy", float(accuracy_score(y, model.predict(X)))),
+def _evaluation(model, sets):
+    """Metrics of every data set side by side; threshold, confusion matrix and curves on
+    the test rows when given, else on the training rows."""
+    present = [(cid, X, y) for cid, _, X, y in sets if X is not None]
+    headings = {"train": "training", "test": "test (held-out)"}
+    if len(present) == 1 and present[0][0] == "train":
+        headings["train"] = "training (in-sample)"
+    columns = [(cid, headings[cid]) for cid, _, _ in present]
+    metrics = report_data.values_table(
+        report_data.metric_rows(model, present), columns, "numbers metrics"
+    )
+    cid, X, y = present[-1]
+    held_out = cid == "test"
+    where = (
+        f"held-out test data (n = {y.size})"
+        if held_out
+        else (f"training data (n = {y.size}; in-sample, so optimistic)")
+    )
+    table, _ = _confusion_table(model, y, model.predict(X))
+    figures = [
+        _figure(lambda ax: plotting.plot_roc(model, X, y, ax=ax), f"ROC: {where}"),
+        _figure(lambda ax: plotting.plot_calibration(model, X, y, ax=ax), f"Calibration: {where}"),
     ]
-    present = np.isin(classes, y)
+    regions = _decision_regions(model, X, y, where)
+    if regions is not None:
+        figures.append(regions)
+    body = (
+        "<h3>Metrics</h3>"
+        + metrics
+        + _note("Every row weighted equally; the training column is in-sample (optimistic).")
+        + f"<h3>Decision rule</h3>{_decision_rule(model, X, y, where)}"
+        + f"<h3>Confusion matrix</h3>{_note(f'On the {where}.')}{table}"
+        + _plots(figures)
+    )
+    heading = "Evaluation: held-out" if held_out else "Evaluation: in-sample"
+    return _section(heading, body, "held-out" if held_out else "in-sample")
+
+
+def _decision_rule(model, X, y, where):
+    """Binary: the threshold 0.5 with a threshold table; softmax: per-class precision,
+    recall and F1 of the most probable class."""
     if _binary(model):
-        positive = (y == classes[1]).astype(int)
-        auc = roc_auc_score(positive, proba[:, 1]) if present.all() else None
-        rows.append(("metric-auc", "AUC", _undefined(auc, classes, present)))
-        rows.append(("metric-brier", "Brier score", float(brier_score_loss(positive, proba[:, 1]))))
-    else:
-        auc = None
-        if present.all():
-            auc = roc_auc_score(y, proba, multi_class="ovr", labels=classes)
-        rows.append(
-            ("metric-auc-ovr", "AUC (one-vs-rest, macro)", _undefined(auc, classes, present))
+        columns = [
+            ("predicted", "predicted positive"),
+            ("precision", "precision"),
+            ("recall", "recall"),
+            ("f1", "F1"),
+        ]
+        rows = report_data.threshold_rows(model, X, y)
+        intro = (
+            f"predict() gives class {model.classes_[1]} when P({model.classes_[1]}) > 0.5 "
+            f"(the threshold row 0.5). Other thresholds, on the {where}:"
         )
-    return rows
-
-
-def _undefined(value, classes, present):
-    if value is not None:
-        return float(value)
-    missing = ", ".join(str(c) for c in classes[~present])
-    return f"undefined: no rows of class {missing}"
+    else:
+        columns = [
+            ("precision", "precision"),
+            ("recall", "recall"),
+            ("f1", "F1"),
+            ("support", "rows"),
+        ]
+        rows = report_data.class_rows(model, X, y)
+        intro = f"predict() gives the most probable class. Per class, on the {where}:"
+    return _note(intro) + report_data.values_table(rows, columns, "numbers thresholds")
 
 
 def _confusion_table(model, y, predicted):
@@ -442,45 +603,6 @@ def _confusion_table(model, y, predicted):
         f"<table class='confusion'><tr><th>true \\ predicted</th>{head}</tr>{body}</table>",
         matrix,
     )
-
-
-def _draw_confusion(matrix, classes):
-    def draw(ax):
-        from sklearn.metrics import ConfusionMatrixDisplay
-
-        display = ConfusionMatrixDisplay(matrix, display_labels=[str(c) for c in classes])
-        display.plot(ax=ax, colorbar=False, cmap="Blues", values_format="d")
-        ax.set_title("Confusion matrix")
-
-    return draw
-
-
-def _evaluation(model, X, y, held_out):
-    """Metrics, confusion matrix, ROC, calibration and decision regions on one data set."""
-    y = _labels(model, X, y)
-    if held_out:
-        heading, where = "Held-out evaluation", f"held-out test data (n = {y.size})"
-    else:
-        heading = "In-sample evaluation"
-        where = f"training data (n = {y.size}; in-sample, so optimistic)"
-    predicted = model.predict(X)
-    table, matrix = _confusion_table(model, y, predicted)
-    figures = [
-        _figure(lambda ax: plotting.plot_roc(model, X, y, ax=ax), f"ROC: {where}"),
-        _figure(lambda ax: plotting.plot_calibration(model, X, y, ax=ax), f"Calibration: {where}"),
-        _figure(_draw_confusion(matrix, model.classes_), f"Confusion matrix: {where}"),
-    ]
-    regions = _decision_regions(model, X, y, where)
-    if regions is not None:
-        figures.append(regions)
-    metrics = _kv_table(_metrics(model, X, y), css="kv metrics")
-    body = (
-        _note(f"Computed on the {where}, every row weighted equally.")
-        + f"<h3>Metrics</h3>{metrics}<h3>Confusion matrix</h3>{table}"
-        + _plots(figures)
-    )
-    anchor = "held-out" if held_out else "in-sample"
-    return _section(heading, body, anchor)
 
 
 def _decision_features(model, X):
@@ -517,57 +639,3 @@ def _decision_regions(model, X, y, where):
         plotting.plot_decision_regions(model, X, y, features=features, ax=ax)
 
     return _figure(draw, caption)
-
-
-# --------------------------------------------------------------------------- training
-def _training_template(model):
-    """The estimator to refit with each solver (for CV models, the selected penalty)."""
-    from sklearn.base import clone
-
-    if hasattr(model, "alpha_selected_"):
-        return model.selected_estimator()
-    return clone(model)
-
-
-def _training_skip_reason(model, X):
-    """Why the training curve is not drawn, or None when it is."""
-    n, p = _n_rows(X), model.coef_.shape[1]
-    n_params = model.coef_.size + np.size(model.intercept_)
-    if _has_lasso(model):
-        return "the lasso/elastic-net penalty is solved by coordinate descent only"
-    if getattr(model, "penalty", None) == "firth":
-        return "penalty='firth' is not available to the Adam solver"
-    if n * p > TRAINING_CURVE_MAX_CELLS:
-        return f"the data have {n} x {p} = {n * p} cells (> {TRAINING_CURVE_MAX_CELLS})"
-    if n_params > TRAINING_CURVE_MAX_PARAMS:
-        return f"the model has {n_params} parameters (> {TRAINING_CURVE_MAX_PARAMS})"
-    return None
-
-
-def _training(model, X, y):
-    """The training-curve section: Newton and Adam on the same objective, or why not."""
-    reason = _training_skip_reason(model, X)
-    if reason is not None:
-        return _section("Training curve", _note(f"Not drawn: {reason}."), "training-curve")
-    template = _training_template(model)
-    caught = []
-
-    def draw(ax):
-        with warnings.catch_warnings(record=True) as seen:
-            warnings.simplefilter("always", ConvergenceWarning)
-            warnings.simplefilter("always", CollinearityWarning)
-            plotting.plot_training_curve(X, y, template, solvers=("newton", "adam"), ax=ax)
-        caught.extend(seen)
-
-    figure = _figure(draw, "Objective gap per iteration (Newton) and epoch (Adam)")
-    notes = [
-        "The model refitted on the training rows (without sample weights or offset) by "
-        "Newton/IRLS and by Adam: both minimise the same penalised cross-entropy."
-    ]
-    for w in caught:
-        if issubclass(w.category, (ConvergenceWarning, CollinearityWarning)):
-            notes.append(f"{w.category.__name__} during the refits: {w.message}")
-        else:  # not ours to summarise: pass it on
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    body = _plots([figure]) + "".join(_note(n) for n in dict.fromkeys(notes))
-    return _section("Training curve", body, "training-curve")

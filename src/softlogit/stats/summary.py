@@ -1,64 +1,384 @@
-"""The model summary: one report, rendered as text (``str``) and HTML (``_repr_html_``)."""
+"""The model summary: one report, rendered as text (``str``) and HTML (``_repr_html_``).
+
+Numbers are formatted by three public helpers that the HTML report shares:
+
+* :func:`format_number` -- one value (header statistics: log-likelihood, AIC, BIC keep every
+  digit of their integer part, so two models compare at a glance);
+* :func:`format_pvalues` -- a column of p-values as R's ``format.pval`` prints them
+  (``<2e-16`` below machine epsilon, three significant digits otherwise);
+* :func:`column_formatters` -- one formatter per column of a coefficient table, chosen from
+  the whole column (as R's ``format``) so that a column's entries share their decimals and
+  line up on the decimal point.
+"""
 
 from __future__ import annotations
 
 import html
+import math
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Summary"]
+__all__ = [
+    "SIGNIF_CODES",
+    "SIGNIF_STARS",
+    "Summary",
+    "column_formatters",
+    "format_column",
+    "format_number",
+    "format_pvalues",
+    "signif_stars",
+    "table_to_html",
+    "table_to_text",
+]
 
 WIDTH = 78
+#: Label width of a header cell (its value starts after it).
+LABEL_WIDTH = 22
+#: Whether summaries show significance stars when not told otherwise (R's
+#: ``options(show.signif.stars=)``); set ``softlogit.stats.summary.SIGNIF_STARS = True``.
+SIGNIF_STARS = False
+#: R's significance codes: (upper bound of the p-value, code).
+SIGNIF_CODES = ((0.001, "***"), (0.01, "**"), (0.05, "*"), (0.1, "."), (1.0, " "))
+#: The legend printed under a table with stars (as R's ``printCoefmat``).
+SIGNIF_LEGEND = "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
+#: p-values below this print as ``<2e-16`` (R's ``.Machine$double.eps``).
+PVALUE_EPS = float(np.finfo(float).eps)
+#: Significant digits of coefficient-table columns (R's summary.glm: ``digits = 4``) ...
+TABLE_DIGITS = 4
+#: ... and of p-values (R's ``dig.tst = 3`` in summary.glm).
+PVALUE_DIGITS = 3
+#: Display names of the table's columns in text and HTML (the DataFrame keeps its own).
+COLUMN_TITLES = {"p_value": "P>|z|"}
 
 
-def _fmt(value, digits=4):
-    """Fixed-point with ``digits`` decimals (``digits`` significant ones below 0.1);
-    scientific for tiny or huge magnitudes."""
+# --------------------------------------------------------------------------- numbers
+def format_number(value, digits=4):
+    """One number as the summary shows it.
+
+    Integers (and integral floats below 1e15) print whole; other values in fixed point with
+    ``digits`` decimals, or ``digits`` significant digits below 0.1; scientific notation
+    only below 1e-6 or from 1e15 on. Large values such as an AIC of 1908123.4567 therefore
+    keep their integer part: ``"1908123.4567"``, never ``"1.908e+06"``.
+
+    Parameters
+    ----------
+    value : int or float
+    digits : int
+        Decimals (or significant digits below 0.1).
+
+    Returns
+    -------
+    str
+        ``"NA"`` for NaN (not estimated), ``"inf"``/``"-inf"`` for infinities.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
     if isinstance(value, (int, np.integer)):
         return str(int(value))
-    if value != value:  # NaN: not estimated
+    value = float(value)
+    if math.isnan(value):
         return "NA"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    if value != 0 and (abs(value) < 1e-6 or abs(value) >= 1e6):
+    if abs(value) < 1e-6 or abs(value) >= 1e15:
         return f"{value:.{digits - 1}e}"
-    if value != 0 and abs(value) < 0.1:  # keep `digits` significant digits
+    if abs(value) < 0.1:  # keep `digits` significant digits
         decimals = digits - 1 - int(np.floor(np.log10(abs(value))))
         return f"{value:.{decimals}f}"
     return f"{value:.{digits}f}"
 
 
-def _formatters(table):
-    """Per-column formats: p-values to 3 significant digits, the rest fixed-point."""
-    return {
-        col: (lambda v: "NA" if v != v else f"{v:.3g}") if col == "p_value" else _fmt
-        for col in table.columns
-    }
+def _significant(x, digits):
+    """(negative, exponent, significant digits) of ``x`` rounded to ``digits`` significant
+    digits, trailing zeros dropped (R's ``scientific`` in ``format.c``)."""
+    mantissa, exponent = f"{abs(x):.{digits - 1}e}".split("e")
+    kept = mantissa.replace(".", "").rstrip("0") or "0"
+    return x < 0, int(exponent), len(kept)
 
 
+def _column_spec(values, digits):
+    """R's ``formatReal``: one layout for all finite ``values`` -- ``("f", decimals)`` when
+    the fixed-point width is at most the scientific width, else ``("e", decimals)``."""
+    finite = [float(v) for v in values if math.isfinite(v)]
+    if not finite:
+        return ("f", 0)
+    right, max_left, max_nsig, any_neg = 0, 1, 1, False
+    exponents = []
+    for x in finite:
+        if x == 0:
+            neg, kpower, nsig = False, 0, 1
+        else:
+            neg, kpower, nsig = _significant(x, digits)
+        any_neg |= neg
+        right = max(right, nsig - kpower - 1)
+        max_left = max(max_left, neg + max(kpower + 1, 1))
+        max_nsig = max(max_nsig, nsig)
+        exponents.append(kpower)
+    fixed_width = max_left + right + (right > 0)
+    exp_digits = 3 if max(exponents) >= 100 or min(exponents) <= -99 else 2
+    decimals = max_nsig - 1
+    sci_width = any_neg + (decimals > 0) + decimals + 1 + 2 + exp_digits
+    if fixed_width <= sci_width:
+        return ("f", right)
+    return ("e", decimals)
+
+
+def format_column(values, digits=TABLE_DIGITS):
+    """Format numbers together, as R's ``format(x, digits=)``: every entry gets the same
+    layout (fixed point with common decimals, or scientific with a common mantissa), at
+    least ``digits`` significant digits for the entry that needs the most.
+
+    Parameters
+    ----------
+    values : sequence of float
+    digits : int
+
+    Returns
+    -------
+    list of str
+        ``"NA"`` for NaN, ``"inf"``/``"-inf"`` for infinities.
+    """
+    return [_formatter(_column_spec(values, digits))(v) for v in values]
+
+
+def _formatter(spec):
+    kind, decimals = spec
+
+    def fmt(value):
+        value = float(value)
+        if math.isnan(value):
+            return "NA"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return f"{value:.{decimals}{kind}}"
+
+    return fmt
+
+
+def format_pvalues(values, digits=PVALUE_DIGITS, eps=PVALUE_EPS):
+    """p-values as R's ``format.pval`` prints them (R's summary of a GLM uses
+    ``digits=3``): values below ``eps`` as ``<2e-16``; the others formatted together in two
+    groups (from 1e-4 up, and below), each group with :func:`format_column`.
+
+    Parameters
+    ----------
+    values : sequence of float
+    digits : int
+    eps : float
+
+    Returns
+    -------
+    list of str
+        ``"NA"`` for NaN.
+    """
+    values = np.asarray(values, dtype=float)
+    out = np.full(values.shape, "NA", dtype=object)
+    known = ~np.isnan(values)
+    tiny = known & (values < eps)
+    rest = known & ~tiny
+    expo = np.floor(np.log10(np.where(values[rest] > 0, values[rest], 1e-50)))
+    fixp = (expo >= -3) | ((expo == -4) & (digits > 1))
+    rest_at = np.flatnonzero(rest)
+    for group in (fixp, ~fixp):
+        if group.any():
+            out[rest_at[group]] = format_column(values[rest_at[group]], digits)
+    if tiny.any():
+        eps_digits = max(1, digits - 2)
+        sep = " " if eps_digits > 1 else ""
+        if rest.any():
+            width = max(len(s) for s in out[rest])
+            if eps_digits > 1 and eps_digits + 6 > width:
+                eps_digits = max(1, width - 7)
+            sep = "" if eps_digits == 1 and width <= 6 else " "
+        mantissa, exponent = f"{eps:.{eps_digits - 1}e}".split("e")
+        out[tiny] = f"<{sep}{mantissa}e{exponent}"
+    return list(out)
+
+
+def signif_stars(pvalues):
+    """R's significance codes of each p-value (``"***"`` below 0.001 ... ``" "``; ``""``
+    for NaN)."""
+    codes = []
+    for p in np.asarray(pvalues, dtype=float):
+        codes.append("" if math.isnan(p) else next(c for bound, c in SIGNIF_CODES if p <= bound))
+    return codes
+
+
+def column_formatters(table):
+    """One formatter per column of ``table``, each chosen from the whole column.
+
+    p-values follow :func:`format_pvalues`; other columns :func:`format_column` with
+    ``TABLE_DIGITS`` significant digits, so a column's entries share their decimals (or
+    their scientific mantissa) and line up. Each formatter maps one value of its column to
+    the string shown for it.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+
+    Returns
+    -------
+    dict of column -> callable
+    """
+    formatters = {}
+    for column in table.columns:
+        values = table[column].to_numpy(dtype=float)
+        if column == "p_value":
+            shown = dict(zip(values.tolist(), format_pvalues(values), strict=True))
+            formatters[column] = _lookup(shown, lambda v: format_pvalues([v])[0])
+        else:
+            formatters[column] = _formatter(_column_spec(values, TABLE_DIGITS))
+    return formatters
+
+
+def _lookup(shown, fallback):
+    """A formatter that shows the values of its column as they were formatted together."""
+
+    def fmt(value):
+        value = float(value)
+        if math.isnan(value):
+            return "NA"
+        return shown[value] if value in shown else fallback(value)
+
+    return fmt
+
+
+def _index_rows(table):
+    """The index of ``table`` as tuples of strings, one per row."""
+    if table.index.nlevels == 1:
+        return [(str(v),) for v in table.index]
+    return [tuple(str(v) for v in row) for row in table.index]
+
+
+def _index_names(table):
+    return [str(name) if name is not None else "" for name in table.index.names]
+
+
+def table_to_html(table, formatters=None, *, css="coef-table", stars=None):
+    """A data frame as one HTML table with a single header row (index names, then the
+    columns) and formatted cells; text is HTML-escaped.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+    formatters : dict of column -> callable, optional
+        Default :func:`column_formatters`.
+    css : str
+        The table's class.
+    stars : sequence of str, optional
+        Significance codes, shown in a last, unlabelled column.
+
+    Returns
+    -------
+    str
+    """
+    formatters = column_formatters(table) if formatters is None else formatters
+    names = _index_names(table)
+    titles = [COLUMN_TITLES.get(c, str(c)) for c in table.columns]
+    head = "".join(f"<th scope='col'>{html.escape(t)}</th>" for t in names + titles)
+    if stars is not None:
+        head += "<th scope='col' aria-label='significance'></th>"
+    rows = []
+    for i, labels in enumerate(_index_rows(table)):
+        cells = "".join(f"<th scope='row'>{html.escape(v)}</th>" for v in labels)
+        for column in table.columns:
+            value = table[column].iloc[i]
+            cells += f"<td>{html.escape(formatters[column](value))}</td>"
+        if stars is not None:
+            cells += f"<td class='stars'>{html.escape(stars[i])}</td>"
+        rows.append(f"<tr>{cells}</tr>")
+    return (
+        f"<table class='{html.escape(css)}'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def table_to_text(table, formatters=None, stars=None):
+    """A data frame as aligned text: index left-aligned, numbers right-aligned (so a
+    column's decimal points line up), one header line.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+    formatters : dict of column -> callable, optional
+        Default :func:`column_formatters`.
+    stars : sequence of str, optional
+        Significance codes in a last column.
+
+    Returns
+    -------
+    str
+    """
+    formatters = column_formatters(table) if formatters is None else formatters
+    index = _index_rows(table)
+    names = _index_names(table)
+    columns = [[names[k]] + [row[k] for row in index] for k in range(len(names))]
+    body = []
+    for column in table.columns:
+        cells = [formatters[column](v) for v in table[column]]
+        body.append([COLUMN_TITLES.get(column, str(column))] + cells)
+    if stars is not None:
+        body.append([""] + list(stars))
+    left = [max(len(s) for s in col) for col in columns]
+    right = [max(len(s) for s in col) for col in body]
+    lines = []
+    for i in range(len(index) + 1):
+        parts = [col[i].ljust(w) for col, w in zip(columns, left, strict=True)]
+        parts += [col[i].rjust(w) for col, w in zip(body, right, strict=True)]
+        if stars is not None:  # codes read left to right: '*' then blanks
+            parts[-1] = body[-1][i].ljust(right[-1])
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the summary
 class Summary:
     """What a fitted model says about itself: header statistics, coefficient table, notes.
 
-    Attributes
+    Parameters
     ----------
     title : str
     header : list of (label, value) pairs
+        Values are strings, or numbers (formatted with :func:`format_number`).
     table : pandas.DataFrame
         The coefficient table (``coef`` only when standard errors are not available).
     notes : list of str
-        Warnings and conventions (separation, aliased columns, penalties, covariance type).
+    signif_stars : bool, optional
+        Show R's significance codes next to the p-values (and their legend); default the
+        module setting :data:`SIGNIF_STARS`.
+
+    Attributes
+    ----------
+    title, header, table, notes, signif_stars
+        As given.
     """
 
-    def __init__(self, title, header, table, notes):
+    def __init__(self, title, header, table, notes, signif_stars=None):
         self.title = title
         self.header = header
         self.table = table
         self.notes = notes
+        self.signif_stars = SIGNIF_STARS if signif_stars is None else bool(signif_stars)
 
     @classmethod
-    def from_model(cls, model, alpha=0.05, cov_type="nonrobust", groups=None):
-        """Collect the summary of a fitted LogisticRegression or SoftmaxRegression."""
+    def from_model(cls, model, alpha=0.05, cov_type="nonrobust", groups=None, signif_stars=None):
+        """Collect the summary of a fitted LogisticRegression or SoftmaxRegression.
+
+        Parameters
+        ----------
+        model : fitted estimator
+        alpha, cov_type, groups
+            As for :meth:`coef_table`.
+        signif_stars : bool, optional
+            See :class:`Summary`.
+
+        Returns
+        -------
+        Summary
+        """
         kind = "binary logit" if model._binary_only else "multinomial logit (softmax)"
         title = f"softlogit {type(model).__name__}: {kind}"
         notes = _notes(model, cov_type)
@@ -70,27 +390,29 @@ class Summary:
             notes.append("lasso/elastic net: no standard errors after selection")
         else:
             table = model.coef_table(alpha, cov_type, groups)
-        return cls(title, _header(model, cov_type), table, notes)
+        return cls(title, _header(model, cov_type), table, notes, signif_stars)
+
+    def header_values(self):
+        """The header as (label, shown text) pairs."""
+        return [
+            (label, value if isinstance(value, str) else format_number(value))
+            for label, value in self.header
+        ]
+
+    def stars(self):
+        """The significance codes of the table's rows, or None (no stars requested, or no
+        p-values)."""
+        if not self.signif_stars or "p_value" not in self.table.columns:
+            return None
+        return signif_stars(self.table["p_value"])
 
     def __str__(self):
         rule = "=" * WIDTH
-        lines = [self.title, rule]
-        half = WIDTH // 2
-        cells = [f"{label + ':':<22}{value}" for label, value in self.header]
-        row = []
-        for cell in cells:  # two cells a line; a long one gets a line of its own
-            if len(cell) >= half - 2:
-                lines += ["".join(row).rstrip(), cell] if row else [cell]
-                row = []
-                continue
-            row.append(f"{cell:<{half}}")
-            if len(row) == 2:
-                lines.append("".join(row).rstrip())
-                row = []
-        if row:
-            lines.append("".join(row).rstrip())
-        table = self.table.to_string(formatters=_formatters(self.table))
-        lines += ["-" * WIDTH, table, "=" * WIDTH]
+        lines = [self.title, rule, *_header_lines(self.header_values())]
+        stars = self.stars()
+        lines += ["-" * WIDTH, table_to_text(self.table, stars=stars), rule]
+        if stars is not None:
+            lines.append(SIGNIF_LEGEND)
         lines += [f"Note: {note}" for note in self.notes]
         return "\n".join(lines)
 
@@ -100,35 +422,61 @@ class Summary:
     def _repr_html_(self):
         rows = "".join(
             f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
-            f"<td>{html.escape(str(value))}</td></tr>"
-            for label, value in self.header
+            f"<td>{html.escape(value)}</td></tr>"
+            for label, value in self.header_values()
         )
+        stars = self.stars()
+        legend = f"<p>{html.escape(SIGNIF_LEGEND)}</p>" if stars is not None else ""
         notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
         return (
             f"<div class='softlogit-summary'><h4>{html.escape(self.title)}</h4>"
-            f"<table>{rows}</table>{self.table.to_html(formatters=_formatters(self.table))}"
+            f"<table>{rows}</table>{table_to_html(self.table, stars=stars)}{legend}"
             f"{f'<ul>{notes}</ul>' if notes else ''}</div>"
         )
+
+
+def _header_lines(cells):
+    """Two cells a line, each ``label:`` padded to ``LABEL_WIDTH`` and its value, so the
+    values of each half start in one column; a cell too long for half a line gets a line
+    of its own."""
+    half = WIDTH // 2
+    lines, row = [], []
+    for label, value in cells:
+        cell = f"{label + ':':<{LABEL_WIDTH}}{value}"
+        if len(cell) >= half - 2:
+            if row:
+                lines.append("".join(row).rstrip())
+            lines.append(cell)
+            row = []
+            continue
+        row.append(f"{cell:<{half}}")
+        if len(row) == 2:
+            lines.append("".join(row).rstrip())
+            row = []
+    if row:
+        lines.append("".join(row).rstrip())
+    return lines
 
 
 def _header(model, cov_type):
     classes = ", ".join(str(c) for c in model.classes_)
     ref = model.classes_[0] if model._binary_only else getattr(model, "reference_", None)
     status = "yes" if model.converged_ else "NO"
+    lr_pvalue = "n/a (lasso)" if model.has_lasso_penalty else format_pvalues([model.lr_pvalue_])[0]
     return [
         ("Response", getattr(model, "response_name_", None) or "y"),
-        ("Observations", _fmt(model.nobs_)),
+        ("Observations", model.nobs_),
         ("Classes", f"{classes} (reference: {ref})"),
         ("Solver", f"{model.solver_}, {model.n_iter_} iterations"),
-        ("Log-likelihood", _fmt(model.loglike_)),
-        ("Null log-likelihood", _fmt(model.null_loglike_)),
-        (f"LR chi2({model.df_model_})", _fmt(model.lr_stat_)),
+        ("Log-likelihood", float(model.loglike_)),
+        ("Null log-likelihood", float(model.null_loglike_)),
+        (f"LR chi2({model.df_model_})", float(model.lr_stat_)),
         # after lasso selection the chi2 reference distribution does not hold
-        ("Prob > chi2", "n/a (lasso)" if model.has_lasso_penalty else f"{model.lr_pvalue_:.4g}"),
-        ("Pseudo R2 (McFadden)", _fmt(model.pseudo_r2_)),
-        ("Df residuals", _fmt(model.df_resid_)),
-        ("AIC", _fmt(model.aic_)),
-        ("BIC", _fmt(model.bic_)),
+        ("Prob > chi2", lr_pvalue),
+        ("Pseudo R2 (McFadden)", float(model.pseudo_r2_)),
+        ("Df residuals", model.df_resid_),
+        ("AIC", float(model.aic_)),
+        ("BIC", float(model.bic_)),
         ("Converged", status),
         ("Covariance", cov_type),
     ]
