@@ -7,6 +7,7 @@ robust standard errors), in memory and streamed where the library streams.
 """
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -413,3 +414,26 @@ def test_predict_reads_parquet_without_decoding_whole_row_groups(tmp_path):
         rows += len(frame)
     assert rows == n
     assert peak < n * 8 / 3, f"{peak / 2**20:.1f} MiB held for a 15.3 MiB row group"
+
+
+def test_report_of_an_offset_model_takes_the_offset_column(data, tmp_path):
+    """fit --report and report --offset use the offset column; without it, report says
+    --offset is needed; the report names the data file."""
+    adm, out, page = data["adm_frame"], tmp_path / "m.json", tmp_path / "r.html"
+    _invoke(
+        "fit", data["adm.csv"], "--target", "admit", "--features", ",".join(ADM),
+        "--offset", "off", "--out", out, "--report", page,
+    )  # fmt: skip
+    assert "adm.csv" in page.read_text()
+    assert "--offset" in _error(
+        "report", out, data["adm.csv"], "--out", tmp_path / "x.html", code=2
+    )
+    again = tmp_path / "again.html"
+    _invoke("report", out, data["adm.csv"], "--offset", "off", "--out", again)
+    m = sl.load(out)
+    proba = m.predict_proba(adm[ADM], offset=adm["off"].to_numpy())
+    from sklearn.metrics import log_loss
+
+    for doc in (page.read_text(), again.read_text()):
+        value = float(re.search(r"id='metric-log-loss-train'[^>]*data-value='([^']+)'", doc)[1])
+        assert value == pytest.approx(log_loss(adm["admit"], proba), rel=1e-10)

@@ -657,3 +657,18 @@ def test_about_section_names_date_version_and_data(binary_split):
     assert f"<td>{sl.__version__}</td>" in about
     assert "<td>bc &lt;train&gt;.csv</td>" in about and "<td>bc_test.csv</td>" in about
     assert "in-memory data (no name given)" in make_report(model, X, y)
+
+
+def test_offset_model_report_predicts_with_the_offsets():
+    """A model fitted with an offset needs the report's offsets (a clear error without), and
+    the metrics are those of predictions with them."""
+    adm = load_admissions()
+    X, y = adm[["gre", "gpa"]], adm["admit"]
+    offset = np.linspace(-1.0, 1.0, len(y))
+    m = sl.LogisticRegression().fit(X, y, offset=offset)
+    with pytest.raises(ValueError, match="offset="):
+        sl.make_report(m, X, y)
+    doc = sl.make_report(m, X, y, offset=offset)
+    proba = m.predict_proba(X, offset=offset)
+    assert _cell(doc, "metric-log-loss-train") == pytest.approx(log_loss(y, proba), rel=1e-12)
+    assert _cell(doc, "metric-accuracy-train") == accuracy_score(y, m.predict(X, offset=offset))

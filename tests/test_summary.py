@@ -263,3 +263,11 @@ def test_column_formatters_share_a_layout():
     formats = column_formatters(table)
     assert [formats["coef"](v) for v in table["coef"]] == ["1.500000", "-0.001235", "250.000000"]
     assert [formats["p_value"](v) for v in table["p_value"]] == ["0.5000", "<2e-16", "0.0012"]
+
+
+def test_estimator_summary_passes_significance_stars_through():
+    from softlogit.datasets import load_admissions
+
+    m = sl.LogisticRegression(formula="admit ~ gre + gpa").fit(load_admissions())
+    assert "Signif. codes" in str(m.summary(signif_stars=True))
+    assert "Signif. codes" not in str(m.summary())

@@ -100,13 +100,26 @@ class Inference:
         :func:`softlogit.stats.margins.marginal_effects`."""
         return marginal_effects(self, X, at, dummy, alpha, cov_type, groups)
 
-    def summary(self, alpha=0.05, cov_type="nonrobust", groups=None):
+    def summary(self, alpha=0.05, cov_type="nonrobust", groups=None, signif_stars=None):
         """The model summary: ``str()`` gives a text report, notebooks render its HTML.
 
         It shows the model, observations, classes and reference, log-likelihoods, the LR
         test against the intercept-only model, McFadden's pseudo-R2, AIC/BIC, convergence,
         the coefficient table and notes (separation, aliased columns, penalty).
+
+        Parameters
+        ----------
+        alpha, cov_type, groups
+            As for :meth:`coef_table`.
+        signif_stars : bool, optional
+            Add R's significance codes (``***`` for p < 0.001, ``**`` < 0.01, ``*`` < 0.05,
+            ``.`` < 0.1) and their legend; default
+            :data:`softlogit.stats.summary.SIGNIF_STARS` (False).
+
+        Returns
+        -------
+        Summary
         """
         model = self._snapshot()
         check_is_fitted(model, "results_")
-        return Summary.from_model(model, alpha, cov_type, groups)
+        return Summary.from_model(model, alpha, cov_type, groups, signif_stars=signif_stars)

@@ -258,13 +258,13 @@ def _fit_arguments(frame, weight, offset):
     if weight:
         args["sample_weight"] = frame[weight].to_numpy(dtype=float)
     if offset:
-        values = frame[list(offset)].to_numpy(dtype=float)
-        args["offset"] = values[:, 0] if values.shape[1] == 1 else values
+        args["offset"] = _offset_values(frame, list(offset))
     return args
 
 
 def _fit_in_memory(table, request, make):
-    """Fit on the table read into memory; returns the model and the report's (X, y)."""
+    """Fit on the table read into memory; returns the model and the report's
+    (X, y, offset)."""
     target, features, formula = request["target"], request["features"], request["formula"]
     special = request["special"]
     table.require(special)
@@ -279,7 +279,7 @@ def _fit_in_memory(table, request, make):
             y = design.fit(frame)[1]
         model = make(cli_data.sorted_labels(y), {"formula": formula})
         args = _fit_arguments(frame, request["weight"], request["offset"])
-        return model.fit(frame, **args), (frame, None)
+        return model.fit(frame, **args), (frame, None, args.get("offset"))
     table.require([target])
     columns = None if features is None else [target, *features, *special]
     frame = cli_data.read_frame(table, columns)
@@ -287,7 +287,7 @@ def _fit_in_memory(table, request, make):
     cli_data.check_labels(y, target)
     model = make(cli_data.sorted_labels(y), {})
     args = _fit_arguments(frame, request["weight"], request["offset"])
-    return model.fit(X, y, **args), (X, y)
+    return model.fit(X, y, **args), (X, y, args.get("offset"))
 
 
 def _fit_streamed(table, request, make):
@@ -453,7 +453,7 @@ def fit(data, **options):
 
     request = {**o, "special": special}
     if stream:
-        model, train = _fit_streamed(table, request, make), (None, None)
+        model, train = _fit_streamed(table, request, make), (None, None, None)
     else:
         model, train = _fit_in_memory(table, request, make)
     if o["cv"] is not None:
@@ -465,15 +465,22 @@ def fit(data, **options):
         save(model, o["out"])
         _note(f"model saved to {o['out']}")
     if o["report"] is not None:
-        _write_report(model, o["report"], train, stream)
+        _write_report(model, o["report"], train, stream, _data_name(table))
 
 
-def _write_report(model, path, train, streamed):
+def _data_name(table):
+    """The data file's name for the report (the first of several, with their number)."""
+    first = os.path.basename(str(table.paths[0]))
+    return first if len(table.paths) == 1 else f"{first} and {len(table.paths) - 1} more files"
+
+
+def _write_report(model, path, train, streamed, data_name=None):
     from .report import write_report
 
     if streamed:
         _note("report: streamed data are not loaded, so it shows the model only")
-    write_report(model, path, X=train[0], y=train[1])
+    X, y, offset = train
+    write_report(model, path, X=X, y=y, offset=offset, data_name=data_name)
     _note(f"report written to {path}")
 
 
@@ -581,18 +588,30 @@ def summary(model_file, cov_type):
 
 
 # --------------------------------------------------------------------------- report
-def _report_data(model, table, target):
-    """(X, y) for the report from ``table``."""
+def _report_data(model, table, target, offset=None):
+    """(X, y, offset) for the report from ``table``; ``offset``: the offset columns."""
+    offset = list(offset or ())
+    table.require(offset)
     if model.formula is not None:
-        return cli_data.read_frame(table), None
+        frame = cli_data.read_frame(table)
+        return frame, None, _offset_values(frame, offset)
     names = getattr(model, "feature_names_in_", None)
     if names is None:
         table.require([target])
         frame = cli_data.read_frame(table)
-        return frame.drop(columns=[target]).to_numpy(), frame[target]
+        X = frame.drop(columns=[target, *offset]).to_numpy()
+        return X, frame[target], _offset_values(frame, offset)
     names = [str(n) for n in names]
-    frame = cli_data.read_frame(table, [*names, target])
-    return frame[names], frame[target]
+    frame = cli_data.read_frame(table, [*names, target, *offset])
+    return frame[names], frame[target], _offset_values(frame, offset)
+
+
+def _offset_values(frame, columns):
+    """The offset array of ``columns`` of ``frame`` (None without columns)."""
+    if not columns:
+        return None
+    values = frame[columns].to_numpy(dtype=float)
+    return values[:, 0] if values.shape[1] == 1 else values
 
 
 @main.command()
@@ -609,9 +628,15 @@ def _report_data(model, table, target):
     "on (formula models read their response from the formula).",
 )
 @click.option(
+    "--offset",
+    metavar="COL[,COL...]",
+    callback=_split_offset,
+    help="The offset column(s) of DATA (and --test), for a model fitted with an offset.",
+)
+@click.option(
     "--force", is_flag=True, help="Replace an existing --out file that is not a softlogit report."
 )
-def report(model_file, data, out, test, target, force):
+def report(model_file, data, out, test, target, offset, force):
     """Write the HTML report of the model in MODEL, with DATA as its training data.
 
     --out may not be MODEL, DATA or TESTDATA; an existing file there must be a softlogit
@@ -638,9 +663,26 @@ def report(model_file, data, out, test, target, force):
         inputs += _data_inputs("the test data file", tables[1])
     cli_data.check_outputs([("--out", out, "report")], inputs, force)
     _check_report_path(out, "--out")
-    X, y = _report_data(model, tables[0], target)
-    X_test, y_test = (None, None) if test is None else _report_data(model, tables[1], target)
-    write_report(model, out, X=X, y=y, X_test=X_test, y_test=y_test)
+    if getattr(model, "has_offset_", False) and not offset:
+        raise click.UsageError("--offset is needed: this model was fitted with an offset")
+    X, y, off = _report_data(model, tables[0], target, offset)
+    X_test, y_test, test_off = (None, None, None)
+    if test is not None:
+        X_test, y_test, test_off = _report_data(model, tables[1], target, offset)
+    names = {"data_name": _data_name(tables[0])}
+    if test is not None:
+        names["test_data_name"] = _data_name(tables[1])
+    write_report(
+        model,
+        out,
+        X=X,
+        y=y,
+        X_test=X_test,
+        y_test=y_test,
+        offset=off,
+        test_offset=test_off,
+        **names,
+    )
     _note(f"report written to {out}")
 
 
@@ -686,7 +728,7 @@ def demo(report_path, no_report, force):
         adm = load_admissions()
         X, y = adm[["gre", "gpa", "rank_2", "rank_3", "rank_4"]], adm["admit"]
         model = LogisticRegression(solver="newton").fit(X, y)
-        _write_report(model, report_path, (X, y), streamed=False)
+        _write_report(model, report_path, (X, y, None), False, "bundled UCLA admissions")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -105,6 +105,8 @@ def make_report(
     title=None,
     data_name=None,
     test_data_name=None,
+    offset=None,
+    test_offset=None,
 ):
     """The HTML report of a fitted model, as one self-contained document.
 
@@ -128,6 +130,10 @@ def make_report(
     data_name, test_data_name : str, optional
         Where the training and test rows came from (a file name, a query), shown in the
         report's header.
+    offset, test_offset : array-like, optional
+        The offsets of ``X`` and ``X_test``; required with those rows when the model was
+        fitted with an offset (``has_offset_``), as for its ``predict``. Decision regions
+        are not drawn for such models (a grid has no offset).
 
     Returns
     -------
@@ -146,6 +152,9 @@ def make_report(
     y_test = _check_pair(model, X_test, y_test, "X_test", "y_test")
     labels = report_data.labels_of(model, X, y), report_data.labels_of(model, X_test, y_test)
     sets = [("train", "training", X, labels[0]), ("test", "test", X_test, labels[1])]
+    predictor = report_data.with_offsets(
+        model, [(X, offset, "offset"), (X_test, test_offset, "test_offset")]
+    )
     summary = model.summary()
     sections = [
         _section("About this report", _about(data_name, test_data_name, X, X_test), "about"),
@@ -159,7 +168,7 @@ def make_report(
         _section("Coefficient plot", _coefficient_plot(model, X), "coefficient-plot"),
     ]
     if X is not None or X_test is not None:
-        sections.append(_evaluation(model, sets))
+        sections.append(_evaluation(predictor, sets))
     sections.append(_section("Optimisation history", _history(model), "optimisation-history"))
     if hasattr(model, "cv_mean_"):
         sections.append(_section("Cross-validation", _cv_plot(model), "cross-validation"))
@@ -179,6 +188,8 @@ def write_report(
     title=None,
     data_name=None,
     test_data_name=None,
+    offset=None,
+    test_offset=None,
 ):
     """Render :func:`make_report` and write it to ``path`` atomically.
 
@@ -189,7 +200,7 @@ def write_report(
 
     Parameters
     ----------
-    model, X, y, X_test, y_test, title, data_name, test_data_name
+    model, X, y, X_test, y_test, title, data_name, test_data_name, offset, test_offset
         As for :func:`make_report`.
     path : str or os.PathLike
         The file to write (UTF-8 HTML); its name must end in ``.html`` or ``.htm`` (any
@@ -225,6 +236,8 @@ def write_report(
         title=title,
         data_name=data_name,
         test_data_name=test_data_name,
+        offset=offset,
+        test_offset=test_offset,
     )
     write_text_atomic(path, document)
     return path
@@ -620,6 +633,8 @@ def _decision_features(model, X):
 
 def _decision_regions(model, X, y, where):
     """The decision-regions figure for two-feature models (None otherwise)."""
+    if getattr(model, "has_offset_", False):
+        return None  # the grid's rows have no offset
     features = _decision_features(model, X)
     if features is None:
         return None

@@ -18,7 +18,9 @@ from .plot_base import true_labels
 __all__ = [
     "FEATURE_ROWS_MAX",
     "THRESHOLDS",
+    "OffsetPredictor",
     "data_section",
+    "with_offsets",
     "metric_rows",
     "threshold_rows",
     "values_table",
@@ -294,3 +296,65 @@ def class_rows(model, X, y):
 def labels_of(model, X, y):
     """The true labels of a data set (None without rows)."""
     return None if X is None else true_labels(model, X, y)
+
+
+class OffsetPredictor:
+    """A fitted model whose predictions on given rows use those rows' offsets.
+
+    Parameters
+    ----------
+    model : fitted estimator
+    pairs : list of (X, offset)
+        Each data set the report predicts on, with its offset (matched by identity).
+
+    Any other attribute is the model's own.
+    """
+
+    def __init__(self, model, pairs):
+        self._model, self._pairs = model, pairs
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def _offset(self, X):
+        for rows, offset in self._pairs:
+            if rows is X:
+                return offset
+        raise ValueError("the model was fitted with an offset, and these rows have none")
+
+    def decision_function(self, X):
+        """The model's ``decision_function`` with the rows' offset."""
+        return self._model.decision_function(X, offset=self._offset(X))
+
+    def predict_proba(self, X, **kwargs):
+        """The model's ``predict_proba`` with the rows' offset."""
+        return self._model.predict_proba(X, offset=self._offset(X), **kwargs)
+
+    def predict_log_proba(self, X):
+        """The model's ``predict_log_proba`` with the rows' offset."""
+        return self._model.predict_log_proba(X, offset=self._offset(X))
+
+    def predict(self, X):
+        """The model's ``predict`` with the rows' offset."""
+        return self._model.predict(X, offset=self._offset(X))
+
+
+def with_offsets(model, sets):
+    """``model`` itself, or an :class:`OffsetPredictor` when it was fitted with an offset.
+
+    Parameters
+    ----------
+    model : fitted estimator
+    sets : list of (X, offset, name)
+        The rows the report predicts on, their offsets and the parameter names that give
+        them; a missing offset for given rows is a ValueError naming that parameter.
+    """
+    if not getattr(model, "has_offset_", False):
+        return model
+    for X, offset, name in sets:
+        if X is not None and offset is None:
+            raise ValueError(
+                f"the model was fitted with an offset: pass {name}= for the rows of the "
+                "report, as its predict needs"
+            )
+    return OffsetPredictor(model, [(X, offset) for X, offset, _ in sets if X is not None])
