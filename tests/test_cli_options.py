@@ -437,3 +437,20 @@ def test_report_of_an_offset_model_takes_the_offset_column(data, tmp_path):
     for doc in (page.read_text(), again.read_text()):
         value = float(re.search(r"id='metric-log-loss-train'[^>]*data-value='([^']+)'", doc)[1])
         assert value == pytest.approx(log_loss(adm["admit"], proba), rel=1e-10)
+
+
+@pytest.mark.parametrize("ext", ["csv", "parquet"])
+def test_predict_of_an_offset_model_takes_the_offset_column(data, tmp_path, ext):
+    adm, out, preds = data["adm_frame"], tmp_path / "m.json", tmp_path / "p.csv"
+    _invoke(
+        "fit", data[f"adm.{ext}"], "--target", "admit", "--features", ",".join(ADM),
+        "--offset", "off", "--out", out,
+    )  # fmt: skip
+    assert "--offset" in _error("predict", out, data[f"adm.{ext}"], "--out", preds, code=2)
+    _invoke(
+        "predict", out, data[f"adm.{ext}"], "--offset", "off", "--proba", "--batch-rows", 150,
+        "--out", preds,
+    )  # fmt: skip
+    got = pd.read_csv(preds)
+    expected = sl.load(out).predict_proba(adm[ADM], offset=adm["off"].to_numpy())[:, 1]
+    np.testing.assert_allclose(got["proba_1"], expected, rtol=1e-12)

@@ -527,6 +527,12 @@ def _input_columns(model, table):
     help="Copy column COL of DATA into the output, before the predictions (repeatable).",
 )
 @click.option(
+    "--offset",
+    metavar="COL[,COL...]",
+    callback=_split_offset,
+    help="The offset column(s) of DATA, for a model fitted with an offset.",
+)
+@click.option(
     "--batch-rows",
     type=click.IntRange(min=1),
     default=cli_data.PREDICT_BATCH_ROWS,
@@ -538,7 +544,7 @@ def _input_columns(model, table):
     is_flag=True,
     help="Replace an existing --out file that is not a softlogit predictions file.",
 )
-def predict(model_file, data, out, proba, ids, batch_rows, force):
+def predict(model_file, data, out, proba, ids, offset, batch_rows, force):
     """Predict the label of every row of DATA with the model saved in MODEL.
 
     DATA is read batch by batch (--batch-rows rows at a time, a formula applied to each),
@@ -556,16 +562,21 @@ def predict(model_file, data, out, proba, ids, batch_rows, force):
     if clash:
         raise click.UsageError(f"--id {clash[0]!r}: the output's own columns are label, proba_*")
     model = _load_model(model_file)
+    offset = list(offset or ())
+    if getattr(model, "has_offset_", False) and not offset:
+        raise click.UsageError("--offset is needed: this model was fitted with an offset")
     table = cli_data.open_table(data)
     if out is not None:
         inputs = [("the model file", model_file), *_data_inputs("the data file", table)]
         cli_data.check_outputs([("--out", out, "predictions")], inputs, force, ids)
     features = _input_columns(model, table)
-    if ids:
-        table.require(ids)
-    columns = None if features is None else [*features, *(c for c in ids if c not in features)]
+    table.require([*ids, *offset])
+    extra = [c for c in (*ids, *offset) if features is None or c not in features]
+    columns = None if features is None else list(dict.fromkeys([*features, *extra]))
     frames = cli_data.iter_frames(table, columns, batch_rows)
-    predictions = (cli_data.prediction_frame(model, f, proba, ids, features) for f in frames)
+    predictions = (
+        cli_data.prediction_frame(model, f, proba, ids, features, offset) for f in frames
+    )
     rows = cli_data.write_frames(predictions, out)
     if out is not None:
         _note(f"{rows} predictions written to {out}")

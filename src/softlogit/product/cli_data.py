@@ -310,7 +310,7 @@ def scan_labels(scan):
 
 
 # --------------------------------------------------------------------------- outputs
-def prediction_frame(model, frame, proba=False, ids=(), features=None):
+def prediction_frame(model, frame, proba=False, ids=(), features=None, offset=()):
     """Predicted labels (column ``label``) and, with ``proba``, one ``proba_<label>``
     column per class, for the rows of ``frame``.
 
@@ -324,6 +324,9 @@ def prediction_frame(model, frame, proba=False, ids=(), features=None):
     features : list of str, optional
         The columns the model reads (default: all but ``ids``; a model fitted on arrays
         reads them by position).
+    offset : sequence of str
+        The offset columns of ``frame`` (one, or one per class), for a model fitted with an
+        offset; they are not features.
     """
     classes = model.classes_
     names = [f"proba_{c}" for c in classes]
@@ -333,12 +336,17 @@ def prediction_frame(model, frame, proba=False, ids=(), features=None):
         for name in names if proba else []:
             out[name] = pd.Series([], dtype=float)
         return out
-    X = frame[features] if features is not None else frame.drop(columns=list(ids))
+    skip = list(dict.fromkeys([*ids, *offset]))
+    X = frame[features] if features is not None else frame.drop(columns=skip)
     if model.formula is None and getattr(model, "feature_names_in_", None) is None:
         X = X.to_numpy()  # a model fitted on arrays: columns by position
-    out["label"] = model.predict(X)
+    off = None
+    if offset:
+        off = frame[list(offset)].to_numpy(dtype=float)
+        off = off[:, 0] if off.shape[1] == 1 else off
+    out["label"] = model.predict(X, offset=off)
     if proba:
-        P = model.predict_proba(X)
+        P = model.predict_proba(X, offset=off)
         out = pd.concat([out, pd.DataFrame(P, columns=names)], axis=1)
     return out
 
