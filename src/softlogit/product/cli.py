@@ -325,6 +325,11 @@ def _check_report_path(path, option):
         )
 
 
+def _offset_option(help_text):
+    """The ``--offset COL[,COL...]`` option (one column, or one per class)."""
+    return click.option("--offset", metavar="COL[,COL...]", callback=_split_offset, help=help_text)
+
+
 def _split_offset(ctx, param, value):
     if value is None:
         return None
@@ -362,12 +367,7 @@ def _split_offset(ctx, param, value):
     "sorted; the first is fitted as a 2-class softmax against the other).",
 )
 @click.option("--weight", metavar="COL", help="Column of non-negative sample (frequency) weights.")
-@click.option(
-    "--offset",
-    metavar="COL[,COL...]",
-    callback=_split_offset,
-    help="Offset column added to the linear predictor (softmax: one, or one per class).",
-)
+@_offset_option("Offset column added to the linear predictor (softmax: one, or one per class).")
 @click.option(
     "--class-weight",
     metavar="balanced|A=W,...",
@@ -526,12 +526,7 @@ def _input_columns(model, table):
     metavar="COL",
     help="Copy column COL of DATA into the output, before the predictions (repeatable).",
 )
-@click.option(
-    "--offset",
-    metavar="COL[,COL...]",
-    callback=_split_offset,
-    help="The offset column(s) of DATA, for a model fitted with an offset.",
-)
+@_offset_option("The offset column(s) of DATA, for a model fitted with an offset.")
 @click.option(
     "--batch-rows",
     type=click.IntRange(min=1),
@@ -638,12 +633,7 @@ def _offset_values(frame, columns):
     help="The label column of DATA (and --test); default: the column the model was fitted "
     "on (formula models read their response from the formula).",
 )
-@click.option(
-    "--offset",
-    metavar="COL[,COL...]",
-    callback=_split_offset,
-    help="The offset column(s) of DATA (and --test), for a model fitted with an offset.",
-)
+@_offset_option("The offset column(s) of DATA (and --test), for a model fitted with an offset.")
 @click.option(
     "--force", is_flag=True, help="Replace an existing --out file that is not a softlogit report."
 )

@@ -49,6 +49,7 @@ from ..stats.summary import (
     table_to_html,
 )
 from . import plotting, report_data
+from .plot_base import INSTALL_HINT
 
 __all__ = ["REPORT_SUFFIXES", "make_report", "write_report"]
 
@@ -308,7 +309,7 @@ def _figure(draw, caption, size=(6.4, 4.2)):
     try:
         from matplotlib.figure import Figure
     except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(plotting.INSTALL_HINT) from err
+        raise ImportError(INSTALL_HINT) from err
     fig = Figure(figsize=size, layout="constrained")
     draw(fig.subplots())
     data = plotting.figure_to_png_base64(fig, dpi=DPI)
