@@ -297,7 +297,7 @@ def _kv_table(rows, css="kv"):
     out = []
     for key, label, value in rows:
         if "numbers" in css.split() and not isinstance(value, str):
-            cell = report_data._number_cell(value)
+            cell = report_data.number_cell(value)
         else:
             cell = f"<td>{_esc(value)}</td>"
         out.append(f"<tr id='{_esc(key)}'><th scope='row'>{_esc(label)}</th>{cell}</tr>")

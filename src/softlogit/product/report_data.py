@@ -19,6 +19,7 @@ __all__ = [
     "FEATURE_ROWS_MAX",
     "THRESHOLDS",
     "OffsetPredictor",
+    "number_cell",
     "data_section",
     "with_offsets",
     "metric_rows",
@@ -38,8 +39,21 @@ def _esc(value):
     return html.escape(str(value), quote=True)
 
 
-def _number_cell(value, key=None):
-    """A ``<td>`` with the summary's format shown and the exact value in ``data-value``."""
+def number_cell(value, key=None):
+    """A ``<td>`` with the summary's format shown and the exact value in ``data-value``.
+
+    Parameters
+    ----------
+    value : float, int, str or None
+        A number (formatted by :func:`softlogit.stats.summary.format_number`), text (left
+        aligned) or None (an empty cell).
+    key : str, optional
+        The cell's ``id`` (tests and readers find values by it).
+
+    Returns
+    -------
+    str
+    """
     ident = f" id='{_esc(key)}'" if key else ""
     if value is None:
         return f"<td{ident}></td>"
@@ -68,7 +82,7 @@ def values_table(rows, columns, css="numbers"):
     body = []
     for key, label, values in rows:
         cells = "".join(
-            _number_cell(v, f"{key}-{cid}") for (cid, _), v in zip(columns, values, strict=True)
+            number_cell(v, f"{key}-{cid}") for (cid, _), v in zip(columns, values, strict=True)
         )
         body.append(f"<tr id='{_esc(key)}'><th scope='row'>{_esc(label)}</th>{cells}</tr>")
     return (
@@ -141,8 +155,8 @@ def _feature_table(frame):
     )
     body = []
     for j, (name, dtype, missing, *stats) in enumerate(_feature_rows(frame)):
-        cells = _number_cell(missing, f"feature-{j}-missing")
-        cells += "".join(_number_cell(s) for s in stats)
+        cells = number_cell(missing, f"feature-{j}-missing")
+        cells += "".join(number_cell(s) for s in stats)
         body.append(
             f"<tr id='feature-{j}'><th scope='row'>{_esc(name)}</th>"
             f"<td class='text'>{_esc(dtype)}</td>{cells}</tr>"
