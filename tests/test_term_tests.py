@@ -27,13 +27,16 @@ BINARY_R = "admit ~ gre*gpa + rank"
 MULTI = "prog ~ write*C(female) + C(ses)"
 MULTI_R = "prog ~ write*female + ses"
 #: R's sequence of sub-models of MULTI_R, in the formula's order of terms (by degree)
+#: the binary cases: (weighted, offset)
+CASES = {"plain": (False, False), "weighted": (True, False), "weighted_offset": (True, True)}
 MN_OPTIONS = "trace=FALSE, maxit=5000, reltol=1e-15, abstol=1e-300, Hess=TRUE"
 MULTI_R_SEQ = ["1", "write", "write + female", "write + female + ses", "write*female + ses"]
 
 
-def _admissions(weighted):
+def _admissions(weighted, offset=False):
     d = load_admissions()[["admit", "gre", "gpa", "rank"]].copy()
     d["w"] = 1.0 + np.arange(len(d)) % 3 if weighted else 1.0
+    d["o"] = np.sin(np.arange(len(d))) if offset else 0.0
     return d
 
 
@@ -47,14 +50,16 @@ def _out(*names):
 
 @pytest.fixture(scope="module")
 def binary_r(tmp_path_factory):
-    """R's tables for the binary model, unweighted and weighted (frequency weights 1-3)."""
+    """R's tables for the binary model: plain, weighted (frequency weights 1-3), and with
+    weights and an offset."""
     refs = {}
-    for weighted in (False, True):
+    for case in CASES:
         path = tmp_path_factory.mktemp("r") / "adm.csv"
-        _admissions(weighted).to_csv(path, index=False)
+        _admissions(*CASES[case]).to_csv(path, index=False)
         script = f"""
 d <- read.csv('{path}'); d$rank <- factor(d$rank)
-f <- glm({BINARY_R}, binomial, d, weights=w, control=glm.control(epsilon=1e-14, maxit=100))
+f <- glm({BINARY_R}, binomial, d, weights=w, offset=o,
+         control=glm.control(epsilon=1e-14, maxit=100))
 a <- anova(f, test='Rao')
 s1 <- drop1(f, test='LRT'); s2 <- drop1(f, test='Rao')
 A2 <- Anova(f, type=2); A3 <- Anova(f, type=3)
@@ -65,19 +70,20 @@ A2 <- Anova(f, type=2); A3 <- Anova(f, type=3)
             "s2[['Rao score']][-1]", "s2[['Pr(>Chi)']][-1]",
             "A2[['LR Chisq']]", "A2[['Pr(>Chisq)']]", "A3[['LR Chisq']]", "A3[['Pr(>Chisq)']]",
         )  # fmt: skip
-        refs[weighted] = run_r(script, packages=("car",))
+        refs[case] = run_r(script, packages=("car",))
     return refs
 
 
-def _binary_model(weighted):
-    d = _admissions(weighted)
-    return sl.LogisticRegression(formula=BINARY).fit(d, sample_weight=d["w"].to_numpy())
+def _binary_model(weighted, offset=False):
+    d = _admissions(weighted, offset)
+    model = sl.LogisticRegression(formula=BINARY)
+    return model.fit(d, sample_weight=d["w"].to_numpy(), offset=d["o"].to_numpy())
 
 
-@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-def test_binary_tables_equal_r(binary_r, weighted):
-    ref = binary_r[weighted]
-    m = _binary_model(weighted)
+@pytest.mark.parametrize("case", list(CASES))
+def test_binary_tables_equal_r(binary_r, case):
+    ref = binary_r[case]
+    m = _binary_model(*CASES[case])
     seq, seq_lr = m.anova("Rao"), m.anova("LRT")
     d1, d1r = m.anova("LRT", "drop1"), m.anova("Rao", "drop1")
     t2, t3 = m.anova("LRT", 2), m.anova("LRT", 3)
@@ -93,7 +99,7 @@ def test_binary_tables_equal_r(binary_r, weighted):
     np.testing.assert_allclose(seq_lr["deviance"][1:], seq["deviance"][1:])
     assert list(seq.index) == ["NULL", "gre", "gpa", "C(rank)", "gre:gpa"]
     assert list(d1.index) == ["<none>", "C(rank)", "gre:gpa"]  # marginality: gre, gpa kept
-    if not weighted:  # R counts rows, softlogit the sum of the weights
+    if case == "plain":  # R counts rows, softlogit the sum of the weights
         np.testing.assert_array_equal(seq["resid_df"], [399, 398, 397, 394, 393])
 
 
@@ -309,3 +315,38 @@ V <- solve(I); dimnames(V) <- list(names(b), names(b))
     ours = [m.wald_test(h).statistic for h, _ in WALD_MULTI]
     np.testing.assert_allclose(ours, ref, rtol=RTOL_MULTINOM)  # multinom's own estimates
     np.testing.assert_allclose(ours, polished, rtol=RTOL)  # at the exact optimum
+
+
+def test_streamed_fit_gives_the_in_memory_tables(tmp_path):
+    """Restricted models are refitted on the objective's own source: a CSV stream, read in
+    batches, gives the in-memory tables (columns are the terms without a formula)."""
+    d = _admissions(weighted=True)
+    cols = ["gre", "gpa"]
+    d["gre"] = d["gre"] / 100
+    path = tmp_path / "adm.csv"
+    d.to_csv(path, index=False)
+    scan = sl.scan_csv(path, target="admit", features=cols, weight="w", batch_rows=64)
+    streamed = sl.LogisticRegression().fit(scan)
+    memory = sl.LogisticRegression().fit(d[cols], d["admit"], sample_weight=d["w"])
+    for test, kind in (("Rao", "sequential"), ("LRT", 2), ("Rao", "drop1")):
+        a, b = streamed.anova(test, kind), memory.anova(test, kind)
+        np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-8)
+
+
+def test_without_intercept_the_null_model_has_no_parameters(tmp_path):
+    d = _admissions(weighted=False)
+    m = sl.LogisticRegression(formula="admit ~ gpa + C(rank) - 1", fit_intercept=False).fit(d)
+    seq = m.anova("Rao")
+    path = tmp_path / "adm.csv"
+    d.to_csv(path, index=False)
+    script = f"""
+d <- read.csv('{path}'); d$rank <- factor(d$rank)
+f <- glm(admit ~ gpa + rank - 1, binomial, d, control=glm.control(epsilon=1e-14, maxit=100))
+a <- anova(f, test='Rao')
+"""
+    ref = run_r(script + _out("a$Df[-1]", "a[['Resid. Dev']]", "a$Rao[-1]"))
+    ours = np.concatenate([seq["df"][1:], seq["resid_dev"], seq["rao"][1:]])
+    np.testing.assert_allclose(ours, ref, rtol=RTOL)
+    assert np.isclose(seq.loc["NULL", "resid_dev"], 2 * len(d) * np.log(2))  # all p = 1/2
+    assert seq.loc["NULL", "resid_df"] == len(d)
+    assert np.isclose(seq["deviance"].sum(), seq["resid_dev"].iloc[0] - m.deviance_)
