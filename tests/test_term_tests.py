@@ -40,8 +40,10 @@ def _admissions(weighted, offset=False):
     return d
 
 
-def _hsb():
-    return load_hsbdemo()[["prog", "write", "female", "ses"]].copy()
+def _hsb(weighted=False):
+    d = load_hsbdemo()[["prog", "write", "female", "ses"]].copy()
+    d["w"] = 1.0 + np.arange(len(d)) % 4 if weighted else 1.0
+    return d
 
 
 def _out(*names):
@@ -107,11 +109,15 @@ def test_binary_tables_equal_r(binary_r, case):
 def multinom_r(tmp_path_factory):
     """nnet::multinom fits of the sequence of sub-models, car's Type II / III tests, and
     Rao statistics by definition (score and information of the larger model matrix at the
-    smaller model's fitted probabilities)."""
+    smaller model's fitted probabilities); unweighted and weighted (frequency weights 1-4)."""
+    return {weighted: _multinom_r(tmp_path_factory, weighted) for weighted in (False, True)}
+
+
+def _multinom_r(tmp_path_factory, weighted):
     path = tmp_path_factory.mktemp("r") / "hsb.csv"
-    _hsb().to_csv(path, index=False)
+    _hsb(weighted).to_csv(path, index=False)
     fits = "\n".join(
-        f"m{i} <- multinom(prog ~ {rhs}, h, {MN_OPTIONS})\nf{i} <- ~ {rhs}"
+        f"m{i} <- multinom(prog ~ {rhs}, h, weights=w, {MN_OPTIONS})\nf{i} <- ~ {rhs}"
         for i, rhs in enumerate(MULTI_R_SEQ)
     )
     script = f"""
@@ -122,17 +128,17 @@ rao <- function(small, large) {{
   X <- model.matrix(large, h); P <- fitted(small); Y <- class.ind(h$prog)
   K <- ncol(P); U <- c(); I <- matrix(0, (K-1)*ncol(X), (K-1)*ncol(X))
   for (k in 2:K) {{
-    U <- c(U, crossprod(X, Y[, k] - P[, k]))
+    U <- c(U, crossprod(X, h$w * (Y[, k] - P[, k])))
     for (l in 2:K) {{
-      w <- P[, k] * ((k == l) - P[, l])
-      I[(k-2)*ncol(X) + 1:ncol(X), (l-2)*ncol(X) + 1:ncol(X)] <- crossprod(X, w * X)
+      v <- h$w * P[, k] * ((k == l) - P[, l])
+      I[(k-2)*ncol(X) + 1:ncol(X), (l-2)*ncol(X) + 1:ncol(X)] <- crossprod(X, v * X)
     }}
   }}
   sum(U * solve(I, U))
 }}
 dev <- sapply(list(m0, m1, m2, m3, m4), deviance)
 seqrao <- c(rao(m0, f1), rao(m1, f2), rao(m2, f3), rao(m3, f4))
-m_noses <- multinom(prog ~ write*female, h, {MN_OPTIONS})
+m_noses <- multinom(prog ~ write*female, h, weights=w, {MN_OPTIONS})
 droprao <- c(rao(m_noses, f4), rao(m3, f4))
 A2 <- Anova(m4, type=2); A3 <- Anova(m4, type=3)
 """
@@ -140,9 +146,11 @@ A2 <- Anova(m4, type=2); A3 <- Anova(m4, type=3)
     return run_r(script, packages=("nnet", "car"))
 
 
-def test_multinomial_tables_equal_r(multinom_r):
-    ref = multinom_r
-    m = sl.SoftmaxRegression(formula=MULTI).fit(_hsb())
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_multinomial_tables_equal_r(multinom_r, weighted):
+    ref = multinom_r[weighted]
+    d = _hsb(weighted)
+    m = sl.SoftmaxRegression(formula=MULTI).fit(d, sample_weight=d["w"].to_numpy())
     seq = m.anova("Rao")
     assert list(seq.index) == ["NULL", "write", "C(female)", "C(ses)", "write:C(female)"]
     np.testing.assert_array_equal(seq["df"][1:], [2, 2, 4, 2])  # K - 1 = 2 per column
