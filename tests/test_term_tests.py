@@ -261,6 +261,9 @@ WALD_BINARY = [
     ("C(rank)[T.2] = C(rank)[T.3], gre:gpa = 0", "c('rank2 = rank3', 'gre:gpa = 0')"),
     ("C(rank)[T.2] - 2*C(rank)[T.4] = 0.5", "'rank2 - 2*rank4 = 0.5'"),
     ("Intercept + gpa/2 = -3", "'(Intercept) + 0.5*gpa = -3'"),
+    ("gre - gpa", "'gre - gpa'"),  # no '=': '= 0', as car and patsy read it
+    ("2*(gre - gpa) = 1", "'2*gre - 2*gpa = 1'"),  # car reads no parentheses
+    ("gre = gpa = 0", "c('gre = gpa', 'gpa = 0')"),  # a chain, as patsy reads it
 ]
 WALD_MULTI = [
     ("general:write = vocation:write", "'general:write = vocation:write'"),
@@ -358,3 +361,22 @@ a <- anova(f, test='Rao')
     assert np.isclose(seq.loc["NULL", "resid_dev"], 2 * len(d) * np.log(2))  # all p = 1/2
     assert seq.loc["NULL", "resid_df"] == len(d)
     assert np.isclose(seq["deviance"].sum(), seq["resid_dev"].iloc[0] - m.deviance_)
+
+
+def test_restriction_forms_equal_statsmodels():
+    """patsy's forms (parentheses, no '=', chains) as statsmodels reads them."""
+    smf = pytest.importorskip("statsmodels.formula.api")
+    d = _admissions(weighted=False)
+    ref = smf.logit(BINARY, d).fit(disp=0, method="newton", tol=1e-12)
+    m = _binary_model(weighted=False)
+    for h in (
+        "2*(gre - gpa) = 1",
+        "gre - gpa",
+        "gre = gpa = 0",
+        "C(rank)[T.2] = (C(rank)[T.3] + C(rank)[T.4]) / 2",
+        "-(gpa - 1) = gre:gpa * 3",
+    ):
+        theirs = ref.wald_test(h, scalar=True)
+        ours = m.wald_test(h)
+        np.testing.assert_allclose(ours.statistic, theirs.statistic, rtol=1e-6, err_msg=h)
+        assert ours.df == theirs.df_denom or ours.df == np.asarray(theirs.df_num)
