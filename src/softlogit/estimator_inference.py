@@ -74,7 +74,9 @@ class Inference:
         ----------
         hypotheses : str or list of str
             Restrictions on named terms (the ``coef_table`` rows), separated by commas:
-            ``"gpa = 0, gre = 0"``, ``"gpa = gre"``, ``"gpa - 2*gre = 1"``; or a list of
+            ``"gpa = 0, gre = 0"``, ``"gpa = gre"``, ``"gpa - 2*gre = 1"``,
+            ``"2*(gpa - gre) = 1"``; an expression without ``=`` equals 0 and a chain
+            ``"a = b = 0"`` is two restrictions (as patsy and car read them); or a list of
             equations, or of terms that each equal 0. Softmax: an equation holds in every
             non-reference class; ``"class:term"`` names one class's coefficient. See
             :meth:`softlogit.stats.results.FitResults.wald_test`.
