@@ -377,3 +377,24 @@ def test_restriction_forms_equal_statsmodels():
         ours = m.wald_test(h)
         np.testing.assert_allclose(ours.statistic, theirs.statistic, rtol=1e-6, err_msg=h)
         assert ours.df == df
+
+
+def test_softmax_nested_models_match_the_sequential_table():
+    hsb = _hsb()
+    small = sl.SoftmaxRegression(formula="prog ~ write").fit(hsb)
+    large = sl.SoftmaxRegression(formula="prog ~ write + C(ses)").fit(hsb)
+    seq = large.anova("Rao")
+    score = sl.score_test(small, large)
+    assert score.df == 4
+    np.testing.assert_allclose(score.statistic, seq.loc["C(ses)", "rao"], rtol=1e-8)
+    table = sl.anova(small, large)
+    np.testing.assert_allclose(table.loc[2, "deviance"], seq.loc["C(ses)", "deviance"], rtol=1e-8)
+
+
+def test_firth_fit_is_refused():
+    m = sl.LogisticRegression(formula=BINARY, penalty="firth").fit(_admissions(False))
+    with pytest.raises(ValueError, match="unpenalised"):
+        m.anova()
+    small = sl.LogisticRegression(formula="admit ~ gpa").fit(_admissions(False))
+    with pytest.raises(ValueError, match="unpenalised"):
+        sl.score_test(small, m)

@@ -271,8 +271,9 @@ def _nested_theta(restricted, full):
     r, f = restricted.results_, full.results_
     if not np.isclose(r.nobs, f.nobs, rtol=1e-12):
         raise ValueError(f"the models were fitted to different data (nobs {r.nobs} vs {f.nobs})")
-    if type(f._objective) is not Objective or not f._objective.penalty.is_zero:
-        raise ValueError("the score test needs unpenalised fits (penalty=None)")
+    for res in (r, f):
+        if type(res._objective) is not Objective or not res._objective.penalty.is_zero:
+            raise ValueError("the score test needs unpenalised fits (penalty=None)")
     names = list(f.index)
     position = {name: i for i, name in enumerate(names)}
     missing = [name for name in r.index if name not in position]
