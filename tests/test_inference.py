@@ -357,8 +357,9 @@ def test_hypotheses_name_what_they_cannot_read(spector):
         ("GPA * TUCE = 0", "not linear"),
         ("GPA = GPA", "restricts no coefficient"),
         ("GPA 2 = 0", "expected \\+ or -"),
-        ("GPA", "not of the form 'a = 0'"),
-        ("GPA = 0 = 1", "not of the form 'a = 0'"),
+        ("GPA =", "not of the form 'a = 0'"),
+        ("GPA = 0 = 1", "restricts no coefficient"),  # a chain: GPA = 0 and 0 = 1
+        ("GPA / (TUCE - 1) = 0", "not linear"),
     ]:
         with pytest.raises(ValueError, match=message):
             ours.wald_test(text)

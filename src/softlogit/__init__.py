@@ -14,6 +14,8 @@ from .selection.cv import LogisticRegressionCV, SoftmaxRegressionCV
 from .selection.path import RegularizationPath, regularization_path
 from .separation_check import check_separation
 from .stats.results import lr_test
+from .stats.term_tests import anova_models as anova
+from .stats.term_tests import score_test
 
 __version__ = "0.1.0"
 
@@ -33,6 +35,8 @@ __all__ = [
     "find_separation",
     "load",
     "lr_test",
+    "anova",
+    "score_test",
     "make_report",
     "ModelFileError",
     "save",

@@ -74,7 +74,9 @@ class Inference:
         ----------
         hypotheses : str or list of str
             Restrictions on named terms (the ``coef_table`` rows), separated by commas:
-            ``"gpa = 0, gre = 0"``, ``"gpa = gre"``, ``"gpa - 2*gre = 1"``; or a list of
+            ``"gpa = 0, gre = 0"``, ``"gpa = gre"``, ``"gpa - 2*gre = 1"``,
+            ``"2*(gpa - gre) = 1"``; an expression without ``=`` equals 0 and a chain
+            ``"a = b = 0"`` is two restrictions (as patsy and car read them); or a list of
             equations, or of terms that each equal 0. Softmax: an equation holds in every
             non-reference class; ``"class:term"`` names one class's coefficient. See
             :meth:`softlogit.stats.results.FitResults.wald_test`.
@@ -123,3 +125,48 @@ class Inference:
         model = self._snapshot()
         check_is_fitted(model, "results_")
         return Summary.from_model(model, alpha, cov_type, groups, signif_stars=signif_stars)
+
+    # ---- issue 13: tests of terms and models
+    def anova(self, test="LRT", type="sequential"):
+        r"""Analysis-of-deviance table of the model's terms, as R's ``anova.glm``,
+        ``drop1`` and car's ``Anova``.
+
+        A term is a formula term with all its design columns (``C(rank)``: every dummy), in
+        every non-reference class of a softmax model; without a formula each feature is a
+        term. Restricted models are refitted on the training rows with the same weights,
+        class weights and offset (see :mod:`softlogit.stats.term_tests`).
+
+        Parameters
+        ----------
+        test : {"LRT", "Rao"}
+            Likelihood ratio :math:`D_0 - D_1`, or Rao's score statistic
+            :math:`U^T I^{-1} U` of the smaller model within the larger one (``"Chisq"``
+            and ``"LR"`` mean ``"LRT"``).
+        type : {"sequential", "drop1", 2, 3}
+            * ``"sequential"`` (R's ``anova(fit, test=)``): terms added one at a time in the
+              formula's order (by degree, then as written); columns ``df, deviance,
+              resid_df, resid_dev, [rao,] p_value``, first row ``NULL`` (intercept only).
+            * ``"drop1"`` (R's ``drop1(fit, test=)``): each term that no other term contains
+              (marginality: ``a`` is kept while ``a:b`` is in) dropped from the full model;
+              columns ``df, deviance`` (of the smaller model), ``aic, lrt|rao, p_value``,
+              first row ``<none>``.
+            * ``2`` (car's ``Anova(type=2)``): each term against the model without it and
+              without the terms containing it, those also absent from the larger model.
+            * ``3`` (car's ``Anova(type=3)``): each term dropped alone from the full model.
+              It depends on the coding of factors: the formula's (treatment contrasts
+              against the first level, R's ``contr.treatment``) test a main effect at the
+              reference level of the factors it interacts with.
+            Columns for 2 and 3: ``lr_chisq`` (or ``rao``), ``df``, ``p_value``.
+
+        Returns
+        -------
+        DataFrame
+            One row per term (``df`` counts estimated parameters; ``resid_df`` is
+            ``nobs - k`` with ``nobs`` the sum of the weights, where R counts rows).
+        """
+        from .stats.term_tests import TermTests, model_terms
+
+        model = self._snapshot()
+        results = model._inference(allow_symmetric=True)
+        terms = model_terms(getattr(model, "_formula", None), results.terms)
+        return TermTests(results, terms).table(test, type)

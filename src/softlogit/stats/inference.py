@@ -193,13 +193,27 @@ def _top_level(text, char):
 
 def split_hypotheses(hypotheses):
     """The equations of ``"a = 0, b - 2*c = 1"`` (commas inside parentheses or brackets,
-    as in ``C(g, Treatment(2))[T.1]``, do not split); a list or tuple holds one equation, or
-    one term meaning ``term = 0``, per item."""
+    as in ``C(g, Treatment(2))[T.1]``, do not split); a list or tuple holds one equation per
+    item. As in patsy (statsmodels) and car, an expression without ``=`` means
+    ``expression = 0``, and a chain ``a = b = c`` means ``a = b, b = c``."""
     if isinstance(hypotheses, (list, tuple)):
-        return [h if _top_level(str(h), "=") else f"{h} = 0" for h in map(str, hypotheses)]
-    text = str(hypotheses)
-    cuts = [-1, *_top_level(text, ","), len(text)]
-    return [text[a + 1 : b].strip() for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+        parts = [str(h).strip() for h in hypotheses]
+    else:
+        text = str(hypotheses)
+        cuts = [-1, *_top_level(text, ","), len(text)]
+        parts = [text[a + 1 : b].strip() for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    return [eq for part in parts for eq in _equations(part)]
+
+
+def _equations(text):
+    """``text`` as equations with one ``=`` each (see :func:`split_hypotheses`)."""
+    cuts = _top_level(text, "=")
+    if not cuts:
+        return [f"{text} = 0"]
+    if len(cuts) == 1:
+        return [text]
+    sides = [text[a + 1 : b].strip() for a, b in zip([-1, *cuts], [*cuts, len(text)], strict=True)]
+    return [f"{a} = {b}" for a, b in zip(sides[:-1], sides[1:], strict=True)]
 
 
 def _skip(text, pos):
@@ -213,39 +227,67 @@ class _UnknownTermError(ValueError):
 
 
 def _factor(text, pos, names, equation):
-    """A term name (the longest that matches) or a number at ``pos``: ``(value, name, end)``."""
+    """A term name (the longest that matches), a number or a parenthesised expression at
+    ``pos``, as a linear form ``(({name: coefficient}, constant), end)``."""
     for name in names:
         end = pos + len(name)
         if text.startswith(name, pos) and (end == len(text) or text[end] in _AFTER):
-            return 1.0, name, end
+            return ({name: 1.0}, 0.0), end
     number = _NUMBER.match(text, pos)
     if number and (number.end() == len(text) or text[number.end()] in _AFTER):
-        return float(number.group()), None, number.end()
+        return ({}, float(number.group())), number.end()
+    if text.startswith("(", pos):
+        close = _closing(text, pos)
+        if close is None:
+            raise ValueError(f"hypothesis {equation!r}: unbalanced parenthesis at {text[pos:]!r}")
+        return _linear_side(text[pos + 1 : close], names, equation), close + 1
     token = _TOKEN.match(text, pos)
     if token is None:
         raise ValueError(f"hypothesis {equation!r}: expected a term or a number at {text[pos:]!r}")
     raise _UnknownTermError(token.group())
 
 
+def _closing(text, pos):
+    """Position of the parenthesis closing the one at ``pos`` (None if unbalanced)."""
+    depth = 0
+    for i in range(pos, len(text)):
+        depth += (text[i] == "(") - (text[i] == ")")
+        if depth == 0:
+            return i
+    return None
+
+
+def _times(a, b, op, equation):
+    """The linear form ``a * b`` or ``a / b``: one side at most holds terms, and a
+    division is by a number."""
+    (ca, ka), (cb, kb) = a, b
+    if (ca and cb) or (op == "/" and cb):
+        raise ValueError(
+            f"hypothesis {equation!r} is not linear: it multiplies or divides by a term"
+        )
+    if op == "/":
+        if kb == 0:
+            raise ValueError(f"hypothesis {equation!r} divides by zero")
+        return {n: v / kb for n, v in ca.items()}, ka / kb
+    coefs, scale = (ca, kb) if ca else (cb, ka)
+    return {n: v * scale for n, v in coefs.items()}, ka * kb
+
+
 def _product(text, pos, names, equation):
-    """``factor (* or / factor)*`` with at most one term name: ``(value, name, end)``."""
-    value, name, op = 1.0, None, "*"
+    """``factor (* or / factor)*``, linear: ``(({name: coefficient}, constant), end)``."""
+    form, op = ({}, 1.0), "*"
     while True:
-        factor, found, pos = _factor(text, _skip(text, pos), names, equation)
-        if found is not None and (name is not None or op == "/"):
-            raise ValueError(
-                f"hypothesis {equation!r} is not linear: it multiplies or divides by a term"
-            )
-        name = name if found is None else found
-        value = value * factor if op == "*" else value / factor
+        factor, pos = _factor(text, _skip(text, pos), names, equation)
+        form = _times(form, factor, op, equation)
         pos = _skip(text, pos)
         if pos == len(text) or text[pos] not in "*/":
-            return value, name, pos
+            return form, pos
         op, pos = text[pos], pos + 1
 
 
 def _linear_side(text, names, equation):
-    """One side of an equation as ``({name: coefficient}, constant)``."""
+    """One side of an equation (or a parenthesised part) as ``({name: coefficient},
+    constant)``."""
     coefs, const, pos, first = {}, 0.0, _skip(text, 0), True
     if pos == len(text):
         raise ValueError(f"hypothesis {equation!r} is not of the form 'a = 0'")
@@ -255,11 +297,10 @@ def _linear_side(text, names, equation):
             sign, signed, pos = (-sign if text[pos] == "-" else sign), True, _skip(text, pos + 1)
         if not (first or signed):
             raise ValueError(f"hypothesis {equation!r}: expected + or - before {text[pos:]!r}")
-        value, name, pos = _product(text, pos, names, equation)
-        if name is None:
-            const += sign * value
-        else:
-            coefs[name] = coefs.get(name, 0.0) + sign * value
+        (part, value), pos = _product(text, pos, names, equation)
+        const += sign * value
+        for name, coef in part.items():
+            coefs[name] = coefs.get(name, 0.0) + sign * coef
         pos, first = _skip(text, pos), False
     return coefs, const
 
@@ -272,8 +313,8 @@ def parse_restriction(equation, names):
     ----------
     equation : str
         Terms (names from ``names``, matched longest first, so names may hold spaces,
-        operators or brackets), numbers, ``+``, ``-``, ``*`` and ``/`` by numbers, on both
-        sides of one ``=``.
+        operators or brackets), numbers, ``+``, ``-``, ``*``, ``/`` by numbers and
+        parentheses (``"2*(a - b) = 1"``), on both sides of one ``=``.
     names : list of str
         The term names the equation may use.
     """
