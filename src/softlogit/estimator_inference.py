@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from sklearn.utils.validation import check_is_fitted
 
+from .stats.influence import influence, write_diagnostics
 from .stats.margins import marginal_effects
+from .stats.residuals import residuals
 from .stats.summary import Summary
 
 __all__ = ["Inference"]
@@ -123,3 +125,33 @@ class Inference:
         model = self._snapshot()
         check_is_fitted(model, "results_")
         return Summary.from_model(model, alpha, cov_type, groups, signif_stars=signif_stars)
+
+    # ---- issue 13: residuals and influence
+    def residuals(self, X=None, y=None, kind="deviance", sample_weight=None, offset=None):
+        """Residuals as R's ``residuals.glm``, ``rstandard`` and ``rstudent``: binary
+        ``kind`` is ``"response"``, ``"pearson"``, ``"deviance"`` (default), ``"working"``,
+        ``"standardized_deviance"``, ``"standardized_pearson"`` or ``"studentized"``; a
+        multinomial model has ``"response"`` and ``"pearson"`` residuals per class, shape
+        (n, K). ``X=None`` uses the training rows (weights and offset included); else pass
+        the labels ``y`` (a formula model reads them from the data frame), the prior
+        weights and the offset of ``X``. See :func:`softlogit.stats.residuals.residuals`
+        for the formulas."""
+        return residuals(self, X, y, kind, sample_weight, offset)
+
+    def influence(self, X=None, y=None, sample_weight=None, offset=None):
+        """Influence measures of a binary model as R's ``influence.measures``: a DataFrame
+        with ``dfbeta_<term>``, ``dfbetas_<term>``, ``dffit``, ``cov_r``, ``cooks_d``,
+        ``hat`` and ``sigma`` per row, computed without an n-by-n matrix; ``X=None`` (the
+        training rows) is what they are meant for. See
+        :func:`softlogit.stats.influence.influence`."""
+        return influence(self, X, y, sample_weight, offset)
+
+    def write_diagnostics(self, path, data=None, columns=None, influence=True, file_format=None):
+        """Write residuals and influence measures of a binary model to a CSV or Parquet
+        file batch by batch (``data``: a ``scan_parquet``/``scan_csv`` scan, or None for
+        the training rows); returns the number of rows. See
+        :func:`softlogit.stats.influence.write_diagnostics`."""
+        from .stats.influence import DEFAULT_COLUMNS
+
+        columns = DEFAULT_COLUMNS if columns is None else columns
+        return write_diagnostics(self, path, data, columns, influence, file_format)
