@@ -259,3 +259,62 @@ def test_streamed_fit_writes_the_in_memory_diagnostics(tmp_path, ext):
     back2 = pd.read_parquet(out2) if ext == "parquet" else pd.read_csv(out2)
     assert list(back2.columns) == ["fitted"]
     np.testing.assert_allclose(back2["fitted"], memory.predict_proba(data[FEATURES])[:, 1])
+
+
+def test_centred_coordinates_map_dfbeta_to_the_raw_intercept():
+    """A column at 1.7e9 + 60 z is fitted in centred coordinates: hat values and the
+    slopes' dfbetas are those of z, and dfbeta of the intercept maps as b' = b - c beta'."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 2))
+    y = (X @ [1.0, -0.5] + rng.logistic(size=300) > 0).astype(int)
+    shifted = X.copy()
+    shifted[:, 0] = 1.7e9 + 60.0 * X[:, 0]
+    plain = sl.LogisticRegression(tol=1e-12).fit(X, y).influence()
+    model = sl.LogisticRegression(tol=1e-12).fit(shifted, y)
+    assert model.results_._objective.center is not None
+    got = model.influence()
+    np.testing.assert_allclose(got["hat"], plain["hat"], rtol=1e-6)
+    np.testing.assert_allclose(got["dfbetas_x0"], plain["dfbetas_x0"], rtol=1e-6, atol=1e-9)
+    slope = plain["dfbeta_x0"] / 60.0
+    np.testing.assert_allclose(got["dfbeta_x0"], slope, rtol=1e-6, atol=1e-6 * slope.abs().max())
+    expected = plain["dfbeta_Intercept"] - 1.7e9 / 60.0 * plain["dfbeta_x0"]
+    scale = expected.abs().max()
+    np.testing.assert_allclose(got["dfbeta_Intercept"], expected, rtol=1e-5, atol=1e-6 * scale)
+
+
+def test_sparse_rows_equal_dense_rows():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(250, 3)) * (rng.random((250, 3)) < 0.5)
+    y = (X @ [1.0, -1.0, 0.5] + rng.logistic(size=250) > 0).astype(int)
+    dense = sl.LogisticRegression(tol=1e-12).fit(X, y)
+    sparse = sl.LogisticRegression(tol=1e-12).fit(sp.csr_matrix(X), y)
+    pd.testing.assert_frame_equal(sparse.influence(), dense.influence(), rtol=1e-8)
+
+
+def test_plots_draw_the_diagnostics():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from softlogit import plotting
+
+    adm = load_admissions()
+    model = sl.LogisticRegression(formula=FORMULA).fit(adm)
+    ax = plotting.plot_residuals(model, kind="pearson")
+    points = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(points[:, 1], model.residuals(kind="pearson"))
+    np.testing.assert_allclose(points[:, 0], model.decision_function(adm))
+    ax = plotting.plot_influence(model, n_labels=2)
+    points = ax.collections[0].get_offsets()
+    table = model.influence()
+    np.testing.assert_allclose(points[:, 0], table["hat"])
+    np.testing.assert_allclose(points[:, 1], model.residuals(kind="standardized_pearson"))
+    p = model.results_.k_params
+    contour = ax.lines[1]  # the first Cook's distance line: level 0.5, upper branch
+    h, r = contour.get_data()
+    np.testing.assert_allclose(r, np.sqrt(0.5 * p * (1 - h) / h))
+    labels = {t.get_text() for t in ax.texts} - {"0.5", "1"}  # less the contour levels
+    assert labels == {str(i) for i in table["cooks_d"].nlargest(2).index}
+    plt.close("all")

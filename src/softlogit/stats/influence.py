@@ -43,7 +43,7 @@ from .residuals import (
     standardized,
 )
 
-__all__ = ["influence", "write_diagnostics"]
+__all__ = ["diagnostics_table", "influence", "write_diagnostics"]
 
 MEASURES = ("dffit", "cov_r", "cooks_d", "hat", "sigma")
 #: The residual columns :func:`write_diagnostics` writes by default.
@@ -164,16 +164,36 @@ def influence(model, X=None, y=None, sample_weight=None, offset=None):
         ``dffit``, ``cov_r``, ``cooks_d``, ``hat`` and ``sigma`` (R's leave-one-out
         :math:`s_{(i)}`); the formulas are in :mod:`softlogit.stats.influence`.
     """
+    return diagnostics_table(model, X, y, sample_weight, offset, columns=(), influence=True)
+
+
+def diagnostics_table(
+    model, X=None, y=None, sample_weight=None, offset=None, columns=DEFAULT_COLUMNS, influence=True
+):
+    """Per-row diagnostics of a binary model in memory: the ``columns`` of
+    :func:`write_diagnostics` followed (``influence=True``) by those of :func:`influence`.
+
+    Returns
+    -------
+    DataFrame
+    """
     source = row_source(model, X, y, sample_weight, offset)
     state = _Influence(model, source)
-    columns = state.influence_columns()
+    names = _column_names(state, columns, influence)
     parts = []
     for chunk in ordered_chunks(source):
         rows = state.rows(chunk)
-        parts.append(pd.DataFrame({c: rows[c] for c in columns}))
+        parts.append(pd.DataFrame({c: rows[c] for c in names}))
     if not parts:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=names)
     return pd.concat(parts, ignore_index=True)
+
+
+def _column_names(state, columns, influence):
+    bad = [c for c in columns if c not in DEFAULT_COLUMNS]
+    if bad:
+        raise ValueError(f"unknown columns {bad}; choose among {list(DEFAULT_COLUMNS)}")
+    return list(columns) + (state.influence_columns() if influence else [])
 
 
 def scan_source(model, scan):
@@ -214,9 +234,8 @@ def write_diagnostics(
         Per-row columns: ``linear_predictor``, ``fitted`` and the residual kinds of
         :func:`softlogit.stats.residuals.residuals`.
     influence : bool
-        Also write the columns of :func:`influence` (one more pass first, for
-        :math:`n` and :math:`\sum d_j^2`). Without it, the hat-based residual kinds need
-        it too and are computed all the same.
+        Also write the columns of :func:`influence`. Either way one pass for :math:`n`
+        and :math:`\sum d_j^2` comes before the pass that writes.
     file_format : {"csv", "parquet"}, optional
         Default: from the file name (``.parquet``/``.pq``: Parquet, else CSV).
 
@@ -230,10 +249,7 @@ def write_diagnostics(
         raise ValueError(f"file_format={fmt!r} is not one of {FORMATS}")
     source = row_source(model) if data is None else scan_source(model, data)
     state = _Influence(model, source)
-    names = list(columns) + (state.influence_columns() if influence else [])
-    bad = [c for c in columns if c not in DEFAULT_COLUMNS]
-    if bad:
-        raise ValueError(f"unknown columns {bad}; choose among {list(DEFAULT_COLUMNS)}")
+    names = _column_names(state, columns, influence)
     import pyarrow as pa
 
     n = 0
