@@ -318,3 +318,24 @@ def test_plots_draw_the_diagnostics():
     labels = {t.get_text() for t in ax.texts} - {"0.5", "1"}  # less the contour levels
     assert labels == {str(i) for i in table["cooks_d"].nlargest(2).index}
     plt.close("all")
+
+
+def test_write_diagnostics_checks_its_arguments(tmp_path):
+    pytest.importorskip("pyarrow")
+    data = _numeric_admissions().assign(off=0.1)
+    data.to_parquet(tmp_path / "a.parquet")
+    scan = sl.scan_parquet(tmp_path / "a.parquet", target="admit", features=FEATURES)
+    model = sl.LogisticRegression().fit(data[FEATURES], data["admit"], offset=data["off"])
+    with pytest.raises(ValueError, match="offset"):
+        model.write_diagnostics(tmp_path / "x.csv", data=scan)
+    with pytest.raises(ValueError, match="unknown columns"):
+        model.write_diagnostics(tmp_path / "x.csv", columns=["leverage"])
+    with pytest.raises(ValueError, match="file_format"):
+        model.write_diagnostics(tmp_path / "x.csv", file_format="xlsx")
+    assert not (tmp_path / "x.csv").exists()
+    with_offset = sl.scan_parquet(
+        tmp_path / "a.parquet", target="admit", features=FEATURES, offset="off"
+    )
+    model.write_diagnostics(tmp_path / "x.pq", data=with_offset, influence=False)
+    back = pd.read_parquet(tmp_path / "x.pq")
+    np.testing.assert_allclose(back["deviance"], model.residuals(), rtol=1e-10)

@@ -177,6 +177,7 @@ def diagnostics_table(
     -------
     DataFrame
     """
+    model = model._snapshot()  # one model, even if a fit publishes meanwhile
     source = row_source(model, X, y, sample_weight, offset)
     state = _Influence(model, source)
     names = _column_names(state, columns, influence)
@@ -199,6 +200,10 @@ def _column_names(state, columns, influence):
 def scan_source(model, scan):
     """The data source of a ``scan_parquet``/``scan_csv`` scan bound to the fitted model's
     classes (one descriptive pass checks the values and the labels)."""
+    if getattr(model, "has_offset_", False) and not scan.has_offset:
+        raise ValueError(
+            "the model was fitted with an offset: name the scan's offset column (offset=)"
+        )
     summary = scan.describe()
     classes = model.classes_
     unknown = [c for c in summary.classes if c not in set(classes.tolist())]
@@ -247,6 +252,7 @@ def write_diagnostics(
     fmt = file_format or _format_of(path)
     if fmt not in FORMATS:
         raise ValueError(f"file_format={fmt!r} is not one of {FORMATS}")
+    model = model._snapshot()
     source = row_source(model) if data is None else scan_source(model, data)
     state = _Influence(model, source)
     names = _column_names(state, columns, influence)

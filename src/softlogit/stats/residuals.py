@@ -280,6 +280,7 @@ def residuals(model, X=None, y=None, kind="deviance", sample_weight=None, offset
     -------
     ndarray of shape (n,) (binary) or (n, K) (multinomial, columns in ``classes_`` order)
     """
+    model = model._snapshot()  # one model, even if a fit publishes meanwhile
     rm0 = RowModel.of(model)
     name = canonical_kind(kind, rm0.binary)
     need_hat = name.startswith("standard") or name == "studentized"
