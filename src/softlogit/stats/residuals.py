@@ -34,7 +34,9 @@ A multinomial model has per-class residuals for the one-hot response :math:`y_{i
 :math:`\sqrt{w_i}\,(y_{ik} - p_{ik}) / \sqrt{p_{ik}(1 - p_{ik})}` (each class's indicator as a
 binomial response), shape ``(n, K)`` in ``classes_`` order.
 
-Rows of zero prior weight, which R's influence functions drop, get NaN hat-based values.
+Rows of zero prior weight, which R's influence functions drop, get NaN hat-based values; their
+response and working residuals use the observed :math:`y_i` (R's ``binomial()$initialize``
+sets :math:`y_i = 0` there, so R's differ on those rows).
 """
 
 from __future__ import annotations
