@@ -30,6 +30,7 @@ CHAPTERS = [
     "plots-and-report.md",
     "big-data.md",
     "term-tests.md",
+    "residuals.md",
 ]
 CLI_CHAPTER = DOCS / "cli.md"  # its bash blocks run in one folder
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from sklearn.utils.validation import check_is_fitted
 
+from .stats.influence import influence, write_diagnostics
 from .stats.margins import marginal_effects
+from .stats.residuals import residuals
 from .stats.summary import Summary
 
 __all__ = ["Inference"]
@@ -170,3 +172,90 @@ class Inference:
         results = model._inference(allow_symmetric=True)
         terms = model_terms(getattr(model, "_formula", None), results.terms)
         return TermTests(results, terms).table(test, type)
+
+    # ---- issue 13: residuals and influence
+    def residuals(self, X=None, y=None, kind="deviance", sample_weight=None, offset=None):
+        r"""Residuals as R's ``residuals.glm``, ``rstandard`` and ``rstudent`` (binary) or
+        per class (multinomial).
+
+        With :math:`\mu_i` the fitted probability, :math:`v_i = \mu_i(1-\mu_i)`, prior
+        weight :math:`w_i` and hat value :math:`h_i`: response :math:`y_i - \mu_i`, Pearson
+        :math:`r_i = \sqrt{w_i}(y_i-\mu_i)/\sqrt{v_i}`, deviance
+        :math:`d_i = \operatorname{sign}(y_i-\mu_i)\sqrt{-2 w_i \log p(y_i)}`, working
+        :math:`(y_i-\mu_i)/v_i`, standardised :math:`d_i/\sqrt{1-h_i}` and
+        :math:`r_i/\sqrt{1-h_i}`, studentised
+        :math:`\operatorname{sign}(d_i)\sqrt{d_i^2 + h_i r_i^2/(1-h_i)}`.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or data frame, optional
+            Rows; None: the training rows, with their weights and offset.
+        y : array-like of shape (n,), optional
+            Labels of ``X`` (a formula model reads them from the data frame).
+        kind : str
+            Binary: ``"response"``, ``"pearson"``, ``"deviance"`` (default), ``"working"``,
+            ``"standardized_deviance"``, ``"standardized_pearson"`` or ``"studentized"``
+            (also ``"rstandard"``, ``"rstudent"`` and British spellings); multinomial:
+            ``"response"`` or ``"pearson"``.
+        sample_weight, offset : array-like, optional
+            Prior weights and offset of the rows of ``X``.
+
+        Returns
+        -------
+        ndarray of shape (n,), or (n, K) for a multinomial model (``classes_`` order)
+
+        See :func:`softlogit.stats.residuals.residuals`.
+        """
+        return residuals(self, X, y, kind, sample_weight, offset)
+
+    def influence(self, X=None, y=None, sample_weight=None, offset=None):
+        r"""Influence measures of a binary model as R's ``influence.measures`` on a glm,
+        computed row by row without an n-by-n matrix.
+
+        Hat values :math:`h_i = w_i v_i \tilde x_i^T (X^T W X)^{-1} \tilde x_i`, Cook's
+        distance :math:`(r_i/(1-h_i))^2 h_i/p`, the one-step ``dfbeta``
+        :math:`\sqrt{w_i v_i}(X^T W X)^{-1}\tilde x_i\, d_i/(1-h_i)` (R's, with the deviance
+        residual), ``dfbetas`` (``dfbeta`` over :math:`s_{(i)}` times the standard error),
+        ``dffit``, ``cov_r`` and the leave-one-out :math:`s_{(i)}` (``sigma``).
+
+        Parameters
+        ----------
+        X, y, sample_weight, offset : optional
+            The rows, as for :meth:`residuals`; None: the training rows (what the
+            measures are meant for).
+
+        Returns
+        -------
+        DataFrame
+            Columns ``dfbeta_<term>``, ``dfbetas_<term>``, ``dffit``, ``cov_r``,
+            ``cooks_d``, ``hat``, ``sigma``; NaN for rows of zero weight. See
+            :func:`softlogit.stats.influence.influence`.
+        """
+        return influence(self, X, y, sample_weight, offset)
+
+    def write_diagnostics(self, path, data=None, columns=None, influence=True, file_format=None):
+        """Write residuals and influence measures of a binary model to a CSV or Parquet
+        file, batch by batch (atomically; memory holds one batch).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        data : scan, optional
+            A ``scan_parquet``/``scan_csv`` scan; None: the training rows.
+        columns : sequence of str, optional
+            Per-row columns (default: ``linear_predictor``, ``fitted`` and every binary
+            residual kind of :meth:`residuals`).
+        influence : bool
+            Also write the columns of :meth:`influence`.
+        file_format : {"csv", "parquet"}, optional
+            Default: from the file name.
+
+        Returns
+        -------
+        int
+            Rows written. See :func:`softlogit.stats.influence.write_diagnostics`.
+        """
+        from .stats.influence import DEFAULT_COLUMNS
+
+        columns = DEFAULT_COLUMNS if columns is None else columns
+        return write_diagnostics(self, path, data, columns, influence, file_format)

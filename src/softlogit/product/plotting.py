@@ -10,12 +10,15 @@ headless (the Agg backend) and inside reports.
 * Optimisation: :func:`plot_training_curve` (the GLM solver and the network solver reach the
   same objective).
 * Penalties: :func:`plot_path` (coefficients along ``alpha``), :func:`plot_cv` (the CV curve).
+* Diagnostics: :func:`plot_residuals`, :func:`plot_influence` (leverage with Cook's distance
+  contours), from :mod:`softlogit.product.diagnostic_plots`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .diagnostic_plots import plot_influence, plot_residuals
 from .forest import plot_coefficients
 from .plot_base import (
     _axes,
@@ -32,7 +35,9 @@ __all__ = [
     "plot_coefficients",
     "plot_cv",
     "plot_decision_regions",
+    "plot_influence",
     "plot_path",
+    "plot_residuals",
     "plot_roc",
     "plot_loss_curve",
     "plot_training_curve",
