@@ -423,7 +423,8 @@ class LogisticRegression(_LinearClassifier):
     ----------
     penalty : {None, "l2", "l1", "elasticnet", "firth"}
         None fits the plain maximum-likelihood estimate; "l1"/"elasticnet" are solved by
-        coordinate descent (``solver="cd"``); "firth" is Firth's bias reduction (binary).
+        coordinate descent (``solver="cd"``); "firth" is Firth's bias reduction (binary, and
+        multinomial as R's ``brglm2::brmultinom``).
     alpha : float
         Penalty strength (glmnet convention; ``C = 1 / (n * alpha)`` in scikit-learn terms),
         ``>= 0``; "l2", "l1" and "elasticnet" need ``alpha > 0`` (a ValueError otherwise).

@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from .model.families import Categorical
-from .model.fitting import build_objective, has_offset, null_loglike, solver_for
+from .model.fitting import (
+    build_objective,
+    fits_in_reference,
+    has_offset,
+    null_loglike,
+    solver_for,
+)
 from .model.solvers import STOCHASTIC
 from .params import is_fitted_name
 from .stats.results import FitResults
@@ -103,7 +109,7 @@ class FittedState:
             np.array_equal(self.classes_, spec.classes)
             and self.coef_.shape == ((K if spec.reference is None else K - 1), spec.X.shape[1])
             and self._reference == spec.reference
-            and not (mapped and spec.penalty.is_zero)
+            and not (mapped and fits_in_reference(spec.penalty))
         )
 
     def _stored_theta(self, fit_intercept):

@@ -37,6 +37,7 @@ __all__ = [
     "build_objective",
     "class_totals",
     "fit_model",
+    "fits_in_reference",
     "has_offset",
     "is_external",
     "make_source",
@@ -146,9 +147,17 @@ def _solver_family(spec, solver_name):
     K = spec.classes.size
     if spec.reference is not None:
         return make_family(K, spec.reference, spec.binary_fast), False
-    if solver_name in STOCHASTIC or not spec.penalty.is_zero:
+    if solver_name in STOCHASTIC or not fits_in_reference(spec.penalty):
         return Categorical(K, None), False
     return Categorical(K, 0), True
+
+
+def fits_in_reference(penalty):
+    """Whether a symmetric softmax under ``penalty`` is fitted in the reference-0
+    parameterisation and mapped to the sum-to-zero form: without a penalty, and under
+    Firth's, whose Jeffreys prior is invariant to the parameterisation (the symmetric
+    information is singular)."""
+    return penalty.is_zero or isinstance(penalty, Firth)
 
 
 def _null_intercepts(spec, family):
@@ -331,10 +340,10 @@ def _diagnose_separation(spec, objective, result, aliased):
     if not found.separated:
         return None, False
     report = SeparationReport.from_result(found, spec.classes, spec.feature_names)
-    remedy = "penalty='firth' or penalty='l2'" if spec.classes.size == 2 else "penalty='l2'"
     warn(
         f"{report}; the maximum-likelihood estimate does not exist and the reported "
-        f"coefficients diverge. Use {remedy} (alpha > 0) for finite estimates.",
+        "coefficients diverge. Use penalty='firth' or penalty='l2' (alpha > 0) for finite "
+        "estimates.",
         PerfectSeparationWarning,
     )
     return found, False
