@@ -21,6 +21,7 @@ from .model.fitting import (
 )
 from .model.solvers import STOCHASTIC
 from .params import is_fitted_name
+from .stats.corrected_results import CorrectedFitResults
 from .stats.results import FitResults
 
 __all__ = ["FittedState"]
@@ -92,7 +93,12 @@ class FittedState:
         free = np.ones(objective.shape, dtype=bool)
         free[:, : objective.p][:, out.aliased] = False
         rows = None if self._binary_only else list(np.delete(spec.classes, spec.reference or 0))
-        r = FitResults(objective, theta, free.ravel(), spec.feature_names, rows, null_loglike(spec))
+        args = (objective, theta, free.ravel(), spec.feature_names, rows, null_loglike(spec))
+        r = (
+            FitResults(*args)
+            if out.covariance is None
+            else CorrectedFitResults(*args, out.covariance)
+        )
         return {"results_": r, **{f"{name}_": getattr(r, name) for name in RESULT_STATISTICS}}
 
     def _warm_start_theta(self, spec):

@@ -24,6 +24,7 @@ from ..data.sources import InMemorySource, chunk_rows_for, single_threaded_blas
 from ..exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning, warn
 from .families import Categorical, make_family
 from .firth import FirthObjective
+from .firth_corrections import correct_intercept
 from .objective import NEAR_CERTAIN, Objective
 from .penalties import Firth, NoPenalty
 from .rank import aliased_columns, design_gram
@@ -93,6 +94,7 @@ class FitOutcome:
     objective: object = None
     theta: np.ndarray | None = None
     free: np.ndarray | None = None
+    covariance: np.ndarray | None = None  # FLIC/FLAC: their own (raw coordinates)
 
 
 def to_symmetric(coef, intercept, reference):
@@ -260,6 +262,15 @@ def _fit_model(spec, theta0, state, diagnose):
         objective.free = free.ravel()
     kwargs = {"state": state} if name in STOCHASTIC else {}
     result = solve(objective, theta0, free.ravel(), spec.options, **kwargs)
+    covariance = None
+    if isinstance(spec.penalty, Firth) and spec.penalty.correction is not None:
+        firth = result
+        result, objective, covariance = correct_intercept(
+            spec, objective, firth.theta, free.ravel(), spec.options
+        )
+        result.converged = result.converged and firth.converged
+        result.n_iter += firth.n_iter
+        result.history = firth.history + result.history
     coef, intercept = objective.split(result.theta)
     coef, intercept = coef.copy(), intercept.copy()
     if map_symmetric or (family.reference is None and spec.penalty.is_zero):
@@ -292,6 +303,7 @@ def _fit_model(spec, theta0, state, diagnose):
         objective,
         result.theta,
         free.ravel(),
+        covariance,
     )
 
 
