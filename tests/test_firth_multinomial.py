@@ -129,3 +129,22 @@ def test_reference_and_symmetric_parameterisations_agree():
     np.testing.assert_allclose(sym.coef_.sum(axis=0), 0.0, atol=1e-12)
     for other in (last, sym):
         np.testing.assert_allclose(other.predict_proba(X), first.predict_proba(X), atol=1e-9)
+
+
+def test_streamed_fit_equals_the_in_memory_one(tmp_path):
+    """The penalty's gradient is a sum over chunks: a CSV stream in small batches gives the
+    in-memory estimate and standard errors (FLIC too; FLAC needs the rows in memory)."""
+    hsb = load_hsbdemo()
+    cols = ["write", "math", "ses_middle", "ses_high"]
+    hsb[[*cols, "prog", "honcomp"]].to_csv(tmp_path / "h.csv", index=False)
+    for target, penalty, cls in (
+        ("prog", "firth", sl.SoftmaxRegression),
+        ("honcomp", "flic", sl.LogisticRegression),
+    ):
+        scan = sl.scan_csv(tmp_path / "h.csv", target=target, features=cols, batch_rows=37)
+        streamed = cls(penalty=penalty, tol=1e-10).fit(scan)
+        memory = cls(penalty=penalty, tol=1e-10).fit(hsb[cols], hsb[target])
+        np.testing.assert_allclose(ours(streamed)[0], ours(memory)[0], rtol=1e-9)
+        np.testing.assert_allclose(ours(streamed)[1], ours(memory)[1], rtol=1e-9)
+    with pytest.raises(ValueError, match="needs the rows in memory"):
+        sl.LogisticRegression(penalty="flac").fit(scan)
