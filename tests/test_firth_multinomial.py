@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
 
@@ -148,3 +149,22 @@ def test_streamed_fit_equals_the_in_memory_one(tmp_path):
         np.testing.assert_allclose(ours(streamed)[1], ours(memory)[1], rtol=1e-9)
     with pytest.raises(ValueError, match="needs the rows in memory"):
         sl.LogisticRegression(penalty="flac").fit(scan)
+
+
+def test_aliased_sparse_and_far_from_zero_columns():
+    """An aliased column is fixed at 0 and the others are the fit without it; sparse input
+    and a column far from 0 (centred coordinates) give the dense estimate."""
+    hsb = load_hsbdemo()
+    X = hsb[["write", "math", "ses_middle", "ses_high"]].to_numpy(float)
+    y = hsb["prog"]
+    plain = sl.SoftmaxRegression(penalty="firth", tol=1e-10).fit(X, y)
+    with pytest.warns(sl.exceptions.CollinearityWarning):
+        aliased = sl.SoftmaxRegression(penalty="firth", tol=1e-10).fit(
+            np.column_stack([X, X[:, 0] + X[:, 1]]), y
+        )
+    np.testing.assert_allclose(aliased.coef_[:, :4], plain.coef_, atol=1e-10)
+    assert np.all(aliased.coef_[:, 4] == 0)
+    sparse = sl.SoftmaxRegression(penalty="firth", tol=1e-10).fit(sp.csr_matrix(X), y)
+    np.testing.assert_allclose(sparse.coef_, plain.coef_, atol=1e-10)
+    far = sl.SoftmaxRegression(penalty="firth", tol=1e-10).fit(X + [1e6, 0, 0, 0], y)
+    np.testing.assert_allclose(far.coef_, plain.coef_, atol=1e-9)
