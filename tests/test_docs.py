@@ -31,6 +31,7 @@ CHAPTERS = [
     "big-data.md",
     "term-tests.md",
     "residuals.md",
+    "bias-reduction.md",
 ]
 CLI_CHAPTER = DOCS / "cli.md"  # its bash blocks run in one folder
 

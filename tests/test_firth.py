@@ -77,9 +77,8 @@ def test_finite_under_complete_separation_and_softmax_k2_agrees():
 
 
 def test_firth_limits_are_explained(multi_data):
-    X, y = multi_data
-    with pytest.raises(ValueError, match="binary models only"):
-        sl.SoftmaxRegression(penalty="firth").fit(X, y)
+    X, y = multi_data  # multinomial Firth exists since issue 13 (test_firth_multinomial.py)
+    assert sl.SoftmaxRegression(penalty="firth").fit(X, y).converged_
     Xb, yb = make_data(n=50, p=2, n_classes=2, seed=1)
     with pytest.raises(ValueError, match="needs solver 'newton' or 'lbfgs'"):
         sl.LogisticRegression(penalty="firth", solver="adam").fit(Xb, yb)

@@ -421,9 +421,12 @@ class LogisticRegression(_LinearClassifier):
 
     Parameters
     ----------
-    penalty : {None, "l2", "l1", "elasticnet", "firth"}
+    penalty : {None, "l2", "l1", "elasticnet", "firth", "flic", "flac"}
         None fits the plain maximum-likelihood estimate; "l1"/"elasticnet" are solved by
-        coordinate descent (``solver="cd"``); "firth" is Firth's bias reduction (binary).
+        coordinate descent (``solver="cd"``); "firth" is Firth's bias reduction (binary, and
+        multinomial as R's ``brglm2::brmultinom``); "flic" and "flac" (binary) are Firth's
+        fit with its intercept corrected so that the mean fitted probability equals the
+        observed proportion (Puhr et al. 2017; :mod:`softlogit.model.firth_corrections`).
     alpha : float
         Penalty strength (glmnet convention; ``C = 1 / (n * alpha)`` in scikit-learn terms),
         ``>= 0``; "l2", "l1" and "elasticnet" need ``alpha > 0`` (a ValueError otherwise).

@@ -12,9 +12,16 @@ from __future__ import annotations
 import numpy as np
 
 from .model.families import Categorical
-from .model.fitting import build_objective, has_offset, null_loglike, solver_for
+from .model.fitting import (
+    build_objective,
+    fits_in_reference,
+    has_offset,
+    null_loglike,
+    solver_for,
+)
 from .model.solvers import STOCHASTIC
 from .params import is_fitted_name
+from .stats.corrected_results import CorrectedFitResults
 from .stats.results import FitResults
 
 __all__ = ["FittedState"]
@@ -86,7 +93,12 @@ class FittedState:
         free = np.ones(objective.shape, dtype=bool)
         free[:, : objective.p][:, out.aliased] = False
         rows = None if self._binary_only else list(np.delete(spec.classes, spec.reference or 0))
-        r = FitResults(objective, theta, free.ravel(), spec.feature_names, rows, null_loglike(spec))
+        args = (objective, theta, free.ravel(), spec.feature_names, rows, null_loglike(spec))
+        r = (
+            FitResults(*args)
+            if out.covariance is None
+            else CorrectedFitResults(*args, out.covariance)
+        )
         return {"results_": r, **{f"{name}_": getattr(r, name) for name in RESULT_STATISTICS}}
 
     def _warm_start_theta(self, spec):
@@ -103,7 +115,7 @@ class FittedState:
             np.array_equal(self.classes_, spec.classes)
             and self.coef_.shape == ((K if spec.reference is None else K - 1), spec.X.shape[1])
             and self._reference == spec.reference
-            and not (mapped and spec.penalty.is_zero)
+            and not (mapped and fits_in_reference(spec.penalty))
         )
 
     def _stored_theta(self, fit_intercept):

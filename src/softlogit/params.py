@@ -39,7 +39,7 @@ FITTED_PRIVATE = ("_formula", "_family", "_reference", "_train_state")
 
 #: The constraints of LogisticRegression's and SoftmaxRegression's shared parameters.
 PARAMETER_CONSTRAINTS = {
-    "penalty": [StrOptions({"none", *STRENGTH_PENALTIES, "firth"}), None],
+    "penalty": [StrOptions({"none", *STRENGTH_PENALTIES, "firth", "flic", "flac"}), None],
     "alpha": [Interval(Real, 0, None, closed="left")],  # [0, inf): inf is refused
     "solver": [StrOptions({"auto", *SOLVERS})],
     "fit_intercept": ["boolean"],

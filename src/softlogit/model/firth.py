@@ -8,6 +8,24 @@ gradient of the penalty is :math:`\sum_i h_i (\tfrac12 - p_i) \tilde x_i`, with 
 
 .. math:: U^*(\theta) = \sum_i \bigl[w_i (y_i - p_i) + h_i (\tfrac12 - p_i)\bigr] \tilde x_i .
 
+For a multinomial model with a reference class (Kosmidis & Firth 2011; R's
+``brglm2::brmultinom``, whose default ``type="AS_mean"`` solves the same equations, the
+canonical link making the mean-bias-reducing adjustment the Jeffreys-penalty score) the
+information is :math:`I = \sum_i w_i\, V_i \otimes \tilde x_i \tilde x_i^T` over the
+:math:`m = K - 1` free logits, :math:`V_i = \operatorname{diag}(p_i) - p_i p_i^T`. The
+penalty's gradient :math:`\tfrac12 \operatorname{tr}(I^{-1}\, \partial I / \partial\theta)`
+needs, per row, only the :math:`m \times m` block :math:`A_i` with
+:math:`(A_i)_{ab} = \tilde x_i^T (I^{-1})_{ab}\, \tilde x_i` (so that
+:math:`H_i = V_i^{1/2} A_i V_i^{1/2} w_i` is the row's block of the hat matrix): with
+:math:`\partial V_{ab} / \partial\eta_c = \delta_{ab} V_{ac} - V_{ac} p_b - p_a V_{bc}`,
+
+.. math:: \frac{\partial}{\partial \theta_c} \tfrac12 \log\det I
+   = \sum_i \tfrac12 w_i \bigl[V_i (\operatorname{diag} A_i - 2 A_i p_i)\bigr]_c\,
+   \tilde x_i ,
+
+which for :math:`m = 1` is the binary :math:`h_i (\tfrac12 - p_i)`. No :math:`n \times n`
+matrix is formed: the rows are reduced chunk by chunk.
+
 As R's ``logistf`` does, the iterations are Newton steps with the Fisher information as the
 Hessian and step-halving on :math:`\ell^*`; standard errors come from :math:`I^{-1}` at the
 estimate. Each evaluation takes two passes over the data (information, then leverages).
@@ -32,7 +50,8 @@ class FirthObjective:
     Parameters
     ----------
     base : Objective
-        The unpenalised binary objective (one logit row).
+        The unpenalised objective: binary (one logit row) or multinomial in a reference-class
+        parameterisation (``K - 1`` rows; the symmetric softmax has a singular information).
     """
 
     #: The Hessian returned is the Fisher information, an approximation of the penalised
@@ -44,8 +63,8 @@ class FirthObjective:
     value_resolution = 1e-10
 
     def __init__(self, base):
-        if base.m != 1:
-            raise ValueError("penalty='firth' is implemented for binary models only")
+        if getattr(base.family, "reference", 0) is None:
+            raise ValueError("penalty='firth' needs a reference-class parameterisation")
         self.base = base
         self.free = np.ones(base.n_params, dtype=bool)
         self.penalty = Firth()
@@ -63,6 +82,38 @@ class FirthObjective:
         return f0, g0, H0, sla.cho_factor(info, check_finite=False)
 
     def _penalty_gradient(self, theta, factor):
+        """The penalty's gradient in centred coordinates (binary or multinomial)."""
+        if self.m == 1:
+            return self._binary_penalty_gradient(theta, factor)
+        return self._multinomial_penalty_gradient(theta, factor)
+
+    def _multinomial_penalty_gradient(self, theta, factor):
+        r""":math:`\sum_i \tfrac12 w_i [V_i(\operatorname{diag} A_i - 2 A_i p_i)]_c \tilde
+        x_i` (module docstring) in centred coordinates; aliased parameters get 0."""
+        free, center, m, q = self.free, self.centering.center, self.m, self.q
+        inv = np.zeros((self.n_params, self.n_params))
+        inv[np.ix_(free, free)] = sla.cho_solve(factor, np.eye(int(free.sum())))
+        inv = inv.reshape(m, q, m, q)
+
+        def stats(chunk):
+            eta = self.base.linear_predictor(theta, chunk)
+            X = chunk.X.toarray() if sp.issparse(chunk.X) else chunk.X
+            X = scaled_design(X, np.ones(X.shape[0]), self.fit_intercept, None, center)
+            D, P = self.family.working_weights(eta)  # V = diag(D) - P P^T, p = P
+            A = np.empty((X.shape[0], m, m))
+            for a in range(m):
+                Y = (X @ inv[a].reshape(q, m * q)).reshape(X.shape[0], m, q)
+                A[:, a, :] = np.einsum("nbj,nj->nb", Y, X)
+            v = np.einsum("naa->na", A) - 2.0 * np.einsum("nab,nb->na", A, P)
+            G = D * v - P * np.sum(P * v, axis=1, keepdims=True)
+            G *= 0.5 * chunk.weight[:, None]
+            return (G.T @ X,)
+
+        out = self.reduce(stats)[0].ravel()
+        out[~free] = 0.0
+        return out
+
+    def _binary_penalty_gradient(self, theta, factor):
         """:math:`\\sum_i h_i (1/2 - p_i) \\tilde x_i` in centred coordinates, with the
         leverages from the centred design."""
         free, center = self.free, self.centering.center

@@ -24,6 +24,7 @@ from ..data.sources import InMemorySource, chunk_rows_for, single_threaded_blas
 from ..exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning, warn
 from .families import Categorical, make_family
 from .firth import FirthObjective
+from .firth_corrections import correct_intercept
 from .objective import NEAR_CERTAIN, Objective
 from .penalties import Firth, NoPenalty
 from .rank import aliased_columns, design_gram
@@ -37,6 +38,7 @@ __all__ = [
     "build_objective",
     "class_totals",
     "fit_model",
+    "fits_in_reference",
     "has_offset",
     "is_external",
     "make_source",
@@ -92,6 +94,7 @@ class FitOutcome:
     objective: object = None
     theta: np.ndarray | None = None
     free: np.ndarray | None = None
+    covariance: np.ndarray | None = None  # FLIC/FLAC: their own (raw coordinates)
 
 
 def to_symmetric(coef, intercept, reference):
@@ -146,9 +149,17 @@ def _solver_family(spec, solver_name):
     K = spec.classes.size
     if spec.reference is not None:
         return make_family(K, spec.reference, spec.binary_fast), False
-    if solver_name in STOCHASTIC or not spec.penalty.is_zero:
+    if solver_name in STOCHASTIC or not fits_in_reference(spec.penalty):
         return Categorical(K, None), False
     return Categorical(K, 0), True
+
+
+def fits_in_reference(penalty):
+    """Whether a symmetric softmax under ``penalty`` is fitted in the reference-0
+    parameterisation and mapped to the sum-to-zero form: without a penalty, and under
+    Firth's, whose Jeffreys prior is invariant to the parameterisation (the symmetric
+    information is singular)."""
+    return penalty.is_zero or isinstance(penalty, Firth)
 
 
 def _null_intercepts(spec, family):
@@ -251,6 +262,15 @@ def _fit_model(spec, theta0, state, diagnose):
         objective.free = free.ravel()
     kwargs = {"state": state} if name in STOCHASTIC else {}
     result = solve(objective, theta0, free.ravel(), spec.options, **kwargs)
+    covariance = None
+    if isinstance(spec.penalty, Firth) and spec.penalty.correction is not None:
+        firth = result
+        result, objective, covariance = correct_intercept(
+            spec, objective, firth.theta, free.ravel(), spec.options
+        )
+        result.converged = result.converged and firth.converged
+        result.n_iter += firth.n_iter
+        result.history = firth.history + result.history
     coef, intercept = objective.split(result.theta)
     coef, intercept = coef.copy(), intercept.copy()
     if map_symmetric or (family.reference is None and spec.penalty.is_zero):
@@ -283,6 +303,7 @@ def _fit_model(spec, theta0, state, diagnose):
         objective,
         result.theta,
         free.ravel(),
+        covariance,
     )
 
 
@@ -331,10 +352,10 @@ def _diagnose_separation(spec, objective, result, aliased):
     if not found.separated:
         return None, False
     report = SeparationReport.from_result(found, spec.classes, spec.feature_names)
-    remedy = "penalty='firth' or penalty='l2'" if spec.classes.size == 2 else "penalty='l2'"
     warn(
         f"{report}; the maximum-likelihood estimate does not exist and the reported "
-        f"coefficients diverge. Use {remedy} (alpha > 0) for finite estimates.",
+        "coefficients diverge. Use penalty='firth' or penalty='l2' (alpha > 0) for finite "
+        "estimates.",
         PerfectSeparationWarning,
     )
     return found, False

@@ -133,7 +133,11 @@ def L2(alpha):  # noqa: N802 - reads as the penalty's name
 @dataclass(frozen=True)
 class Firth(NoPenalty):
     """Marker penalty for ``penalty="firth"``: no coefficient penalty of its own; the
-    objective is wrapped in :class:`softlogit.model.firth.FirthObjective`."""
+    objective is wrapped in :class:`softlogit.model.firth.FirthObjective`. ``correction``
+    ("flic" or "flac", for ``penalty="flic"``/``"flac"``) corrects the intercept of the
+    binary fit afterwards (:mod:`softlogit.model.firth_corrections`)."""
+
+    correction: str | None = None
 
     @property
     def is_zero(self):
@@ -141,7 +145,7 @@ class Firth(NoPenalty):
         return False
 
 
-PENALTY_NAMES = (None, "none", "l2", "l1", "elasticnet", "firth")
+PENALTY_NAMES = (None, "none", "l2", "l1", "elasticnet", "firth", "flic", "flac")
 
 
 def make_penalty(penalty, alpha, l1_ratio=0.0, factor=None, scale=None, grouped=False):
@@ -149,9 +153,9 @@ def make_penalty(penalty, alpha, l1_ratio=0.0, factor=None, scale=None, grouped=
 
     Parameters
     ----------
-    penalty : {None, "none", "l2", "l1", "elasticnet", "firth"}
+    penalty : {None, "none", "l2", "l1", "elasticnet", "firth", "flic", "flac"}
     alpha : float
-        Overall strength (unused by "firth").
+        Overall strength (unused by "firth", "flic" and "flac").
     l1_ratio : float
         Lasso share of the elastic net (forced to 0 for "l2" and 1 for "l1").
     factor : ndarray of shape (p,) or None
@@ -164,11 +168,11 @@ def make_penalty(penalty, alpha, l1_ratio=0.0, factor=None, scale=None, grouped=
     if penalty not in PENALTY_NAMES:
         raise ValueError(
             f"penalty={penalty!r} is not supported; choose one of None, 'l2', 'l1', "
-            "'elasticnet', 'firth'"
+            "'elasticnet', 'firth', 'flic', 'flac'"
         )
     if not np.isfinite(alpha) or alpha < 0:
         raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
-    if penalty in (None, "none", "firth") and alpha > 0:
+    if penalty in (None, "none", "firth", "flic", "flac") and alpha > 0:
         warn(
             f"alpha={alpha!r} is ignored with penalty={penalty!r}; set penalty='l2', 'l1' or "
             "'elasticnet' to penalise",
@@ -176,8 +180,8 @@ def make_penalty(penalty, alpha, l1_ratio=0.0, factor=None, scale=None, grouped=
         )
     if penalty in (None, "none"):
         return NoPenalty()
-    if penalty == "firth":
-        return Firth()
+    if penalty in ("firth", "flic", "flac"):
+        return Firth(None if penalty == "firth" else penalty)
     ratio = {"l2": 0.0, "l1": 1.0}.get(penalty, l1_ratio)
     if not (np.isfinite(ratio) and 0.0 <= ratio <= 1.0):
         raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio!r}")

@@ -62,6 +62,8 @@ PENALTY_WORDS = {
     None: "none (maximum likelihood)",
     "none": "none (maximum likelihood)",
     "firth": "Firth (Jeffreys-prior bias reduction)",
+    "flic": "Firth with intercept correction (FLIC)",
+    "flac": "Firth with added covariate (FLAC)",
     "l2": "L2 (ridge), alpha={alpha:g}",
     "l1": "L1 (lasso), alpha={alpha:g}",
     "elasticnet": "elastic net, alpha={alpha:g}, l1_ratio={l1_ratio:g}",
@@ -401,7 +403,9 @@ def _penalty_text(model):
     text = PENALTY_WORDS.get(penalty, PENALTY_WORDS["elasticnet"]).format(
         alpha=model.alpha, l1_ratio=model.l1_ratio
     )
-    if penalty not in (None, "none", "firth") and getattr(model, "standardize", False):
+    if penalty not in (None, "none", "firth", "flic", "flac") and getattr(
+        model, "standardize", False
+    ):
         text += ", on standardised features"
     return text
 

@@ -501,6 +501,13 @@ def _notes(model, cov_type):
             "errors from the inverse Fisher information at the estimate; log-likelihoods and "
             "the LR test are unpenalised"
         )
+    elif model.penalty in ("flic", "flac"):  # issue 13: Firth with a corrected intercept
+        notes.append(
+            f"penalty={model.penalty!r}: Firth's estimate with its intercept corrected "
+            "(Puhr et al. 2017, as logistf's flic/flac), so that the mean fitted probability "
+            "equals the observed proportion; see softlogit.model.firth_corrections for the "
+            "standard errors; log-likelihoods and the LR test are unpenalised"
+        )
     elif model.penalty in ("l2", "elasticnet") and not model.has_lasso_penalty:
         notes.append(
             f"penalty={model.penalty!r} (alpha={model.alpha}): the covariance is the sandwich "
