@@ -454,3 +454,14 @@ def test_predict_of_an_offset_model_takes_the_offset_column(data, tmp_path, ext)
     got = pd.read_csv(preds)
     expected = sl.load(out).predict_proba(adm[ADM], offset=adm["off"].to_numpy())[:, 1]
     np.testing.assert_allclose(got["proba_1"], expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("penalty", ["flic", "flac"])
+def test_fit_offers_firth_intercept_corrections(data, tmp_path, penalty):
+    adm, out = data["adm_frame"], tmp_path / "m.json"
+    _invoke(
+        "fit", data["adm.csv"], "--target", "admit", "--features", ",".join(ADM),
+        "--penalty", penalty, "--out", out,
+    )  # fmt: skip
+    ref = sl.LogisticRegression(penalty=penalty).fit(adm[ADM], adm["admit"])
+    np.testing.assert_allclose(_params(sl.load(out)), _params(ref), rtol=0, atol=1e-8)

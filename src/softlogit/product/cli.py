@@ -32,7 +32,7 @@ from . import cli_data
 from .cli_data import DataError
 
 MODELS = ("logistic", "softmax")
-PENALTIES = ("none", "l1", "l2", "elasticnet", "firth")
+PENALTIES = ("none", "l1", "l2", "elasticnet", "firth", "flic", "flac")
 SOLVER_NAMES = ("auto", "newton", "lbfgs", "cd", "gd", "sgd", "adam")
 COV_TYPES = ("nonrobust", "HC0", "HC1")
 _CLICK_EXITS = (click.ClickException, click.exceptions.Exit, click.exceptions.Abort)
