@@ -13,6 +13,7 @@ from .product.report import make_report, write_report
 from .selection.cv import LogisticRegressionCV, SoftmaxRegressionCV
 from .selection.path import RegularizationPath, regularization_path
 from .separation_check import check_separation
+from .stats.auc import delong_test, roc_auc_ci
 from .stats.results import lr_test
 
 __version__ = "0.1.0"
@@ -33,6 +34,8 @@ __all__ = [
     "find_separation",
     "load",
     "lr_test",
+    "roc_auc_ci",
+    "delong_test",
     "make_report",
     "ModelFileError",
     "save",

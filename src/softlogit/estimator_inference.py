@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sklearn.utils.validation import check_is_fitted
 
+from .stats.goodness import goodness_of_fit, model_auc, model_delong_test
 from .stats.margins import marginal_effects
 from .stats.summary import Summary
 
@@ -123,3 +124,59 @@ class Inference:
         model = self._snapshot()
         check_is_fitted(model, "results_")
         return Summary.from_model(model, alpha, cov_type, groups, signif_stars=signif_stars)
+
+    # ---- issue 13: goodness of fit and discrimination
+    def goodness_of_fit(
+        self,
+        X=None,
+        y=None,
+        sample_weight=None,
+        offset=None,
+        groups=10,
+        by_pattern=False,
+        alpha=0.05,
+        score_resolution=None,
+    ):
+        """Pearson's chi-squared, the Brier score and, for a binary model, Hosmer-Lemeshow
+        with ``groups`` quantile groups of the fitted probabilities, logistic recalibration
+        (intercept and slope) and the AUC with DeLong's interval; with ``by_pattern=True``
+        the deviance and Pearson tests over covariate patterns (grouped data). ``X=None``
+        uses the training rows; streamed and Dask data are read in one pass. See
+        :func:`softlogit.stats.goodness.goodness_of_fit` for the definitions.
+
+        Returns
+        -------
+        GoodnessOfFit
+        """
+        model = self._snapshot()
+        check_is_fitted(model, "results_")
+        return goodness_of_fit(
+            model, X, y, sample_weight, offset, groups, by_pattern, alpha, score_resolution
+        )
+
+    def roc_auc(self, X=None, y=None, sample_weight=None, offset=None, alpha=0.05):
+        """The AUC of a binary model with DeLong's standard error and interval (R's
+        ``pROC::ci.auc``), on the training rows (``X=None``) or new rows, streamed and Dask
+        data included. See :func:`softlogit.stats.auc.roc_auc_ci`.
+
+        Returns
+        -------
+        AUCResult
+        """
+        model = self._snapshot()
+        check_is_fitted(model, "results_")
+        return model_auc(model, X, y, sample_weight, offset, alpha)
+
+    def compare_auc(self, other, X=None, y=None, sample_weight=None, offset=None, offset_b=None):
+        """DeLong's paired test of this model's AUC against ``other``'s on the same rows
+        (R's ``pROC::roc.test(paired=TRUE, method="delong")``); ``X=None``: the training
+        rows of both (the same rows). See :func:`softlogit.stats.goodness.model_delong_test`.
+
+        Returns
+        -------
+        DeLongTest
+        """
+        model, other = self._snapshot(), other._snapshot()
+        check_is_fitted(model, "results_")
+        check_is_fitted(other, "results_")
+        return model_delong_test(model, other, X, y, sample_weight, offset, offset_b)
