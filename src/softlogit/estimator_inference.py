@@ -101,7 +101,14 @@ class Inference:
         :func:`softlogit.stats.margins.marginal_effects`."""
         return marginal_effects(self, X, at, dummy, alpha, cov_type, groups)
 
-    def summary(self, alpha=0.05, cov_type="nonrobust", groups=None, signif_stars=None):
+    def summary(
+        self,
+        alpha=0.05,
+        cov_type="nonrobust",
+        groups=None,
+        signif_stars=None,
+        goodness_of_fit=False,
+    ):
         """The model summary: ``str()`` gives a text report, notebooks render its HTML.
 
         It shows the model, observations, classes and reference, log-likelihoods, the LR
@@ -116,6 +123,10 @@ class Inference:
             Add R's significance codes (``***`` for p < 0.001, ``**`` < 0.01, ``*`` < 0.05,
             ``.`` < 0.1) and their legend; default
             :data:`softlogit.stats.summary.SIGNIF_STARS` (False).
+        goodness_of_fit : bool
+            Add a goodness-of-fit block computed on the training rows
+            (:meth:`goodness_of_fit`: Pearson, Hosmer-Lemeshow, Brier, calibration, AUC);
+            off by default, since streamed training rows take one more pass.
 
         Returns
         -------
@@ -123,7 +134,10 @@ class Inference:
         """
         model = self._snapshot()
         check_is_fitted(model, "results_")
-        return Summary.from_model(model, alpha, cov_type, groups, signif_stars=signif_stars)
+        fit = model.goodness_of_fit(alpha=alpha) if goodness_of_fit else None
+        return Summary.from_model(
+            model, alpha, cov_type, groups, signif_stars=signif_stars, goodness=fit
+        )
 
     # ---- issue 13: goodness of fit and discrimination
     def goodness_of_fit(

@@ -51,7 +51,15 @@ from ..model.fitting import build_objective
 from .auc import AUCResult, ScoreCounts, paired_delong
 from .inference import TestResult
 
-__all__ = ["Calibration", "GoodnessOfFit", "goodness_of_fit", "model_delong_test", "model_auc"]
+__all__ = [
+    "Calibration",
+    "GoodnessOfFit",
+    "goodness_of_fit",
+    "has_training_rows",
+    "model_auc",
+    "model_delong_test",
+    "report_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -151,11 +159,56 @@ class GoodnessOfFit:
         return "\n".join(["Goodness of fit", *self.lines()])
 
 
+def report_rows(results):
+    """``(key, label, values)`` rows of the report's goodness-of-fit table, one value per
+    :class:`GoodnessOfFit` in ``results`` (None where a statistic does not apply)."""
+
+    def get(g, path):
+        for name in path.split("."):
+            g = None if g is None else getattr(g, name)
+        return g
+
+    rows = [
+        ("pearson", "Pearson X2", "pearson.statistic"),
+        ("pearson-df", "Pearson df", "pearson.df"),
+        ("pearson-p", "Pearson p-value", "pearson.pvalue"),
+        ("hl", "Hosmer-Lemeshow X2", "hosmer_lemeshow.statistic"),
+        ("hl-df", "Hosmer-Lemeshow df", "hosmer_lemeshow.df"),
+        ("hl-p", "Hosmer-Lemeshow p-value", "hosmer_lemeshow.pvalue"),
+        ("brier", "Brier score", "brier"),
+        ("cal-intercept", "Calibration intercept", "calibration.intercept"),
+        ("cal-slope", "Calibration slope", "calibration.slope"),
+        ("auc", "AUC", "auc.auc"),
+        ("auc-low", "AUC CI low (DeLong)", "auc.ci_low"),
+        ("auc-high", "AUC CI high (DeLong)", "auc.ci_high"),
+    ]
+    out = []
+    for key, label, path in rows:
+        values = [get(g, path) for g in results]
+        if any(v is not None for v in values):
+            out.append((key, label, [None if v is None else float(v) for v in values]))
+    return out
+
+
 # ---------------------------------------------------------------------- the rows to evaluate
+def has_training_rows(model, in_memory=False):
+    """Whether ``model`` still holds its training rows (a fit in this session, not a loaded
+    model file); with ``in_memory``, only rows held in memory (not streamed or Dask)."""
+    source = getattr(getattr(getattr(model, "results_", None), "_objective", None), "source", None)
+    if in_memory:
+        return isinstance(source, InMemorySource)
+    return source is not None
+
+
 def _evaluation(model, X, y, sample_weight, offset):
     """``(objective, theta)`` of ``model`` over the rows to evaluate: its training rows
     (``X=None``), or new in-memory, streamed or Dask rows with their labels."""
     if X is None:
+        if not has_training_rows(model):
+            raise ValueError(
+                "this model holds no training rows (a model loaded from a file): pass the "
+                "rows to evaluate, X and y"
+            )
         res = model.results_
         return res._objective, res._theta
     if is_external(X):
