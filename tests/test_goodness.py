@@ -226,3 +226,26 @@ def test_streamed_and_dask_data_give_the_in_memory_statistics(written):
     assert coarse.auc.auc == pytest.approx(expected[9], abs=1e-3)
     with pytest.raises(ValueError, match="in-memory"):
         ref.goodness_of_fit(scan, by_pattern=True)
+
+
+def test_summary_and_report_show_the_goodness_of_fit(admissions, tmp_path):
+    d, _ = admissions
+    m = sl.LogisticRegression(formula="admit ~ gre + gpa + C(rank)").fit(d)
+    g = m.goodness_of_fit()
+    text = str(m.summary(goodness_of_fit=True))
+    assert "Goodness of fit" in text and f"{g.hosmer_lemeshow.statistic:.4f}" in text
+    assert "Goodness of fit" not in str(m.summary())
+    assert "Hosmer-Lemeshow" in m.summary(goodness_of_fit=True)._repr_html_()
+    doc = sl.make_report(m, X_test=d.iloc[:100])
+    assert f"id='hl-train' data-value='{g.hosmer_lemeshow.statistic!r}'" in doc
+    test_g = m.goodness_of_fit(d.iloc[:100])
+    assert f"id='auc-test' data-value='{test_g.auc.auc!r}'" in doc
+    # a loaded model holds no training rows: new rows give the same numbers
+    path = tmp_path / "m.json"
+    m.save(path)
+    loaded = sl.load(path)
+    with pytest.raises(ValueError, match="no training rows"):
+        loaded.goodness_of_fit()
+    again = loaded.goodness_of_fit(d)
+    np.testing.assert_allclose(binary_numbers(again), binary_numbers(g), rtol=1e-9)
+    assert "goodness-of-fit" not in sl.make_report(loaded)

@@ -194,7 +194,10 @@ def report_rows(results):
 def has_training_rows(model, in_memory=False):
     """Whether ``model`` still holds its training rows (a fit in this session, not a loaded
     model file); with ``in_memory``, only rows held in memory (not streamed or Dask)."""
-    source = getattr(getattr(getattr(model, "results_", None), "_objective", None), "source", None)
+    try:
+        source = model.results_._objective.source
+    except (AttributeError, ValueError):  # unfitted, or a loaded model (NoTrainingDataError)
+        return False
     if in_memory:
         return isinstance(source, InMemorySource)
     return source is not None
