@@ -151,12 +151,29 @@ class Inference:
         alpha=0.05,
         score_resolution=None,
     ):
-        """Pearson's chi-squared, the Brier score and, for a binary model, Hosmer-Lemeshow
+        r"""Pearson's chi-squared, the Brier score and, for a binary model, Hosmer-Lemeshow
         with ``groups`` quantile groups of the fitted probabilities, logistic recalibration
         (intercept and slope) and the AUC with DeLong's interval; with ``by_pattern=True``
         the deviance and Pearson tests over covariate patterns (grouped data). ``X=None``
         uses the training rows; streamed and Dask data are read in one pass. See
-        :func:`softlogit.stats.goodness.goodness_of_fit` for the definitions.
+        :func:`softlogit.stats.goodness.goodness_of_fit` for the definitions, e.g.
+        Pearson's :math:`X^2 = \sum_i w_i (y_i - p_i)^2 / (p_i (1 - p_i))` on
+        :math:`W - k` degrees of freedom.
+
+        Parameters
+        ----------
+        X : array-like, data frame, scan or Dask collection, optional
+            Rows to evaluate (default: the training rows the fit holds).
+        y, sample_weight, offset : optional
+            Labels (a formula model reads them from ``X``), frequency weights and offset.
+        groups : int
+            Hosmer-Lemeshow groups (quantile groups of the fitted probabilities).
+        by_pattern : bool
+            Pool equal design rows into covariate patterns: the grouped-data deviance test.
+        alpha : float
+            Intervals (calibration, AUC) have coverage ``1 - alpha``.
+        score_resolution : float, optional
+            Grid step of the linear predictor for the one-pass counts (bounds memory).
 
         Returns
         -------
@@ -169,9 +186,17 @@ class Inference:
         )
 
     def roc_auc(self, X=None, y=None, sample_weight=None, offset=None, alpha=0.05):
-        """The AUC of a binary model with DeLong's standard error and interval (R's
+        r"""The AUC of a binary model with DeLong's standard error and interval (R's
         ``pROC::ci.auc``), on the training rows (``X=None``) or new rows, streamed and Dask
-        data included. See :func:`softlogit.stats.auc.roc_auc_ci`.
+        data included. See :func:`softlogit.stats.auc.roc_auc_ci`:
+        :math:`A = \sum_{i: y=1}\sum_{j: y=0} w_i w_j \psi(s_i, s_j) / (W_1 W_0)`.
+
+        Parameters
+        ----------
+        X, y, sample_weight, offset : optional
+            Rows to evaluate, as for :meth:`goodness_of_fit` (default: the training rows).
+        alpha : float
+            The interval has coverage ``1 - alpha``.
 
         Returns
         -------
@@ -182,9 +207,19 @@ class Inference:
         return model_auc(model, X, y, sample_weight, offset, alpha)
 
     def compare_auc(self, other, X=None, y=None, sample_weight=None, offset=None, offset_b=None):
-        """DeLong's paired test of this model's AUC against ``other``'s on the same rows
+        r"""DeLong's paired test of this model's AUC against ``other``'s on the same rows
         (R's ``pROC::roc.test(paired=TRUE, method="delong")``); ``X=None``: the training
-        rows of both (the same rows). See :func:`softlogit.stats.goodness.model_delong_test`.
+        rows of both (the same rows). See :func:`softlogit.stats.goodness.model_delong_test`:
+        :math:`z = (A_a - A_b) / \sqrt{V_a + V_b - 2 C_{ab}}`.
+
+        Parameters
+        ----------
+        other : fitted LogisticRegression
+            The second model, on the same rows.
+        X, y, sample_weight, offset : optional
+            Rows to evaluate (default: the training rows of both models).
+        offset_b : array-like, optional
+            ``other``'s offset of ``X`` (default ``offset``).
 
         Returns
         -------
