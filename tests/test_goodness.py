@@ -249,3 +249,17 @@ def test_summary_and_report_show_the_goodness_of_fit(admissions, tmp_path):
     again = loaded.goodness_of_fit(d)
     np.testing.assert_allclose(binary_numbers(again), binary_numbers(g), rtol=1e-9)
     assert "goodness-of-fit" not in sl.make_report(loaded)
+
+
+def test_offset_fit_equals_r(admissions):
+    d, path = admissions
+    off = 0.3 * (d["gpa"].to_numpy() - 3.4)  # the offset the R script rebuilds
+    m = sl.LogisticRegression(formula="admit ~ gre + C(rank)").fit(d, offset=off)
+    g = m.goodness_of_fit()
+    r = run_r(
+        f"d <- read.csv('{path}'); o <- 0.3 * (d$gpa - 3.4)\n"
+        f"f <- glm(admit ~ gre + factor(rank) + offset(o), binomial, d, {TIGHT})\n" + R_BINARY,
+        packages=["pROC"],
+    )
+    assert_binary_matches(g, r)
+    assert m.goodness_of_fit(d, offset=off).pearson.statistic == pytest.approx(r[0], rel=1e-6)
