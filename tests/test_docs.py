@@ -32,6 +32,7 @@ CHAPTERS = [
     "term-tests.md",
     "residuals.md",
     "bias-reduction.md",
+    "goodness-of-fit.md",
 ]
 CLI_CHAPTER = DOCS / "cli.md"  # its bash blocks run in one folder
 

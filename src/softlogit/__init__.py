@@ -13,6 +13,7 @@ from .product.report import make_report, write_report
 from .selection.cv import LogisticRegressionCV, SoftmaxRegressionCV
 from .selection.path import RegularizationPath, regularization_path
 from .separation_check import check_separation
+from .stats.auc import delong_test, roc_auc_ci
 from .stats.results import lr_test
 from .stats.term_tests import anova_models as anova
 from .stats.term_tests import score_test
@@ -37,6 +38,8 @@ __all__ = [
     "lr_test",
     "anova",
     "score_test",
+    "roc_auc_ci",
+    "delong_test",
     "make_report",
     "ModelFileError",
     "save",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sklearn.utils.validation import check_is_fitted
 
+from .stats.goodness import goodness_of_fit, model_auc, model_delong_test
 from .stats.influence import influence, write_diagnostics
 from .stats.margins import marginal_effects
 from .stats.residuals import residuals
@@ -104,7 +105,14 @@ class Inference:
         :func:`softlogit.stats.margins.marginal_effects`."""
         return marginal_effects(self, X, at, dummy, alpha, cov_type, groups)
 
-    def summary(self, alpha=0.05, cov_type="nonrobust", groups=None, signif_stars=None):
+    def summary(
+        self,
+        alpha=0.05,
+        cov_type="nonrobust",
+        groups=None,
+        signif_stars=None,
+        goodness_of_fit=False,
+    ):
         """The model summary: ``str()`` gives a text report, notebooks render its HTML.
 
         It shows the model, observations, classes and reference, log-likelihoods, the LR
@@ -119,6 +127,10 @@ class Inference:
             Add R's significance codes (``***`` for p < 0.001, ``**`` < 0.01, ``*`` < 0.05,
             ``.`` < 0.1) and their legend; default
             :data:`softlogit.stats.summary.SIGNIF_STARS` (False).
+        goodness_of_fit : bool
+            Add a goodness-of-fit block computed on the training rows
+            (:meth:`goodness_of_fit`: Pearson, Hosmer-Lemeshow, Brier, calibration, AUC);
+            off by default, since streamed training rows take one more pass.
 
         Returns
         -------
@@ -126,7 +138,10 @@ class Inference:
         """
         model = self._snapshot()
         check_is_fitted(model, "results_")
-        return Summary.from_model(model, alpha, cov_type, groups, signif_stars=signif_stars)
+        fit = model.goodness_of_fit(alpha=alpha) if goodness_of_fit else None
+        return Summary.from_model(
+            model, alpha, cov_type, groups, signif_stars=signif_stars, goodness=fit
+        )
 
     # ---- issue 13: tests of terms and models
     def anova(self, test="LRT", type="sequential"):
@@ -259,3 +274,94 @@ class Inference:
 
         columns = DEFAULT_COLUMNS if columns is None else columns
         return write_diagnostics(self, path, data, columns, influence, file_format)
+
+    # ---- issue 13: goodness of fit and discrimination
+    def goodness_of_fit(
+        self,
+        X=None,
+        y=None,
+        sample_weight=None,
+        offset=None,
+        groups=10,
+        by_pattern=False,
+        alpha=0.05,
+        score_resolution=None,
+    ):
+        r"""Pearson's chi-squared, the Brier score and, for a binary model, Hosmer-Lemeshow
+        with ``groups`` quantile groups of the fitted probabilities, logistic recalibration
+        (intercept and slope) and the AUC with DeLong's interval; with ``by_pattern=True``
+        the deviance and Pearson tests over covariate patterns (grouped data). ``X=None``
+        uses the training rows; streamed and Dask data are read in one pass. See
+        :func:`softlogit.stats.goodness.goodness_of_fit` for the definitions, e.g.
+        Pearson's :math:`X^2 = \sum_i w_i (y_i - p_i)^2 / (p_i (1 - p_i))` on
+        :math:`W - k` degrees of freedom.
+
+        Parameters
+        ----------
+        X : array-like, data frame, scan or Dask collection, optional
+            Rows to evaluate (default: the training rows the fit holds).
+        y, sample_weight, offset : optional
+            Labels (a formula model reads them from ``X``), frequency weights and offset.
+        groups : int
+            Hosmer-Lemeshow groups (quantile groups of the fitted probabilities).
+        by_pattern : bool
+            Pool equal design rows into covariate patterns: the grouped-data deviance test.
+        alpha : float
+            Intervals (calibration, AUC) have coverage ``1 - alpha``.
+        score_resolution : float, optional
+            Grid step of the linear predictor for the one-pass counts (bounds memory).
+
+        Returns
+        -------
+        GoodnessOfFit
+        """
+        model = self._snapshot()
+        check_is_fitted(model, "results_")
+        return goodness_of_fit(
+            model, X, y, sample_weight, offset, groups, by_pattern, alpha, score_resolution
+        )
+
+    def roc_auc(self, X=None, y=None, sample_weight=None, offset=None, alpha=0.05):
+        r"""The AUC of a binary model with DeLong's standard error and interval (R's
+        ``pROC::ci.auc``), on the training rows (``X=None``) or new rows, streamed and Dask
+        data included. See :func:`softlogit.stats.auc.roc_auc_ci`:
+        :math:`A = \sum_{i: y=1}\sum_{j: y=0} w_i w_j \psi(s_i, s_j) / (W_1 W_0)`.
+
+        Parameters
+        ----------
+        X, y, sample_weight, offset : optional
+            Rows to evaluate, as for :meth:`goodness_of_fit` (default: the training rows).
+        alpha : float
+            The interval has coverage ``1 - alpha``.
+
+        Returns
+        -------
+        AUCResult
+        """
+        model = self._snapshot()
+        check_is_fitted(model, "results_")
+        return model_auc(model, X, y, sample_weight, offset, alpha)
+
+    def compare_auc(self, other, X=None, y=None, sample_weight=None, offset=None, offset_b=None):
+        r"""DeLong's paired test of this model's AUC against ``other``'s on the same rows
+        (R's ``pROC::roc.test(paired=TRUE, method="delong")``); ``X=None``: the training
+        rows of both (the same rows). See :func:`softlogit.stats.goodness.model_delong_test`:
+        :math:`z = (A_a - A_b) / \sqrt{V_a + V_b - 2 C_{ab}}`.
+
+        Parameters
+        ----------
+        other : fitted LogisticRegression
+            The second model, on the same rows.
+        X, y, sample_weight, offset : optional
+            Rows to evaluate (default: the training rows of both models).
+        offset_b : array-like, optional
+            ``other``'s offset of ``X`` (default ``offset``).
+
+        Returns
+        -------
+        DeLongTest
+        """
+        model, other = self._snapshot(), other._snapshot()
+        check_is_fitted(model, "results_")
+        check_is_fitted(other, "results_")
+        return model_delong_test(model, other, X, y, sample_weight, offset, offset_b)

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import check_target, write_text_atomic
+from ..stats import goodness
 from ..stats.summary import (
     SIGNIF_LEGEND,
     column_formatters,
@@ -172,6 +173,9 @@ def make_report(
     ]
     if X is not None or X_test is not None:
         sections.append(_evaluation(predictor, sets))
+    fit = _goodness(model, [(X, y, offset), (X_test, y_test, test_offset)])
+    if fit is not None:
+        sections.append(_section("Goodness of fit", fit, "goodness-of-fit"))
     sections.append(_section("Optimisation history", _history(model), "optimisation-history"))
     if hasattr(model, "cv_mean_"):
         sections.append(_section("Cross-validation", _cv_plot(model), "cross-validation"))
@@ -577,6 +581,31 @@ def _evaluation(model, sets):
     )
     heading = "Evaluation: held-out" if held_out else "Evaluation: in-sample"
     return _section(heading, body, "held-out" if held_out else "in-sample")
+
+
+def _goodness(model, sets):
+    """Goodness of fit and discrimination (:mod:`softlogit.stats.goodness`) on the training
+    rows (those given, else those the fit holds in memory) and on the test rows; None when
+    there are neither."""
+    (X, y, offset), (X_test, y_test, test_offset) = sets
+    columns, values = [], []
+    if not hasattr(model, "goodness_of_fit"):
+        return None
+    if X is not None or goodness.has_training_rows(model, in_memory=True):
+        columns.append(("train", "training (in-sample)"))
+        values.append(model.goodness_of_fit(X, y, offset=offset))
+    if X_test is not None:
+        columns.append(("test", "test (held-out)"))
+        values.append(model.goodness_of_fit(X_test, y_test, offset=test_offset))
+    if not values:
+        return None
+    return report_data.values_table(
+        goodness.report_rows(values), columns, "numbers goodness"
+    ) + _note(
+        "Pearson X2 = sum w (y - p)^2 / (p (1 - p)); Hosmer-Lemeshow: 10 groups at the "
+        "quantiles of the fitted probabilities; calibration: logistic recalibration of "
+        "y on the linear predictor (ideal intercept 0, slope 1); AUC with DeLong's 95% interval."
+    )
 
 
 def _decision_rule(model, X, y, where):

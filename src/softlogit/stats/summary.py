@@ -349,22 +349,28 @@ class Summary:
     signif_stars : bool, optional
         Show R's significance codes next to the p-values (and their legend); default the
         module setting :data:`SIGNIF_STARS`.
+    goodness : GoodnessOfFit, optional
+        Goodness of fit and discrimination (:mod:`softlogit.stats.goodness`), shown as a
+        block after the table.
 
     Attributes
     ----------
-    title, header, table, notes, signif_stars
+    title, header, table, notes, signif_stars, goodness
         As given.
     """
 
-    def __init__(self, title, header, table, notes, signif_stars=None):
+    def __init__(self, title, header, table, notes, signif_stars=None, goodness=None):
         self.title = title
         self.header = header
         self.table = table
         self.notes = notes
         self.signif_stars = SIGNIF_STARS if signif_stars is None else bool(signif_stars)
+        self.goodness = goodness
 
     @classmethod
-    def from_model(cls, model, alpha=0.05, cov_type="nonrobust", groups=None, signif_stars=None):
+    def from_model(
+        cls, model, alpha=0.05, cov_type="nonrobust", groups=None, signif_stars=None, goodness=None
+    ):
         """Collect the summary of a fitted LogisticRegression or SoftmaxRegression.
 
         Parameters
@@ -372,7 +378,7 @@ class Summary:
         model : fitted estimator
         alpha, cov_type, groups
             As for :meth:`coef_table`.
-        signif_stars : bool, optional
+        signif_stars, goodness : optional
             See :class:`Summary`.
 
         Returns
@@ -390,7 +396,7 @@ class Summary:
             notes.append("lasso/elastic net: no standard errors after selection")
         else:
             table = model.coef_table(alpha, cov_type, groups)
-        return cls(title, _header(model, cov_type), table, notes, signif_stars)
+        return cls(title, _header(model, cov_type), table, notes, signif_stars, goodness)
 
     def header_values(self):
         """The header as (label, shown text) pairs."""
@@ -413,6 +419,8 @@ class Summary:
         lines += ["-" * WIDTH, table_to_text(self.table, stars=stars), rule]
         if stars is not None:
             lines.append(SIGNIF_LEGEND)
+        if self.goodness is not None:
+            lines += ["Goodness of fit", *self.goodness.lines(), rule]
         lines += [f"Note: {note}" for note in self.notes]
         return "\n".join(lines)
 
@@ -428,9 +436,13 @@ class Summary:
         stars = self.stars()
         legend = f"<p>{html.escape(SIGNIF_LEGEND)}</p>" if stars is not None else ""
         notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
+        fit = ""
+        if self.goodness is not None:
+            items = "".join(f"<li>{html.escape(x)}</li>" for x in self.goodness.lines())
+            fit = f"<h5>Goodness of fit</h5><ul class='goodness'>{items}</ul>"
         return (
             f"<div class='softlogit-summary'><h4>{html.escape(self.title)}</h4>"
-            f"<table>{rows}</table>{table_to_html(self.table, stars=stars)}{legend}"
+            f"<table>{rows}</table>{table_to_html(self.table, stars=stars)}{legend}{fit}"
             f"{f'<ul>{notes}</ul>' if notes else ''}</div>"
         )
 
