@@ -7,9 +7,11 @@ elastic-net fits give no standard errors (inference after selection is not valid
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .stats.margins import marginal_effects
+from .stats.profile import profile_intervals
 from .stats.summary import Summary
 
 __all__ = ["Inference"]
@@ -48,7 +50,7 @@ class Inference:
             )
         return model.results_
 
-    def coef_table(self, alpha=0.05, cov_type="nonrobust", groups=None):
+    def coef_table(self, alpha=0.05, cov_type="nonrobust", groups=None, ci="wald"):
         """Coefficient table: ``coef, std_err, z, p_value, ci_low, ci_high`` (a DataFrame).
 
         Parameters
@@ -60,8 +62,13 @@ class Inference:
             :mod:`softlogit.stats.inference` for the conventions).
         groups : array-like of shape (n,), optional
             Cluster labels of the training rows, with ``cov_type="cluster"``.
+        ci : {"wald", "profile"}
+            Interval method; ``"profile"``: profile-likelihood intervals (see
+            :meth:`conf_int`), whatever ``cov_type`` (which still sets ``std_err, z,
+            p_value``).
         """
-        return self._inference().coef_table(alpha, cov_type, groups)
+        table = self._inference().coef_table(alpha, cov_type, groups)
+        return self._with_interval(table, ci, alpha)
 
     def cov_params(self, cov_type="nonrobust", groups=None):
         """Covariance matrix of the estimates over the rows of :meth:`coef_table`."""
@@ -123,3 +130,54 @@ class Inference:
         model = self._snapshot()
         check_is_fitted(model, "results_")
         return Summary.from_model(model, alpha, cov_type, groups, signif_stars=signif_stars)
+
+    # ---- issue 13: profile-likelihood confidence intervals
+    def conf_int(self, alpha=0.05, method="wald", cov_type="nonrobust", groups=None):
+        r"""Confidence intervals of the coefficients: ``ci_low, ci_high`` over the rows of
+        :meth:`coef_table`.
+
+        Parameters
+        ----------
+        alpha : float
+            Coverage ``1 - alpha``.
+        method : {"wald", "profile"}
+            ``"wald"``: :math:`\hat\beta \pm z_{1-\alpha/2}\,\mathrm{se}` (with
+            ``cov_type``). ``"profile"``: profile-likelihood intervals, as R's
+            ``confint`` on a ``glm`` (and logistf's for ``penalty="firth"``, from the
+            penalised likelihood): the ends are the exact roots of the signed root of the
+            profile deviance, :math:`r(b) = \pm z_{1-\alpha/2}` with
+            :math:`r(b) = \operatorname{sign}(b - \hat\beta)\sqrt{2(\ell(\hat\theta) -
+            \max_{\beta_j = b} \ell)}`; an end that does not exist (the deviance levels
+            off below the critical value: separation) is ``inf`` or ``-inf``. Weights and
+            offsets count as in the fit; ridge and elastic-net fits are refused. See
+            :mod:`softlogit.stats.profile`.
+        cov_type, groups
+            Covariance of the Wald intervals (as for :meth:`coef_table`).
+
+        Returns
+        -------
+        DataFrame
+        """
+        _check_interval_method(method)
+        if method == "profile":
+            return profile_intervals(self._inference(), alpha)
+        return self.coef_table(alpha, cov_type, groups)[["ci_low", "ci_high"]]
+
+    def _with_interval(self, table, ci, alpha, results=None, exp=False):
+        """``table`` with its ``ci_low, ci_high`` columns from the interval method ``ci``
+        (``exp``: exponentiated; ``results``: the fit to profile, default this one's)."""
+        _check_interval_method(ci)
+        if ci == "wald":
+            return table
+        ends = profile_intervals(results or self._inference(), alpha)
+        table = table.copy()
+        table[["ci_low", "ci_high"]] = np.exp(ends.to_numpy()) if exp else ends.to_numpy()
+        return table
+
+
+INTERVAL_METHODS = ("wald", "profile")
+
+
+def _check_interval_method(method):
+    if method not in INTERVAL_METHODS:
+        raise ValueError(f"interval method {method!r} is not one of {INTERVAL_METHODS}")
