@@ -292,6 +292,10 @@ def test_api_and_refusals():
     np.testing.assert_allclose(m.odds_ratios(alpha=0.1, ci="profile")[ci.columns], np.exp(ci))
     pd.testing.assert_frame_equal(m.coef_table(), m.coef_table(ci="wald"))
     assert np.all(ci["ci_low"] < m.coef_table()["coef"])
+    some = m.conf_int(method="profile", alpha=0.1, terms=["gpa", "C(rank)[T.3]"])
+    pd.testing.assert_frame_equal(some, ci.loc[["gpa", "C(rank)[T.3]"]])
+    with pytest.raises(KeyError, match="not rows"):
+        m.conf_int(method="profile", terms=["GPA"])
     with pytest.raises(ValueError, match="interval method"):
         m.conf_int(method="spline")
     ridge = sl.LogisticRegression(formula="admit ~ gre + gpa", penalty="l2", alpha=0.1).fit(adm)

@@ -132,7 +132,7 @@ class Inference:
         return Summary.from_model(model, alpha, cov_type, groups, signif_stars=signif_stars)
 
     # ---- issue 13: profile-likelihood confidence intervals
-    def conf_int(self, alpha=0.05, method="wald", cov_type="nonrobust", groups=None):
+    def conf_int(self, alpha=0.05, method="wald", cov_type="nonrobust", groups=None, terms=None):
         r"""Confidence intervals of the coefficients: ``ci_low, ci_high`` over the rows of
         :meth:`coef_table`.
 
@@ -153,6 +153,9 @@ class Inference:
             :mod:`softlogit.stats.profile`.
         cov_type, groups
             Covariance of the Wald intervals (as for :meth:`coef_table`).
+        terms : list, optional
+            Rows of :meth:`coef_table` to return (R's ``parm``): terms, or ``(class, term)``
+            pairs for softmax; default all. Only these are profiled.
 
         Returns
         -------
@@ -160,8 +163,10 @@ class Inference:
         """
         _check_interval_method(method)
         if method == "profile":
-            return profile_intervals(self._inference(), alpha)
-        return self.coef_table(alpha, cov_type, groups)[["ci_low", "ci_high"]]
+            table = profile_intervals(self._inference(), alpha, terms)
+        else:
+            table = self.coef_table(alpha, cov_type, groups)[["ci_low", "ci_high"]]
+        return table if terms is None else table.loc[list(terms)]
 
     def _with_interval(self, table, ci, alpha, results=None, exp=False):
         """``table`` with its ``ci_low, ci_high`` columns from the interval method ``ci``

@@ -35,6 +35,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..data.sources import InMemorySource
+from ..exceptions import ConvergenceWarning, warn
 from ..model.families import Categorical
 from ..model.firth import FirthObjective
 from ..model.objective import Objective
@@ -85,6 +86,7 @@ class ProfileTrace:
         self.slope = np.where(np.isfinite(slope), slope, 0.0)
         self.loglike_hat = self.penalised_loglike(self.theta)
         self.fits = [(float(self.theta[self.k]), self.theta.copy())]
+        self.unconverged = 0
 
     def penalised_loglike(self, theta):
         """:math:`\\ell` (Firth: :math:`\\ell^*`) at ``theta``, the sum over the rows."""
@@ -97,6 +99,7 @@ class ProfileTrace:
         start[~self.free] = self.theta[~self.free]
         start[self.k] = b
         result = newton_solve(self.objective, start, self.free, PROFILE_OPTIONS)
+        self.unconverged += not result.converged
         theta = result.theta
         theta[self.k] = b
         self.fits.append((float(b), theta.copy()))
@@ -208,6 +211,13 @@ def profile_intervals(results, alpha=0.05, terms=None):
         step = crit * np.sqrt(vkk) if good else 1.0
         trace = ProfileTrace(obj, theta, free, k, slope)
         out[row] = [trace.end(-1, crit, step), trace.end(+1, crit, step)]
+        if trace.unconverged:
+            warn(
+                f"{trace.unconverged} constrained fits of the profile of {index[row]!r} did "
+                f"not converge in {PROFILE_OPTIONS.max_iter} Newton iterations: its interval "
+                "may be inexact",
+                ConvergenceWarning,
+            )
     return pd.DataFrame(out, index=index, columns=["ci_low", "ci_high"])
 
 
