@@ -301,3 +301,19 @@ def test_api_and_refusals():
     ridge = sl.LogisticRegression(formula="admit ~ gre + gpa", penalty="l2", alpha=0.1).fit(adm)
     with pytest.raises(ValueError, match="unpenalised or Firth"):
         ridge.conf_int(method="profile")
+
+
+def test_aliased_terms_and_streamed_rows(tmp_path):
+    adm = load_admissions()
+    adm["gpa2"] = 2 * adm.gpa
+    with pytest.warns(sl.CollinearityWarning):
+        m = sl.LogisticRegression(formula="admit ~ gre + gpa + gpa2").fit(adm)
+    plain = sl.LogisticRegression(formula="admit ~ gre + gpa").fit(adm)
+    ci, expected = m.conf_int(method="profile"), plain.conf_int(method="profile")
+    assert ci.loc["gpa2"].isna().all()
+    np.testing.assert_allclose(ci.loc[expected.index], expected, rtol=1e-8)
+    pytest.importorskip("pyarrow")
+    adm.to_parquet(tmp_path / "adm.parquet")
+    source = sl.scan_parquet(tmp_path / "adm.parquet", "admit", features=["gre", "gpa"])
+    streamed = sl.LogisticRegression().fit(source).conf_int(method="profile")
+    np.testing.assert_allclose(streamed, expected, rtol=1e-8)
