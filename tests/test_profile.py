@@ -317,3 +317,48 @@ def test_aliased_terms_and_streamed_rows(tmp_path):
     source = sl.scan_parquet(tmp_path / "adm.parquet", "admit", features=["gre", "gpa"])
     streamed = sl.LogisticRegression().fit(source).conf_int(method="profile")
     np.testing.assert_allclose(streamed, expected, rtol=1e-8)
+
+
+FIRTH_R = """
+d <- read.csv("{path}"); ends <- as.matrix(read.csv("{ends}"))
+X <- cbind(1, d$x0, d$x1); y <- d$y
+pll <- function(b) {{
+  eta <- drop(X %*% b); W <- plogis(eta) * plogis(-eta)
+  sum(y * plogis(eta, log.p = TRUE) + (1 - y) * plogis(-eta, log.p = TRUE)) +
+    0.5 * determinant(crossprod(X, X * W))$modulus[1]
+}}
+# Firth's modified score and the Fisher information, over the parameters in `keep`
+scoring <- function(b, keep) {{
+  for (it in 1:2000) {{
+    eta <- drop(X %*% b); p <- plogis(eta); W <- p * (1 - p)
+    I <- crossprod(X, X * W); h <- W * rowSums((X %*% solve(I)) * X)
+    U <- crossprod(X, y - p + h * (0.5 - p))[keep]
+    step <- solve(I[keep, keep], U); b[keep] <- b[keep] + step
+    if (max(abs(step)) < 1e-13) break
+  }}
+  b
+}}
+fit <- glm(y ~ x0 + x1, binomial, d, method = "brglmFit", type = "AS_mean", epsilon = 1e-14)
+bhat <- unname(coef(fit))
+dev <- c()
+for (j in 1:3) for (e in ends[j, ]) {{
+  b <- bhat; b[j] <- e
+  dev <- c(dev, 2 * (pll(bhat) - pll(scoring(b, setdiff(1:3, j)))))
+}}
+cat(format(c(bhat, dev), digits = 17), "\\n")
+"""
+
+
+def test_firth_profile_equals_r_penalised_profile(tmp_path):
+    """R: the Firth estimate of brglm2 (AS_mean), and at our ends logistf's penalised
+    profile (constrained scoring on Firth's modified score, full information) written out."""
+    X, y = separated_data()
+    m = sl.LogisticRegression(penalty="firth").fit(X, y)
+    table = m.coef_table(ci="profile")
+    pd.DataFrame({"x0": X[:, 0], "x1": X[:, 1], "y": y}).to_csv(
+        tmp_path / "d.csv", index=False, float_format="%.17g"
+    )
+    table[["ci_low", "ci_high"]].to_csv(tmp_path / "e.csv", index=False, float_format="%.17g")
+    out = run_r(FIRTH_R.format(path=tmp_path / "d.csv", ends=tmp_path / "e.csv"), ["brglm2"])
+    np.testing.assert_allclose(table["coef"], out[:3], rtol=1e-6)
+    np.testing.assert_allclose(out[3:], Z**2, atol=1e-6)
