@@ -33,6 +33,7 @@ CHAPTERS = [
     "residuals.md",
     "bias-reduction.md",
     "goodness-of-fit.md",
+    "profile.md",
 ]
 CLI_CHAPTER = DOCS / "cli.md"  # its bash blocks run in one folder
 

@@ -7,11 +7,13 @@ elastic-net fits give no standard errors (inference after selection is not valid
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .stats.goodness import goodness_of_fit, model_auc, model_delong_test
 from .stats.influence import influence, write_diagnostics
 from .stats.margins import marginal_effects
+from .stats.profile import profile_intervals
 from .stats.residuals import residuals
 from .stats.summary import Summary
 
@@ -51,7 +53,7 @@ class Inference:
             )
         return model.results_
 
-    def coef_table(self, alpha=0.05, cov_type="nonrobust", groups=None):
+    def coef_table(self, alpha=0.05, cov_type="nonrobust", groups=None, ci="wald"):
         """Coefficient table: ``coef, std_err, z, p_value, ci_low, ci_high`` (a DataFrame).
 
         Parameters
@@ -63,8 +65,13 @@ class Inference:
             :mod:`softlogit.stats.inference` for the conventions).
         groups : array-like of shape (n,), optional
             Cluster labels of the training rows, with ``cov_type="cluster"``.
+        ci : {"wald", "profile"}
+            Interval method; ``"profile"``: profile-likelihood intervals (see
+            :meth:`conf_int`), whatever ``cov_type`` (which still sets ``std_err, z,
+            p_value``).
         """
-        return self._inference().coef_table(alpha, cov_type, groups)
+        table = self._inference().coef_table(alpha, cov_type, groups)
+        return self._with_interval(table, ci, alpha)
 
     def cov_params(self, cov_type="nonrobust", groups=None):
         """Covariance matrix of the estimates over the rows of :meth:`coef_table`."""
@@ -365,3 +372,59 @@ class Inference:
         check_is_fitted(model, "results_")
         check_is_fitted(other, "results_")
         return model_delong_test(model, other, X, y, sample_weight, offset, offset_b)
+
+    # ---- issue 13: profile-likelihood confidence intervals
+    def conf_int(self, alpha=0.05, method="wald", cov_type="nonrobust", groups=None, terms=None):
+        r"""Confidence intervals of the coefficients: ``ci_low, ci_high`` over the rows of
+        :meth:`coef_table`.
+
+        Parameters
+        ----------
+        alpha : float
+            Coverage ``1 - alpha``.
+        method : {"wald", "profile"}
+            ``"wald"``: :math:`\hat\beta \pm z_{1-\alpha/2}\,\mathrm{se}` (with
+            ``cov_type``). ``"profile"``: profile-likelihood intervals, as R's
+            ``confint`` on a ``glm`` (and logistf's for ``penalty="firth"``, from the
+            penalised likelihood): the ends are the exact roots of the signed root of the
+            profile deviance, :math:`r(b) = \pm z_{1-\alpha/2}` with
+            :math:`r(b) = \operatorname{sign}(b - \hat\beta)\sqrt{2(\ell(\hat\theta) -
+            \max_{\beta_j = b} \ell)}`; an end that does not exist (the deviance levels
+            off below the critical value: separation) is ``inf`` or ``-inf``. Weights and
+            offsets count as in the fit; ridge and elastic-net fits are refused. See
+            :mod:`softlogit.stats.profile`.
+        cov_type, groups
+            Covariance of the Wald intervals (as for :meth:`coef_table`).
+        terms : list, optional
+            Rows of :meth:`coef_table` to return (R's ``parm``): terms, or ``(class, term)``
+            pairs for softmax; default all. Only these are profiled.
+
+        Returns
+        -------
+        DataFrame
+        """
+        _check_interval_method(method)
+        if method == "profile":
+            table = profile_intervals(self._inference(), alpha, terms)
+        else:
+            table = self.coef_table(alpha, cov_type, groups)[["ci_low", "ci_high"]]
+        return table if terms is None else table.loc[list(terms)]
+
+    def _with_interval(self, table, ci, alpha, results=None, exp=False):
+        """``table`` with its ``ci_low, ci_high`` columns from the interval method ``ci``
+        (``exp``: exponentiated; ``results``: the fit to profile, default this one's)."""
+        _check_interval_method(ci)
+        if ci == "wald":
+            return table
+        ends = profile_intervals(results or self._inference(), alpha)
+        table = table.copy()
+        table[["ci_low", "ci_high"]] = np.exp(ends.to_numpy()) if exp else ends.to_numpy()
+        return table
+
+
+INTERVAL_METHODS = ("wald", "profile")
+
+
+def _check_interval_method(method):
+    if method not in INTERVAL_METHODS:
+        raise ValueError(f"interval method {method!r} is not one of {INTERVAL_METHODS}")

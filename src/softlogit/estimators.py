@@ -50,6 +50,7 @@ from .params import (
     validate_params,
 )
 from .prediction import Prediction
+from .stats.profile import rebased_results
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
@@ -531,10 +532,12 @@ class LogisticRegression(_LinearClassifier):
 
     _binary_only = True
 
-    def odds_ratios(self, alpha=0.05, cov_type="nonrobust", groups=None):
+    def odds_ratios(self, alpha=0.05, cov_type="nonrobust", groups=None, ci="wald"):
         """``exp(coef)`` (column ``odds_ratio``) with the p-values and the exponentiated
-        interval ends: odds ratios per unit change."""
-        return self._inference().exp_table(alpha, cov_type, groups, name="odds_ratio")
+        interval ends: odds ratios per unit change; ``ci="profile"``: the exponentiated
+        profile-likelihood intervals (see :meth:`conf_int`)."""
+        table = self._inference().exp_table(alpha, cov_type, groups, name="odds_ratio")
+        return self._with_interval(table, ci, alpha, exp=True)
 
 
 class SoftmaxRegression(_LinearClassifier):
@@ -653,7 +656,9 @@ class SoftmaxRegression(_LinearClassifier):
         fitted["reference_"] = None if ref is None else spec.classes[ref]
         return fitted
 
-    def relative_risk_ratios(self, alpha=0.05, cov_type="nonrobust", groups=None, base=None):
+    def relative_risk_ratios(
+        self, alpha=0.05, cov_type="nonrobust", groups=None, base=None, ci="wald"
+    ):
         """Relative-risk ratios ``exp(coef)`` against a base class (column ``rrr``) with the
         p-values and the exponentiated interval ends.
 
@@ -666,6 +671,10 @@ class SoftmaxRegression(_LinearClassifier):
             for a symmetric model (``reference=None``) the first class of ``classes_``. Any
             other class gives the ratios of a model fitted with ``reference=base`` (the
             same probabilities, reparameterised, with the covariance mapped alike).
+        ci : {"wald", "profile"}
+            Interval method: ``"profile"`` gives the exponentiated profile-likelihood
+            intervals (see :meth:`conf_int`; against another ``base``, those of the model
+            parameterised against it).
 
         Returns
         -------
@@ -684,4 +693,7 @@ class SoftmaxRegression(_LinearClassifier):
             if hits[0] != reference:
                 classes = list(self.classes_)
                 rebase = (classes[hits[0]], classes[reference], classes)
-        return results.exp_table(alpha, cov_type, groups, name="rrr", base=rebase)
+        table = results.exp_table(alpha, cov_type, groups, name="rrr", base=rebase)
+        if ci == "profile" and rebase is not None:
+            results = rebased_results(results, rebase[0], rebase[2])
+        return self._with_interval(table, ci, alpha, results=results, exp=True)
