@@ -432,8 +432,6 @@ def _run(model, data, estimands, at, by, alpha, cov_type, groups, kind):
     ``by`` group, as a table."""
     results = model._inference(allow_symmetric=True)
     layer = _Layer.of(model)
-    if at not in (None, "overall", "mean") and not isinstance(at, dict):
-        raise ValueError(f'at must be "overall", "mean" or a dict of values, got {at!r}')
     by_names, by_labels, codes = _groups(data, by)
     if at == "mean":
         codes = _collapse_to_means(data, codes, len(by_labels))
@@ -444,29 +442,31 @@ def _run(model, data, estimands, at, by, alpha, cov_type, groups, kind):
         raise ValueError("a group of rows has total weight 0: nothing to average over")
     V = results.cov_params(cov_type, groups).to_numpy()
     shown = layer.free[:1] if results.index.nlevels == 1 else np.arange(layer.n_classes)
-    rows, values, ses = [], [], []
-    for labels, cell in cells:
-        est, jac = _accumulate(data, layer, estimands, cell, codes, len(by_labels))
-        est, jac = est / totals[:, None, None], jac / totals[:, None, None, None]
-        for k in shown:
-            for e, estimand in enumerate(estimands):
-                for gi, glabels in enumerate(by_labels):
-                    key = () if shown.size == 1 and kind != "prediction" else (model.classes_[k],)
-                    if kind != "prediction":
-                        key += (estimand.term, estimand.contrast)
-                    rows.append(key + tuple(glabels) + tuple(labels))
-                    values.append(est[gi, e, k])
-                    ses.append(jac[gi, e, k])
-    se = _delta_se(np.array(ses), V) if ses else np.array([])
-    names = [] if shown.size == 1 and kind != "prediction" else ["class"]
-    names += [] if kind == "prediction" else ["term", "contrast"]
+    parts = [_accumulate(data, layer, estimands, cell, codes, len(by_labels)) for _, cell in cells]
+    est = np.stack([p[0] for p in parts]) / totals[None, :, None, None]  # (C, G, E, K)
+    jac = np.stack([p[1] for p in parts]) / totals[None, :, None, None, None]
+    with_class = shown.size > 1 or kind == "prediction"
+    rows, order = [], []
+    for k, (e, estimand), gi, ci in itertools.product(
+        shown, enumerate(estimands), range(len(by_labels)), range(len(cells))
+    ):
+        key = (model.classes_[k],) if with_class else ()
+        if kind != "prediction":
+            key += (estimand.term, estimand.contrast)
+        rows.append(key + tuple(by_labels[gi]) + tuple(cells[ci][0]))
+        order.append((ci, gi, e, k))
+    ci, gi, e, k = np.array(order).T
+    values, se = est[ci, gi, e, k], _delta_se(jac[ci, gi, e, k], V)
+    names = (["class"] if with_class else []) + (
+        [] if kind == "prediction" else ["term", "contrast"]
+    )
     names += by_names + at_names
     index = (
         pd.MultiIndex.from_tuples(rows, names=names)
         if len(names) > 1
         else pd.Index([r[0] for r in rows], name=names[0])
     )
-    return z_table(np.array(values), se, alpha, index, name="estimate")[COLUMNS]
+    return z_table(values, se, alpha, index, name="estimate")[COLUMNS]
 
 
 def _check_names(names):
