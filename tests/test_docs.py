@@ -23,7 +23,14 @@ DOCS = Path(__file__).parents[1] / "docs"
 TUTORIAL = DOCS / "tutorial.md"
 API = DOCS / "api.md"
 # the chapters whose python blocks run in order, in one namespace per chapter
-CHAPTERS = ["tutorial.md", "inference.md", "penalized.md", "plots-and-report.md", "big-data.md"]
+CHAPTERS = [
+    "tutorial.md",
+    "inference.md",
+    "penalized.md",
+    "plots-and-report.md",
+    "big-data.md",
+    "margins.md",
+]
 CLI_CHAPTER = DOCS / "cli.md"  # its bash blocks run in one folder
 
 FENCE = re.compile(r"^```(\w*)([^\n]*)\n(.*?)^```[ \t]*$", flags=re.S | re.M)
