@@ -11,8 +11,9 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
-from softlogit import LogisticRegression, SoftmaxRegression
+from softlogit import LogisticRegression, SoftmaxRegression, load
 from softlogit.datasets import load_admissions, load_hsbdemo
 
 from .conftest import make_data
@@ -433,3 +434,55 @@ def test_multinomial_counterfactual_predictions_match_emmeans(tmp_path):
     contrasts = model.avg_comparisons(data, "ses")
     # nnet stops at its own tolerance and its Hessian is numerical: 1e-5 relative
     check(pd.concat([preds, contrasts]), r[0], r[1], rtol=1e-5)
+
+
+def test_sparse_rows_equal_dense_rows():
+    X, y = make_data(n=200, p=3, n_classes=2, seed=4)
+    X[:, 2] = (X[:, 2] > 0).astype(float)
+    dense = LogisticRegression(**TIGHT).fit(X, y)
+    sparse = LogisticRegression(**TIGHT).fit(sp.csr_matrix(X), y)
+    for kwargs in ({}, {"at": "mean"}, {"dummy": True}):
+        np.testing.assert_allclose(
+            sparse.marginal_effects(**kwargs).to_numpy(),
+            dense.marginal_effects(**kwargs).to_numpy(),
+            rtol=1e-9,
+        )
+    a = dense.avg_comparisons(X, "x2")
+    assert list(a.index) == [("x2", "1 - 0")]
+
+
+def test_at_mean_by_group_is_the_mean_row_of_each_group(admissions):
+    model, data = admissions
+    table = model.avg_slopes(data, at="mean", by="rank")
+    for rank in (1, 3):
+        part = model.avg_slopes(data[data["rank"] == rank], at="mean")
+        np.testing.assert_allclose(
+            table.xs(rank, level="rank").to_numpy(), part.to_numpy(), rtol=1e-8
+        )
+
+
+def test_a_loaded_model_gives_the_same_effects(admissions, tmp_path):
+    model, data = admissions
+    path = tmp_path / "model.json"
+    model.save(path)
+    loaded = load(path)
+    for cov_type in ("nonrobust", "HC1"):
+        np.testing.assert_allclose(
+            loaded.marginal_effects(data, cov_type=cov_type).to_numpy(),
+            model.marginal_effects(data, cov_type=cov_type).to_numpy(),
+            rtol=1e-9,
+        )
+
+
+@pytest.mark.parametrize("reload", [False, True])
+def test_the_formula_reference_level_is_the_contrast_base(tmp_path, reload):
+    data = load_admissions()
+    m = LogisticRegression(formula="admit ~ gpa + C(rank, Treatment(reference=3))").fit(data)
+    if reload:
+        m.save(tmp_path / "m.json")
+        m = load(tmp_path / "m.json")
+    table = m.avg_comparisons(data, "rank")
+    assert list(table.index.get_level_values("contrast")) == ["1 - 3", "2 - 3", "4 - 3"]
+    base = m.predict_proba(data.assign(rank=3))[:, 1]
+    one = m.predict_proba(data.assign(rank=1))[:, 1]
+    assert table["estimate"].iloc[0] == pytest.approx(np.mean(one - base), rel=1e-12)

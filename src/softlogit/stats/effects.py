@@ -82,32 +82,37 @@ class _Data:
                 )
             source = model.results_._objective.source
             X = source.X
-            frame = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=float)
+            frame = X.tocsr() if sp.issparse(X) else np.asarray(X, dtype=float)
             weight = source.weight if weights is None else weights
             free_offset = _free_offset_of_source(model, source.offset)
         else:
             frame = _as_frame(data) if self.formula else _design_array(model, data)
             weight = weights
-            free_offset = _free_offset(model, offset, len(frame))
-        n = len(frame)
+            free_offset = _free_offset(model, offset, frame.shape[0])
+        n = frame.shape[0]
         weight = np.ones(n) if weight is None else np.asarray(weight, dtype=float)
         if weight.shape != (n,) or not np.all(np.isfinite(weight)) or np.any(weight < 0):
             raise ValueError(f"weights must be {n} finite non-negative numbers, one per row")
         self.frame, self.weight, self.offset = frame, weight, free_offset
+        self.dtypes = dict(frame.dtypes) if self.formula else {}
         self.variables, self.factors = _variables(model, frame)
 
     def __len__(self):
-        return len(self.frame)
+        return self.frame.shape[0]
 
     def column(self, name, frame=None):
         frame = self.frame if frame is None else frame
         if self.formula:
             return frame[name].to_numpy()
-        return frame[:, self.variables.index(name)]
+        col = frame[:, [self.variables.index(name)]]
+        return col.toarray().ravel() if sp.issparse(col) else np.asarray(col).ravel()
 
     def rows(self, index):
-        """The frame restricted to positional ``index``."""
-        return self.frame.iloc[index] if self.formula else self.frame[index]
+        """The frame restricted to positional ``index`` (dense rows for arrays)."""
+        if self.formula:
+            return self.frame.iloc[index]
+        block = self.frame[index]
+        return block.toarray() if sp.issparse(block) else block
 
     def set(self, frame, name, value):
         """A copy of ``frame`` with variable ``name`` set to ``value`` (scalar or per row)."""
@@ -135,7 +140,7 @@ def _as_frame(data):
 
 def _design_array(model, data):
     X, _ = model._design(data, None, reset=False)
-    return X.toarray() if sp.issparse(X) else np.asarray(X, dtype=float)
+    return X.tocsr() if sp.issparse(X) else np.asarray(X, dtype=float)
 
 
 def _free_offset(model, offset, n):
@@ -165,8 +170,11 @@ def _variables(model, frame):
     if model.formula is None:
         return model._feature_names(frame.shape[1]), {}
     spec = model._formula.spec
-    names = [str(v) for v in spec.required_variables if str(v) in frame.columns]
     rhs = model.formula.split("~", 1)[1]
+    names = [str(v) for v in spec.required_variables if str(v) in frame.columns]
+    if not names:  # a spec rebuilt from a model file: the data columns the formula names
+        words = set(re.findall(r"`([^`]+)`|([A-Za-z_][A-Za-z0-9_.]*)", rhs))
+        names = sorted({a or b for a, b in words} & {str(c) for c in frame.columns})
     names.sort(key=lambda v: (_position(rhs, v), v))
     factors = {}
     for factor, (kind, state) in spec.encoder_state.items():
@@ -174,7 +182,7 @@ def _variables(model, frame):
         if getattr(kind, "value", kind) != "categorical" or column is None:
             continue
         levels = list(state.get("categories", []))
-        factors.setdefault(column, (levels, _reference_level(state, levels)))
+        factors.setdefault(column, (levels, _reference_level(state, levels, factor)))
     return names, factors
 
 
@@ -183,9 +191,20 @@ def _position(text, name):
     return found.start() if found else len(text)
 
 
-def _reference_level(state, levels):
+def _reference_level(state, levels, factor=""):
+    """The factor's reference: the contrast's base, else a ``Treatment(reference=...)`` of
+    the factor's expression (a model file keeps the expression, not the state), else the
+    first level."""
     base = getattr(getattr(state.get("contrasts"), "contrasts", None), "base", None)
-    return base if base in levels else levels[0]
+    if base in levels:
+        return base
+    found = re.search(r"Treatment\(\s*(?:reference\s*=\s*)?([^()]+?)\s*\)", factor)
+    if found:
+        literal = found.group(1).strip("'\"")
+        for level in levels:
+            if str(level) == literal:
+                return level
+    return levels[0]
 
 
 # ---------------------------------------------------------------------- estimands
@@ -339,7 +358,7 @@ def _collapse_to_means(data, codes, n_groups):
     if data.formula:
         data.frame = pd.DataFrame(rows, columns=data.variables)
         for v in data.variables:  # keep categorical dtypes
-            old = data.model_frame_dtype.get(v)
+            old = data.dtypes.get(v)
             if isinstance(old, pd.CategoricalDtype):
                 data.frame[v] = pd.Categorical(data.frame[v], categories=old.categories)
     else:
@@ -483,7 +502,6 @@ def _prepare(model, data, weights, offset):
     if model.coef_.shape[1] == 0:
         raise ValueError("the model has no features (an intercept-only model): no effects")
     d = _Data(model, data, weights, offset)
-    d.model_frame_dtype = dict(d.frame.dtypes) if d.formula else {}
     return model, d
 
 
