@@ -34,6 +34,7 @@ CHAPTERS = [
     "bias-reduction.md",
     "goodness-of-fit.md",
     "profile.md",
+    "margins.md",
 ]
 CLI_CHAPTER = DOCS / "cli.md"  # its bash blocks run in one folder
 

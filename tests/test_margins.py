@@ -238,7 +238,7 @@ def test_symmetric_softmax_has_the_effects_of_a_reference_fit(softmax3, at, dumm
     pd.testing.assert_index_equal(a.index, b.index)
     np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-8, atol=1e-10)
     pd.testing.assert_frame_equal(
-        symmetric.marginal_effects(at=at, dummy=dummy, cov_type=cov_type), a
+        symmetric.marginal_effects(at=at, dummy=dummy, cov_type=cov_type, kind="column"), a
     )
 
 
@@ -298,7 +298,9 @@ def test_error_paths(softmax3):
 def test_estimator_method_delegates():
     data = load_admissions()
     m = LogisticRegression(formula="admit ~ gre + gpa + C(rank)").fit(data)
-    pd.testing.assert_frame_equal(m.marginal_effects(dummy=True), marginal_effects(m, dummy=True))
+    pd.testing.assert_frame_equal(
+        m.marginal_effects(dummy=True, kind="column"), marginal_effects(m, dummy=True)
+    )
 
 
 def test_an_intercept_only_model_has_no_marginal_effects_and_says_so():

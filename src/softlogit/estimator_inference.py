@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .stats import effects
 from .stats.goodness import goodness_of_fit, model_auc, model_delong_test
 from .stats.influence import influence, write_diagnostics
 from .stats.margins import marginal_effects
@@ -100,17 +101,6 @@ class Inference:
             ``"Wald chi2(df) = ..., p = ..."``.
         """
         return self._inference().wald_test(hypotheses, cov_type, groups)
-
-    def marginal_effects(
-        self, X=None, at="overall", dummy=False, alpha=0.05, cov_type="nonrobust", groups=None
-    ):
-        """Marginal effects dP(y=k)/dx with delta-method standard errors, z, p and
-        intervals: averaged over rows (``at="overall"``) or at the means (``at="mean"``);
-        ``dummy=True`` treats 0/1 columns as discrete changes. ``X=None`` uses the training
-        rows; a symmetric softmax (``reference=None``) gives the effects of the same
-        probabilities as with a reference class. See
-        :func:`softlogit.stats.margins.marginal_effects`."""
-        return marginal_effects(self, X, at, dummy, alpha, cov_type, groups)
 
     def summary(
         self,
@@ -420,6 +410,73 @@ class Inference:
         table = table.copy()
         table[["ci_low", "ci_high"]] = np.exp(ends.to_numpy()) if exp else ends.to_numpy()
         return table
+
+    # ---- issue 13: marginal effects by variable
+    def marginal_effects(
+        self,
+        X=None,
+        at="overall",
+        dummy=False,
+        alpha=0.05,
+        cov_type="nonrobust",
+        groups=None,
+        *,
+        kind="variable",
+        variables=None,
+        slope="dydx",
+        by=None,
+        weights=None,
+        offset=None,
+    ):
+        """Marginal effects with delta-method standard errors, z, p and intervals.
+
+        ``kind="variable"`` (default; Stata's ``margins, dydx(*)``): one row per original
+        variable through every formula term that contains it (``gpa`` and ``I(gpa**2)``
+        together), factors as counterfactual contrasts against their reference level; see
+        :func:`softlogit.stats.effects.effects_by_variable`. A formula model needs its data
+        frame as ``X``. ``kind="column"`` (statsmodels' ``get_margeff``): one row per design
+        column, each differentiated as if it could move alone; see
+        :func:`softlogit.stats.margins.marginal_effects`. The two agree for a model of plain
+        numeric columns (no transforms, interactions or factors).
+
+        Parameters
+        ----------
+        X : data frame or array-like, optional
+            Rows to average over. None: the training rows (models fitted on arrays).
+        at : {"overall", "mean"} or dict
+            Average over the rows (AME), at the means (MEM), or (``kind="variable"``) at
+            representative values ``{"gpa": [3.0, 3.5], "rank": [1]}``.
+        dummy : bool
+            0/1 numeric variables (columns) as discrete changes ``1 - 0``.
+        alpha, cov_type, groups
+            As for :meth:`coef_table`.
+        kind : {"variable", "column"}
+        variables, slope, by, weights, offset
+            ``kind="variable"`` only: see :func:`softlogit.stats.effects.avg_slopes`.
+        """
+        if kind == "column":
+            return marginal_effects(self, X, at, dummy, alpha, cov_type, groups)
+        if kind != "variable":
+            raise ValueError(f"kind={kind!r} is not 'variable' or 'column'")
+        return effects.effects_by_variable(
+            self, X, at, dummy, alpha, cov_type, groups, variables, slope, by, weights, offset
+        )
+
+    def avg_slopes(self, data=None, variables=None, slope="dydx", **options):
+        """Average slopes (and elasticities) of the predicted probabilities per variable;
+        see :func:`softlogit.stats.effects.avg_slopes` for ``by``, ``at``, ``weights``,
+        ``offset``, ``eps``, ``alpha``, ``cov_type`` and ``groups``."""
+        return effects.avg_slopes(self, data, variables, slope, **options)
+
+    def avg_comparisons(self, data=None, variables=None, contrast="reference", **options):
+        """Average counterfactual comparisons of factor levels (against the reference or
+        pairwise); see :func:`softlogit.stats.effects.avg_comparisons`."""
+        return effects.avg_comparisons(self, data, variables, contrast, **options)
+
+    def avg_predictions(self, data=None, by=None, **options):
+        """Average predicted probabilities, by group or at counterfactual values; see
+        :func:`softlogit.stats.effects.avg_predictions`."""
+        return effects.avg_predictions(self, data, by, **options)
 
 
 INTERVAL_METHODS = ("wald", "profile")
