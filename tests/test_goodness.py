@@ -263,3 +263,12 @@ def test_offset_fit_equals_r(admissions):
     )
     assert_binary_matches(g, r)
     assert m.goodness_of_fit(d, offset=off).pearson.statistic == pytest.approx(r[0], rel=1e-6)
+
+
+def test_printed_statistics_have_no_negative_zero():
+    """The recalibration intercept of an ML fit is 0 up to rounding: printed as 0.0000."""
+    from softlogit.datasets import load_admissions
+
+    formula = "admit ~ gre + gpa + I(gpa**2) + C(rank)"
+    text = str(sl.LogisticRegression(formula=formula).fit(load_admissions()).goodness_of_fit())
+    assert "Calibration intercept: 0.0000" in text and "-0.0000" not in text

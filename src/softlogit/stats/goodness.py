@@ -144,12 +144,12 @@ class GoodnessOfFit:
             f"{name}: chi2({t['df']:g}) = {t['statistic']:.4f}, p = {t['p_value']:.4g}"
             for name, t in self.tests().iterrows()
         ]
-        out.append(f"Brier score: {self.brier:.4f}")
+        out.append(f"Brier score: {_fixed(self.brier)}")
         if self.calibration is not None:
             c = self.calibration
             out.append(
-                f"Calibration intercept: {c.intercept:.4f} (SE {c.intercept_se:.4f}); "
-                f"slope: {c.slope:.4f} (SE {c.slope_se:.4f})"
+                f"Calibration intercept: {_fixed(c.intercept)} (SE {_fixed(c.intercept_se)}); "
+                f"slope: {_fixed(c.slope)} (SE {_fixed(c.slope_se)})"
             )
         if self.auc is not None:
             out.append(str(self.auc))
@@ -488,3 +488,9 @@ def model_delong_test(
         raise ValueError("the two models' rows have different weights")
     source = InMemorySource(scores, src_a.y, w_a, chunk_rows=1 << 16)
     return paired_delong(source.reduce, lambda c: (c.X, c.y == 1, c.weight), alpha=alpha)
+
+
+def _fixed(value, decimals=4):
+    """``value`` with ``decimals`` decimals, never a negative zero (``-0.0000``)."""
+    text = f"{value:.{decimals}f}"
+    return text.lstrip("-") if float(text) == 0 else text
