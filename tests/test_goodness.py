@@ -272,3 +272,19 @@ def test_printed_statistics_have_no_negative_zero():
     formula = "admit ~ gre + gpa + I(gpa**2) + C(rank)"
     text = str(sl.LogisticRegression(formula=formula).fit(load_admissions()).goodness_of_fit())
     assert "Calibration intercept: 0.0000" in text and "-0.0000" not in text
+
+
+def test_statistics_that_do_not_exist_are_nan_not_errors():
+    """A constant score (an intercept-only model) has no Hosmer-Lemeshow groups and no
+    recalibration slope; separated scores have no finite slope: NaN, and the rest stands."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    y = (x > 0).astype(int)
+    with pytest.warns(sl.CollinearityWarning):  # the zero column is aliased: intercept only
+        constant = sl.LogisticRegression().fit(np.zeros((200, 1)), y)
+    fit = constant.goodness_of_fit()
+    assert np.isnan(fit.hosmer_lemeshow.statistic) and np.isnan(fit.calibration.slope)
+    assert fit.auc.auc == pytest.approx(0.5) and np.isfinite(fit.brier)
+    separated = sl.LogisticRegression(penalty="firth").fit(x[:, None], y)
+    fit = separated.goodness_of_fit()
+    assert np.isnan(fit.calibration.slope) and fit.auc.auc == 1.0

@@ -247,7 +247,7 @@ def test_loaded_inference_needs_no_training_rows_until_it_must(hsb, tmp_path):
         assert_bitwise(a, b)
     for call in (  # HC0/HC1 are stored (tests/test_cli_robust.py)
         lambda m: m.cov_params(cov_type="cluster", groups=hsb["schtyp"]),
-        lambda m: m.marginal_effects(),
+        lambda m: m.marginal_effects(kind="column"),
     ):
         call(model)  # the fitted model has its training rows
         with pytest.raises(NoTrainingDataError, match="training rows"):

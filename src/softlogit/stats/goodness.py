@@ -270,6 +270,8 @@ def hosmer_lemeshow(table, groups=10):
     breaks = p[at_lo] + (h - lo) * (p[at_hi] - p[at_lo])
     breaks[0], breaks[-1] = p[0], p[-1]  # Q(0) and Q(1) (non-integer weights: by definition)
     breaks = np.unique(breaks)
+    if breaks.size < 3:  # fewer than two groups (one fitted probability): no test
+        return TestResult(float("nan"), 0, float("nan"), "Hosmer-Lemeshow"), pd.DataFrame()
     group = np.maximum(np.searchsorted(breaks, p, side="left") - 1, 0)
     weight = np.bincount(group, n, breaks.size - 1)
     obs1 = np.bincount(group, c[:, 1], breaks.size - 1)
@@ -277,7 +279,7 @@ def hosmer_lemeshow(table, groups=10):
     keep = weight > 0
     weight, obs1, exp1 = weight[keep], obs1[keep], exp1[keep]
     exp0, obs0 = weight - exp1, weight - obs1
-    chi2 = float(np.sum((obs1 - exp1) ** 2 / exp1 + (obs0 - exp0) ** 2 / exp0))
+    chi2 = float(np.sum(_chi2_terms(obs1, exp1) + _chi2_terms(obs0, exp0)))
     df = int(keep.sum()) - 2
     frame = pd.DataFrame(
         {
@@ -294,22 +296,39 @@ def hosmer_lemeshow(table, groups=10):
     return TestResult(chi2, df, float(stats.chi2.sf(chi2, df)), "Hosmer-Lemeshow"), frame
 
 
+def _chi2_terms(observed, expected):
+    """``(o - e)^2 / e``, with 0 where both are 0 and inf where only ``e`` is (a group whose
+    fitted probabilities underflow to 0 or 1)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = (observed - expected) ** 2 / expected
+    return np.where(expected > 0, terms, np.where(observed > 0, np.inf, 0.0))
+
+
 def _logistic_fit(y1, n, design, offset, max_iter=50, tol=1e-12):
     """Maximum-likelihood binomial fit of ``y1`` positives out of ``n`` on ``design`` with
-    ``offset`` (Newton; a handful of columns): coefficients and standard errors."""
-    beta = np.zeros(design.shape[1])
+    ``offset`` (Newton; a handful of columns): coefficients and standard errors, NaN when
+    the maximum does not exist (separation) or the design is singular (constant scores)."""
+    beta, missing = np.zeros(design.shape[1]), np.full(design.shape[1], np.nan)
     for _ in range(max_iter):
         eta = design @ beta + offset
         mu = expit(eta)
         info = design.T @ (design * (n * mu * (1 - mu))[:, None])
-        step = np.linalg.solve(info, design.T @ (y1 - n * mu))
+        try:
+            step = np.linalg.solve(info, design.T @ (y1 - n * mu))
+        except np.linalg.LinAlgError:  # a constant score, or a separated recalibration
+            return missing, missing
         beta = beta + step
         if np.max(np.abs(step)) <= tol * (1 + np.max(np.abs(beta))):
             break
+    else:  # no finite maximum (the scores separate the classes): not estimable
+        return missing, missing
     eta = design @ beta + offset
     mu = expit(eta)
     info = design.T @ (design * (n * mu * (1 - mu))[:, None])
-    return beta, np.sqrt(np.diag(np.linalg.inv(info)))
+    try:
+        return beta, np.sqrt(np.diag(np.linalg.inv(info)))
+    except np.linalg.LinAlgError:
+        return missing, missing
 
 
 def calibration(table, alpha=0.05):
