@@ -27,7 +27,8 @@ What to try next:
   softlogit predict model.json new.csv --proba --out predictions.csv
   softlogit --help                     (every command and option; also docs/cli.md)
   In Python: m.coef_table(cov_type="HC1"), m.wald_test("gpa = 0, gre = 0"),
-  m.marginal_effects(), m.predict_proba(X, return_ci=True), sl.LogisticRegressionCV()
+  m.marginal_effects(X), m.predict_proba(X, return_ci=True), m.conf_int(method="profile"),
+  m.anova(type=2), m.goodness_of_fit(), m.residuals(), sl.LogisticRegressionCV()
   (docs/tutorial.md and the chapters it links to)."""
 
 
