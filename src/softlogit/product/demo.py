@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..datasets import load_admissions, load_hsbdemo
 from ..estimators import LogisticRegression, SoftmaxRegression
+from ..stats.summary import format_fixed
 
 ADAM = {"solver": "adam", "tol": 1e-7, "max_iter": 20_000, "random_state": 0}
 BINARY_FEATURES = ["gre", "gpa", "rank_2", "rank_3", "rank_4"]
@@ -33,9 +34,8 @@ What to try next:
 
 
 def _fixed(value):
-    """``value`` with 6 decimals, never ``-0.000000``."""
-    text = f"{value: .6f}"
-    return f"{0.0: .6f}" if float(text) == 0 else text
+    """``value`` with 6 decimals and a sign column, never ``-0.000000``."""
+    return format_fixed(value, 6, sign=" ")
 
 
 def _small(value):

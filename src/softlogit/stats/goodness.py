@@ -50,6 +50,7 @@ from ..data.sources import InMemorySource
 from ..model.fitting import build_objective
 from .auc import AUCResult, ScoreCounts, paired_delong
 from .inference import TestResult
+from .summary import format_fixed
 
 __all__ = [
     "Calibration",
@@ -144,13 +145,13 @@ class GoodnessOfFit:
             f"{name}: chi2({t['df']:g}) = {t['statistic']:.4f}, p = {t['p_value']:.4g}"
             for name, t in self.tests().iterrows()
         ]
-        out.append(f"Brier score: {_fixed(self.brier)}")
+        out.append(f"Brier score: {format_fixed(self.brier)}")
         if self.calibration is not None:
             c = self.calibration
-            out.append(
-                f"Calibration intercept: {_fixed(c.intercept)} (SE {_fixed(c.intercept_se)}); "
-                f"slope: {_fixed(c.slope)} (SE {_fixed(c.slope_se)})"
+            a, a_se, b, b_se = (
+                format_fixed(v) for v in (c.intercept, c.intercept_se, c.slope, c.slope_se)
             )
+            out.append(f"Calibration intercept: {a} (SE {a_se}); slope: {b} (SE {b_se})")
         if self.auc is not None:
             out.append(str(self.auc))
         return out
@@ -507,9 +508,3 @@ def model_delong_test(
         raise ValueError("the two models' rows have different weights")
     source = InMemorySource(scores, src_a.y, w_a, chunk_rows=1 << 16)
     return paired_delong(source.reduce, lambda c: (c.X, c.y == 1, c.weight), alpha=alpha)
-
-
-def _fixed(value, decimals=4):
-    """``value`` with ``decimals`` decimals, never a negative zero (``-0.0000``)."""
-    text = f"{value:.{decimals}f}"
-    return text.lstrip("-") if float(text) == 0 else text

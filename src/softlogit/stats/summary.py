@@ -25,6 +25,7 @@ __all__ = [
     "Summary",
     "column_formatters",
     "format_column",
+    "format_fixed",
     "format_number",
     "format_pvalues",
     "signif_stars",
@@ -53,6 +54,26 @@ COLUMN_TITLES = {"p_value": "P>|z|"}
 
 
 # --------------------------------------------------------------------------- numbers
+def format_fixed(value, decimals=4, sign="-"):
+    """``value`` with ``decimals`` decimals, never a negative zero (``-0.0000``).
+
+    Parameters
+    ----------
+    value : float
+    decimals : int
+    sign : {"-", " "}
+        Python's sign option: ``" "`` leaves a space before positive numbers (columns of
+        mixed signs line up).
+
+    Returns
+    -------
+    str
+        A value that rounds to zero prints as ``0.0000`` (or ``" 0.0000"``); NaN as ``nan``.
+    """
+    text = f"{value:{sign}.{decimals}f}"
+    return f"{0.0:{sign}.{decimals}f}" if float(text) == 0 else text
+
+
 def format_number(value, digits=4):
     """One number as the summary shows it.
 
