@@ -258,7 +258,7 @@ def _fit_arguments(frame, weight, offset):
     if weight:
         args["sample_weight"] = frame[weight].to_numpy(dtype=float)
     if offset:
-        args["offset"] = _offset_values(frame, list(offset))
+        args["offset"] = cli_data.offset_values(frame, offset)
     return args
 
 
@@ -323,6 +323,12 @@ def _check_report_path(path, option):
         raise DataError(
             f"{option}: the report's plots need matplotlib: pip install softlogit[plot]"
         )
+
+
+def _require_offset(model, offset):
+    """A usage error when ``model`` was fitted with an offset and ``--offset`` is not given."""
+    if getattr(model, "has_offset_", False) and not offset:
+        raise click.UsageError("--offset is needed: this model was fitted with an offset")
 
 
 def _offset_option(help_text):
@@ -558,8 +564,7 @@ def predict(model_file, data, out, proba, ids, offset, batch_rows, force):
         raise click.UsageError(f"--id {clash[0]!r}: the output's own columns are label, proba_*")
     model = _load_model(model_file)
     offset = list(offset or ())
-    if getattr(model, "has_offset_", False) and not offset:
-        raise click.UsageError("--offset is needed: this model was fitted with an offset")
+    _require_offset(model, offset)
     table = cli_data.open_table(data)
     if out is not None:
         inputs = [("the model file", model_file), *_data_inputs("the data file", table)]
@@ -600,24 +605,16 @@ def _report_data(model, table, target, offset=None):
     table.require(offset)
     if model.formula is not None:
         frame = cli_data.read_frame(table)
-        return frame, None, _offset_values(frame, offset)
+        return frame, None, cli_data.offset_values(frame, offset)
     names = getattr(model, "feature_names_in_", None)
     if names is None:
         table.require([target])
         frame = cli_data.read_frame(table)
         X = frame.drop(columns=[target, *offset]).to_numpy()
-        return X, frame[target], _offset_values(frame, offset)
+        return X, frame[target], cli_data.offset_values(frame, offset)
     names = [str(n) for n in names]
     frame = cli_data.read_frame(table, [*names, target, *offset])
-    return frame[names], frame[target], _offset_values(frame, offset)
-
-
-def _offset_values(frame, columns):
-    """The offset array of ``columns`` of ``frame`` (None without columns)."""
-    if not columns:
-        return None
-    values = frame[columns].to_numpy(dtype=float)
-    return values[:, 0] if values.shape[1] == 1 else values
+    return frame[names], frame[target], cli_data.offset_values(frame, offset)
 
 
 @main.command()
@@ -664,8 +661,7 @@ def report(model_file, data, out, test, target, offset, force):
         inputs += _data_inputs("the test data file", tables[1])
     cli_data.check_outputs([("--out", out, "report")], inputs, force)
     _check_report_path(out, "--out")
-    if getattr(model, "has_offset_", False) and not offset:
-        raise click.UsageError("--offset is needed: this model was fitted with an offset")
+    _require_offset(model, offset)
     X, y, off = _report_data(model, tables[0], target, offset)
     X_test, y_test, test_off = (None, None, None)
     if test is not None:

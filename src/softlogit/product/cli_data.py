@@ -37,6 +37,7 @@ __all__ = [
     "is_report_file",
     "iter_frames",
     "label_for",
+    "offset_values",
     "open_table",
     "output_format",
     "parse_class_weight",
@@ -310,6 +311,15 @@ def scan_labels(scan):
 
 
 # --------------------------------------------------------------------------- outputs
+def offset_values(frame, columns):
+    """The offset of the rows of ``frame``: column ``columns[0]`` as an (n,) array, or the
+    (n, K) array of several columns (softmax, one per class); None without columns."""
+    if not columns:
+        return None
+    values = frame[list(columns)].to_numpy(dtype=float)
+    return values[:, 0] if values.shape[1] == 1 else values
+
+
 def prediction_frame(model, frame, proba=False, ids=(), features=None, offset=()):
     """Predicted labels (column ``label``) and, with ``proba``, one ``proba_<label>``
     column per class, for the rows of ``frame``.
@@ -340,10 +350,7 @@ def prediction_frame(model, frame, proba=False, ids=(), features=None, offset=()
     X = frame[features] if features is not None else frame.drop(columns=skip)
     if model.formula is None and getattr(model, "feature_names_in_", None) is None:
         X = X.to_numpy()  # a model fitted on arrays: columns by position
-    off = None
-    if offset:
-        off = frame[list(offset)].to_numpy(dtype=float)
-        off = off[:, 0] if off.shape[1] == 1 else off
+    off = offset_values(frame, offset)
     out["label"] = model.predict(X, offset=off)
     if proba:
         P = model.predict_proba(X, offset=off)

@@ -35,6 +35,7 @@ from ..data.bound import DataSummary
 from ..data.external import BoundRows, class_factor
 from ..files import atomic_path
 from .residuals import (
+    BINARY_KINDS,
     RowModel,
     binary_rows,
     hat_values,
@@ -47,17 +48,7 @@ __all__ = ["diagnostics_table", "influence", "write_diagnostics"]
 
 MEASURES = ("dffit", "cov_r", "cooks_d", "hat", "sigma")
 #: The residual columns :func:`write_diagnostics` writes by default.
-DEFAULT_COLUMNS = (
-    "linear_predictor",
-    "fitted",
-    "response",
-    "pearson",
-    "deviance",
-    "working",
-    "standardized_deviance",
-    "standardized_pearson",
-    "studentized",
-)
+DEFAULT_COLUMNS = ("linear_predictor", "fitted", *BINARY_KINDS)
 FORMATS = ("csv", "parquet")
 
 
