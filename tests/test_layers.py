@@ -13,7 +13,10 @@ PACKAGE = Path(__file__).parents[1] / "src" / "softlogit"
 
 # lowest first; a module's layer is the first whose prefix matches its dotted name
 LAYERS = [
-    ("ground", ("numerics", "files", "exceptions", "memory", "coordinates", "datasets")),
+    (
+        "ground",
+        ("numerics", "files", "exceptions", "memory", "coordinates", "datasets", "compiled"),
+    ),
     ("data", ("data",)),
     ("model", ("model",)),
     ("stats", ("stats",)),
