@@ -41,6 +41,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..objective import gram_matrix, scaled_design
+from . import cd_dense
 from .base import SolverResult
 from .cd_inner import Subproblem, column_scaler, inner_tolerance, unit_kkt, units_of
 from .cd_store import HessianStore
@@ -160,6 +161,8 @@ def solve(objective, theta0, free, options, state=None):
     if not _fits(sub.idx.size):
         return _solve_blocks(problem, theta, sub.cols, options)
     store = state if isinstance(state, HessianStore) else HessianStore()
+    if cd_dense.applicable(objective, theta, sub, store.due(objective, sub.cols)):
+        return cd_dense.solve(problem, theta, sub, options)
     return _solve_exact(problem, theta, sub, options, store)
 
 

@@ -14,7 +14,6 @@ per feature over the classes) the block update is a group soft-threshold with st
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 
 from .gradient_descent import Standardizer
 
@@ -29,9 +28,9 @@ INNER_FLOOR = 0.1
 #: Most exact active-set solves per inner sweep round ...
 ACTIVE_ROUNDS = 8
 #: ... each only when its factorisation costs at most this many sweeps over the active set,
-#: a sweep costing ``SWEEP_OVERHEAD + d`` flops per coordinate (interpreter overhead).
+#: a sweep costing ``SWEEP_OVERHEAD + d`` flops per coordinate (the compiled loop's overhead).
 ACTIVE_SWEEPS = 20
-SWEEP_OVERHEAD = 3000
+SWEEP_OVERHEAD = 20
 #: Rows of the Hessian transformed at a time (bounds the transform's temporaries).
 TRANSFORM_ROWS = 256
 
@@ -85,120 +84,45 @@ def unit_kkt(units, u, gm, lam):
     return viol
 
 
-def _coordinate(u, j, r, g, H, lam):
-    """Exact minimisation over coordinate ``j``; updates ``u`` and ``r = H (u - theta)``."""
-    a = H[j, j]
-    if a <= 0:
-        return False
-    z = a * u[j] - (g[j] + r[j])
-    new = np.sign(z) * max(abs(z) - lam[j], 0.0) / a
-    step = new - u[j]
-    if step != 0.0:
-        u[j] = new
-        r += step * H[j]  # H is symmetric: its row is contiguous
-        return True
-    return False
-
-
-def _group(u, idx, r, g, H, lam):
-    """Group soft-threshold step on block ``idx`` with step ``1 / L``."""
-    block = H[np.ix_(idx, idx)]
-    L = float(np.linalg.eigvalsh(block)[-1])
-    if L <= 0:
-        return False
-    v = u[idx] - (g[idx] + r[idx]) / L
-    norm = np.linalg.norm(v)
-    new = v * max(0.0, 1.0 - lam[idx[0]] / (L * norm)) if norm > 0 else v
-    step = new - u[idx]
-    if np.any(step != 0.0):
-        u[idx] = new
-        r += step @ H[idx]
-        return True
-    return False
-
-
-def _sweep(units, u, r, g, H, lam):
-    """One cyclic pass over ``units``; whether any coordinate moved."""
-    coords, blocks = units
-    moved = False
-    for j in coords:
-        moved |= _coordinate(u, j, r, g, H, lam)
-    for idx in blocks:
-        moved |= _group(u, idx, r, g, H, lam)
-    return moved
-
-
-def _active(units, u, lam):
-    """The units that are non-zero or unpenalised."""
-    coords, blocks = units
-    coords = coords[(u[coords] != 0) | (lam[coords] == 0)]
-    return coords, [idx for idx in blocks if np.any(u[idx] != 0)]
-
-
-def _solve_active(active, u, r, g, H, lam):
-    r"""Solve the model exactly on the active coordinates with their signs fixed:
-    :math:`H_{AA}\,\Delta = -(g_A + r_A + \lambda_A \operatorname{sign} u_A)` (a Cholesky
-    factorisation, :math:`O(|A|^3)`, where cyclic sweeps need many passes on correlated
-    columns). A coordinate whose sign would change stops the step where it reaches 0 and
-    leaves the set, which is solved again (at most ``ACTIVE_ROUNDS`` times, while cheaper
-    than ``ACTIVE_SWEEPS`` sweeps): each round lowers the model. Only for ungrouped units;
-    whether the last round was complete."""
-    coords, blocks = active
-    if blocks:
-        return False
-    sweep = coords.size * (SWEEP_OVERHEAD + H.shape[0])  # work of one sweep, in flops
-    for _ in range(ACTIVE_ROUNDS):
-        if coords.size == 0:
-            return True
-        if coords.size**3 / 3.0 > ACTIVE_SWEEPS * sweep:
-            return False  # the factorisation would cost more than the sweeps it saves
-        sign = np.sign(u[coords])
-        try:
-            factor = cho_factor(H[np.ix_(coords, coords)], overwrite_a=True)
-        except np.linalg.LinAlgError:
-            return False
-        delta = cho_solve(factor, -(g[coords] + r[coords] + lam[coords] * sign))
-        if not np.all(np.isfinite(delta)):
-            return False
-        new = u[coords] + delta
-        penalised = lam[coords] > 0
-        cross = penalised & (np.sign(new) != sign)
-        ratio = np.full(coords.size, np.inf)
-        ratio[cross] = u[coords][cross] / (u[coords][cross] - new[cross])
-        t = min(1.0, float(ratio.min()))
-        step = t * delta
-        u[coords] += step
-        r += step @ H[coords]
-        if not cross.any():
-            return True
-        zero = coords[(ratio <= t * (1 + 1e-12)) | (penalised & (np.sign(u[coords]) != sign))]
-        r -= u[zero] @ H[zero]
-        u[zero] = 0.0
-        coords = coords[(u[coords] != 0) | ~penalised]
-    return False
+def flat_groups(blocks, H):
+    """Groups as flat indices ``gidx``, offsets ``gptr`` and each block's largest eigenvalue
+    ``gL`` of ``H`` (the group step length is ``1 / gL``; empty when ``H`` is None)."""
+    sizes = [idx.size for idx in blocks]
+    gptr = np.zeros(len(blocks) + 1, dtype=np.int64)
+    gptr[1:] = np.cumsum(sizes, dtype=np.int64)
+    gidx = np.concatenate(blocks).astype(np.int64) if blocks else np.zeros(0, dtype=np.int64)
+    if H is None:
+        return gidx, gptr, np.zeros(0)
+    gL = np.array([float(np.linalg.eigvalsh(H[np.ix_(idx, idx)])[-1]) for idx in blocks])
+    return gidx, gptr, gL.reshape(len(blocks))
 
 
 def minimise_model(theta, g, H, lam, units, tol):
     """Minimise the penalised quadratic model from ``theta`` until its KKT violation is at
     most ``tol``: a full sweep, then the active set (non-zero or unpenalised units) solved
-    exactly with its signs (:func:`_solve_active`) or, when that changes a sign, swept until
-    it meets ``tol``; repeated until every unit meets ``tol`` (or nothing moves, or
-    ``MAX_SWEEPS``)."""
-    u, r = theta.copy(), np.zeros_like(theta)
-    sweeps = 0
-    while sweeps < MAX_SWEEPS:
-        moved = _sweep(units, u, r, g, H, lam)
-        sweeps += 1
-        if not moved or unit_kkt(units, u, g + r, lam) <= tol:
-            break
-        active = _active(units, u, lam)
-        if _solve_active(active, u, r, g, H, lam) and unit_kkt(active, u, g + r, lam) <= tol:
-            continue
-        while sweeps < MAX_SWEEPS:
-            moved = _sweep(active, u, r, g, H, lam)
-            sweeps += 1
-            if not moved or unit_kkt(active, u, g + r, lam) <= tol:
-                break
+    exactly with its signs or, when that changes a sign, swept until it meets ``tol``;
+    repeated until every unit meets ``tol`` (or nothing moves, or ``MAX_SWEEPS``). The loops
+    are compiled (:func:`softlogit.model.solvers.cd_kernels.minimise`)."""
+    from . import cd_kernels
+
+    coords, blocks = units
+    gidx, gptr, gL = flat_groups(blocks, H)
+    u = np.array(theta, dtype=float)
+    budget = ACTIVE_SWEEPS * (SWEEP_OVERHEAD + H.shape[0])
+    cd_kernels.minimise(
+        u,
+        np.ascontiguousarray(g, dtype=float),
+        np.ascontiguousarray(H),
+        np.ascontiguousarray(lam, dtype=float),
+        np.asarray(coords, dtype=np.int64),
+        gidx,
+        gptr,
+        gL,
+        float(tol),
+        MAX_SWEEPS,
+        ACTIVE_ROUNDS,
+        float(budget),
+    )
     return u
 
 
