@@ -23,6 +23,7 @@ from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..data.sources import single_threaded_blas
 from ..estimators import LogisticRegression, SoftmaxRegression
 from ..model.fitting import build_objective
 from ..model.penalties import NoPenalty
@@ -65,17 +66,31 @@ def _fold(spec, family, grid, ratio, train, test, options, scorer, template):
     theta0 = null_fit(train_spec, family)[1]
     out = path_on_spec(train_spec, family, grid, ratio, theta0, options)
     test_spec = replace(_subset(spec, test), penalty=NoPenalty())
-    objective = build_objective(test_spec, family)
+    if scorer is None:
+        return _heldout_losses(build_objective(test_spec, family), out)
     scores = []
     for coef, intercept in zip(out["coefs"], out["intercepts"], strict=True):
-        theta = np.column_stack([coef, intercept]) if spec.fit_intercept else coef
-        if scorer is None:
-            scores.append(-objective.loglike(theta.ravel()) / objective.total_weight)
-        else:
-            X_test, coef = _scoring_inputs(test_spec, family, coef)
-            model = _scoring_model(template, spec, family, coef, intercept)
-            scores.append(scorer(model, X_test, spec.classes[test_spec.codes]))
+        X_test, coef = _scoring_inputs(test_spec, family, coef)
+        model = _scoring_model(template, spec, family, coef, intercept)
+        scores.append(scorer(model, X_test, spec.classes[test_spec.codes]))
     return np.array(scores)
+
+
+def _heldout_losses(objective, out):
+    r"""Mean weighted cross-entropy :math:`-\sum_i w_i \log p(y_i) / \sum_i w_i` of the
+    held-out rows under every alpha's coefficients: the linear predictors of all alphas
+    come from one product of the held-out rows with the stacked coefficients."""
+    source, m = objective.source, objective.m
+    coefs, intercepts = np.asarray(out["coefs"]), np.asarray(out["intercepts"])
+    k, p = coefs.shape[0], coefs.shape[2]
+    eta = np.asarray(source.X @ coefs.reshape(k * m, p).T) + intercepts.ravel()
+    eta = eta.reshape(-1, k, m)
+    if source.offset is not None:
+        eta += np.asarray(source.offset).reshape(-1, 1, m)
+    losses = [
+        -float(source.weight @ objective.family.loglike(eta[:, a], source.y)) for a in range(k)
+    ]
+    return np.array(losses) / objective.total_weight
 
 
 def _scoring_inputs(test_spec, family, coef):
@@ -131,10 +146,11 @@ class _CrossValidated:
                 else check_alphas(self.alphas)
             )
             splits = list(folds.split(spec.X, spec.codes))
-            scores = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fold)(spec, family, grid, ratio, tr, te, options, scorer, template)
-                for tr, te in splits
-            )
+            with single_threaded_blas():  # one BLAS thread per fold (folds share the cores)
+                scores = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                    delayed(_fold)(spec, family, grid, ratio, tr, te, options, scorer, template)
+                    for tr, te in splits
+                )
             grids.append(grid)
             curves.append(np.array(scores).T)  # (n_alphas, n_folds)
         fitted = self._curve(np.array(ratios), np.array(grids), np.array(curves))
@@ -225,7 +241,8 @@ _BASE_DOC = """
     rule : {"min", "1se"}
         Refit at ``alpha_`` (best mean) or ``alpha_1se_`` (largest alpha within one SE).
     n_jobs : int or None
-        Folds in parallel (joblib).
+        Folds in parallel (joblib threads: the compiled solvers and BLAS release the GIL,
+        and the rows are shared, not copied to worker processes).
     Other parameters are those of the plain estimator (default ``penalty="l1"``).
 
     Attributes
