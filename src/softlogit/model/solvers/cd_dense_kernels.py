@@ -25,7 +25,16 @@ __all__ = ["solve"]
 @jit
 def _logits(Xt, Phi, off):
     """Free logits ``Xt Phi^T + off``, shape (n, m)."""
-    return np.dot(Xt, Phi.T) + off
+    n, q = Xt.shape
+    m = Phi.shape[0]
+    eta = off.copy()
+    for i in range(n):
+        for a in range(m):
+            acc = 0.0
+            for j in range(q):
+                acc += Xt[i, j] * Phi[a, j]
+            eta[i, a] += acc
+    return eta
 
 
 @jit
@@ -67,6 +76,21 @@ def _categorical(eta, yrow, w, kind):
 
 
 @jit
+def _gram(Z):
+    """``Z^T Z`` (BLAS)."""
+    return np.dot(Z.T, Z)
+
+
+@jit
+def _scaled(Xt, s, out, col):
+    """``out[:, col:col + q] = diag(s) Xt``."""
+    n, q = Xt.shape
+    for i in range(n):
+        for j in range(q):
+            out[i, col + j] = s[i] * Xt[i, j]
+
+
+@jit
 def _hessian(Xt, h, P, w, kind):
     r"""Likelihood Hessian (sum scale) over every parameter: for one logit
     :math:`\tilde X^T \operatorname{diag}(h) \tilde X`; for several, diagonal blocks
@@ -74,17 +98,30 @@ def _hessian(Xt, h, P, w, kind):
     :math:`Z = [\sqrt{w} P_a \tilde X]_a`."""
     n, q = Xt.shape
     if kind == 0:
-        Z = Xt * np.sqrt(h).reshape(n, 1)
-        return np.dot(Z.T, Z)
+        Z = np.empty((n, q))
+        _scaled(Xt, np.sqrt(h), Z, 0)
+        return _gram(Z)
     m = P.shape[1]
     Z = np.empty((n, m * q))
-    sw = np.sqrt(w)
+    s = np.empty(n)
     for a in range(m):
-        Z[:, a * q : (a + 1) * q] = Xt * (sw * P[:, a]).reshape(n, 1)
-    H = -np.dot(Z.T, Z)
+        for i in range(n):
+            s[i] = np.sqrt(w[i]) * P[i, a]
+        _scaled(Xt, s, Z, a * q)
+    H = _gram(Z)
+    Za = np.empty((n, q))
     for a in range(m):
-        Za = Xt * np.sqrt(w * P[:, a]).reshape(n, 1)
-        H[a * q : (a + 1) * q, a * q : (a + 1) * q] += np.dot(Za.T, Za)
+        for i in range(n):
+            s[i] = np.sqrt(w[i] * P[i, a])
+        _scaled(Xt, s, Za, 0)
+        block = _gram(Za)
+        for b in range(q):
+            for c in range(q):
+                H[a * q + b, a * q + c] = block[b, c] - H[a * q + b, a * q + c]
+    for b in range(m * q):  # the off-diagonal blocks are -Z^T Z
+        for c in range(m * q):
+            if b // q != c // q:
+                H[b, c] = -H[b, c]
     return H
 
 
@@ -99,30 +136,94 @@ def _pass(Xt, Phi, off, yrow, w, W, kind, with_hessian):
     else:
         loss, grad, P = _categorical(eta, yrow, w, kind)
         h = loss  # unused
-    G = np.dot(grad.T, Xt) / W
-    H = _hessian(Xt, h, P, w, kind) / W if with_hessian else np.empty((0, 0))
-    return np.sum(loss), G, H
+    n, q = Xt.shape
+    m = Phi.shape[0]
+    G = np.zeros((m, q))
+    total = 0.0
+    for i in range(n):
+        total += loss[i]
+        for a in range(m):
+            for j in range(q):
+                G[a, j] += grad[i, a] * Xt[i, j]
+    for a in range(m):
+        for j in range(q):
+            G[a, j] /= W
+    if not with_hessian:
+        return total, G, np.empty((0, 0))
+    H = _hessian(Xt, h, P, w, kind)
+    for b in range(H.shape[0]):
+        for c in range(H.shape[1]):
+            H[b, c] /= W
+    return total, G, H
 
 
 @jit
-def _ridged(H, ridge):
-    """``H`` plus the ridge diagonal (a copy)."""
-    out = H.copy()
-    diag = ridge.ravel()
-    for j in range(diag.size):
-        out[j, j] += diag[j]
-    return out
+def _penalised(loss, G, H, Phi, W, ridge, with_hessian):
+    """Objective value, flat gradient and (optionally) Hessian with the ridge term."""
+    m, q = Phi.shape
+    f = loss / W
+    g = np.empty(m * q)
+    for a in range(m):
+        for j in range(q):
+            f += 0.5 * ridge[a, j] * Phi[a, j] * Phi[a, j]
+            g[a * q + j] = G[a, j] + ridge[a, j] * Phi[a, j]
+    if not with_hessian:
+        return f, g, H
+    Hr = H.copy()
+    for a in range(m):
+        for j in range(q):
+            Hr[a * q + j, a * q + j] += ridge[a, j]
+    return f, g, Hr
 
 
 @jit
 def _l1(Phi, lam, grouped):
     """The lasso part: ``sum lam |phi|``, or the group norms over classes per column."""
-    if not grouped:
-        return np.sum(lam * np.abs(Phi))
+    m, q = Phi.shape
     total = 0.0
-    for j in range(Phi.shape[1]):
-        total += lam[0, j] * np.sqrt(np.sum(Phi[:, j] * Phi[:, j]))
+    for j in range(q):
+        if grouped:
+            sq = 0.0
+            for a in range(m):
+                sq += Phi[a, j] * Phi[a, j]
+            total += lam[0, j] * np.sqrt(sq)
+        else:
+            for a in range(m):
+                total += lam[a, j] * abs(Phi[a, j])
     return total
+
+
+@jit
+def _largest_eigenvalue(A):
+    """The largest eigenvalue of the small symmetric matrix ``A`` (overwritten), by cyclic
+    Jacobi rotations until the off-diagonal part is below rounding."""
+    k = A.shape[0]
+    for _ in range(100):
+        off, scale = 0.0, 0.0
+        for i in range(k):
+            scale += A[i, i] * A[i, i]
+            for j in range(i + 1, k):
+                off += A[i, j] * A[i, j]
+        if off <= 1e-32 * scale or off == 0.0:
+            break
+        for i in range(k):
+            for j in range(i + 1, k):
+                if A[i, j] == 0.0:
+                    continue
+                theta = (A[j, j] - A[i, i]) / (2.0 * A[i, j])
+                t = (1.0 if theta >= 0 else -1.0) / (abs(theta) + np.sqrt(theta * theta + 1.0))
+                c = 1.0 / np.sqrt(t * t + 1.0)
+                s = t * c
+                for r in range(k):  # A <- J^T A J
+                    ari, arj = A[r, i], A[r, j]
+                    A[r, i], A[r, j] = c * ari - s * arj, s * ari + c * arj
+                for r in range(k):
+                    air, ajr = A[i, r], A[j, r]
+                    A[i, r], A[j, r] = c * air - s * ajr, s * air + c * ajr
+    top = -np.inf
+    for i in range(k):
+        top = max(top, A[i, i])
+    return top
 
 
 @jit
@@ -130,13 +231,32 @@ def _group_steps(H, gidx, gptr):
     """The largest eigenvalue of each group's block of ``H`` (its step is ``1 / L``)."""
     gL = np.empty(gptr.size - 1)
     for k in range(gL.size):
-        idx = gidx[gptr[k] : gptr[k + 1]]
-        block = np.empty((idx.size, idx.size))
-        for a in range(idx.size):
-            for b in range(idx.size):
-                block[a, b] = H[idx[a], idx[b]]
-        gL[k] = np.linalg.eigvalsh(block)[-1]
+        size = gptr[k + 1] - gptr[k]
+        block = np.empty((size, size))
+        for a in range(size):
+            for b in range(size):
+                block[a, b] = H[gidx[gptr[k] + a], gidx[gptr[k] + b]]
+        gL[k] = _largest_eigenvalue(block)
     return gL
+
+
+@jit
+def _kkt_at(Phi, g, lam, units):
+    """The KKT violation of the full problem at ``Phi`` with gradient ``g``."""
+    coords, gidx, gptr = units
+    groups = np.arange(gptr.size - 1)
+    return _kkt(coords, groups, gidx, gptr, Phi.ravel(), np.zeros(g.size), g, lam.ravel())
+
+
+@jit
+def _trial(Phi, d, t):
+    """``Phi + t d``."""
+    out = np.empty_like(Phi)
+    m, q = Phi.shape
+    for a in range(m):
+        for j in range(q):
+            out[a, j] = Phi[a, j] + t * d[a, j]
+    return out
 
 
 @jit
@@ -155,30 +275,33 @@ def solve(Xt, Phi, off, yrow, w, W, kind, ridge, lam, grouped, units, start, set
     tol, max_iter, forcing, floor, armijo, min_step = settings[:6]
     max_sweeps, rounds, budget = int(settings[6]), int(settings[7]), settings[8]
     coords, gidx, gptr = units
-    lam_flat, groups = lam.ravel(), np.arange(gptr.size - 1)
+    m, q = Phi.shape
     loss, G, H = start
     if H.shape[0] != Phi.size:
         loss, G, H = _pass(Xt, Phi, off, yrow, w, W, kind, True)
-    f = loss / W + 0.5 * np.sum(ridge * Phi * Phi)
-    g = (G + ridge * Phi).ravel()
+    f, g, _ = _penalised(loss, G, H, Phi, W, ridge, False)
     F = f + _l1(Phi, lam, grouped)
-    v = _kkt(coords, groups, gidx, gptr, Phi.ravel(), np.zeros(g.size), g, lam_flat)
+    v = _kkt_at(Phi, g, lam, units)
     history = np.empty(int(max_iter))
     it = 0
     while it < max_iter and v > tol:
         it += 1
         inner = max(floor * tol, min(forcing, v) * v)
-        u = Phi.ravel().copy()
-        Hr = _ridged(H, ridge)
+        _, _, Hr = _penalised(loss, G, H, Phi, W, ridge, True)
         steps = _group_steps(Hr, gidx, gptr)
-        minimise(u, g, Hr, lam_flat, coords, gidx, gptr, steps, inner, max_sweeps, rounds, budget)
-        d = u.reshape(Phi.shape) - Phi
-        decrease = np.sum(g.reshape(Phi.shape) * d) + _l1(Phi + d, lam, grouped) - (F - f)
+        u = Phi.ravel().copy()
+        minimise(u, g, Hr, lam.ravel(), coords, gidx, gptr, steps, inner, max_sweeps, rounds,
+                 budget)  # fmt: skip
+        d = u.reshape(m, q) - Phi
+        decrease = -(F - f) + _l1(_trial(Phi, d, 1.0), lam, grouped)
+        for a in range(m):
+            for j in range(q):
+                decrease += g[a * q + j] * d[a, j]
         t, accepted = 1.0, False
         while t >= min_step:
-            cand = Phi + t * d
+            cand = _trial(Phi, d, t)
             loss_c, G_c, H_c = _pass(Xt, cand, off, yrow, w, W, kind, t == 1.0)
-            f_c = loss_c / W + 0.5 * np.sum(ridge * cand * cand)
+            f_c, g_c, _ = _penalised(loss_c, G_c, H_c, cand, W, ridge, False)
             F_c = f_c + _l1(cand, lam, grouped)
             if F_c <= F + armijo * t * decrease or abs(F_c - F) <= 1e-15 * abs(F):
                 accepted = True
@@ -186,13 +309,10 @@ def solve(Xt, Phi, off, yrow, w, W, kind, ridge, lam, grouped, units, start, set
             t *= 0.5
         if not accepted:
             break
-        Phi, loss, G, f, F = cand, loss_c, G_c, f_c, F_c
-        if t == 1.0:
-            H = H_c
-        else:  # the model was poor: an exact Hessian at the accepted point
+        Phi, loss, G, H, f, g, F = cand, loss_c, G_c, H_c, f_c, g_c, F_c
+        if t < 1.0:  # the model was poor: an exact Hessian at the accepted point
             loss, G, H = _pass(Xt, Phi, off, yrow, w, W, kind, True)
-        g = (G + ridge * Phi).ravel()
-        v = _kkt(coords, groups, gidx, gptr, Phi.ravel(), np.zeros(g.size), g, lam_flat)
+        v = _kkt_at(Phi, g, lam, units)
         history[it - 1] = F
     return Phi, it, v, history[:it], (loss, G, H)
 
@@ -201,7 +321,7 @@ def solve(Xt, Phi, off, yrow, w, W, kind, ridge, lam, grouped, units, start, set
 def _units(free, grouped, feat):
     """Update units over the free parameters of an ``m x qs`` block: with ``grouped``, one
     group per feature column (``feat[j]``) over its free classes, the rest single
-    coordinates."""
+    coordinates (in increasing order)."""
     m, qs = free.shape
     coords = np.empty(m * qs, dtype=np.int64)
     gidx = np.empty(m * qs, dtype=np.int64)
@@ -222,62 +342,88 @@ def _units(free, grouped, feat):
             if free[a, j] and not (grouped and feat[j]):
                 coords[nc] = a * qs + j
                 nc += 1
-    return np.sort(coords[:nc]), gidx[:ni], gptr[: ng + 1]
+    return coords[:nc], gidx[:ni], gptr[: ng + 1]
 
 
 @jit
-def _scores(G, mean, scale, fit_intercept, grouped):
-    r"""Per-feature gradient scores in the raw coordinates :math:`\theta` from the gradient
-    ``G`` in :math:`\phi`: :math:`g_{\theta,aj} = s_j g_{\phi,aj} + \mu_j g_{\phi,ab}`, then
-    the largest over classes (or their norm, ``grouped``)."""
+def _scores(G, Phi, ridge, mean, scale, fit_intercept, grouped):
+    r"""Per-feature scores of the penalised gradient (likelihood part ``G`` plus ridge) in
+    the raw coordinates :math:`\theta`: :math:`g_{\theta,aj} = s_j g_{\phi,aj} + \mu_j
+    g_{\phi,ab}`, the largest over classes (or their norm, ``grouped``)."""
     m, q = G.shape
     p = mean.size
     score = np.zeros(p)
     for j in range(p):
         acc = 0.0
         for a in range(m):
-            gt = scale[j] * G[a, j] + (mean[j] * G[a, p] if fit_intercept else 0.0)
+            gt = scale[j] * (G[a, j] + ridge[a, j] * Phi[a, j])
+            if fit_intercept:
+                gt += mean[j] * G[a, p]
             acc = acc + gt * gt if grouped else max(acc, abs(gt))
         score[j] = np.sqrt(acc) if grouped else acc
     return score
 
 
 @jit
-def _columns(Xt, cols):
-    """The columns ``cols`` of ``Xt`` as a contiguous array."""
-    Xs = np.empty((Xt.shape[0], cols.size))
+def _take(A, cols, factor):
+    """``factor * A[:, cols]`` as a new contiguous array."""
+    out = np.empty((A.shape[0], cols.size))
+    for i in range(A.shape[0]):
+        for jj in range(cols.size):
+            out[i, jj] = factor * A[i, cols[jj]]
+    return out
+
+
+@jit
+def _free_columns(free, keep, p):
+    """``free`` with the features not in ``keep`` fixed, and the columns still free."""
+    m, q = free.shape
+    out = free.copy()
+    cols = np.empty(q, dtype=np.int64)
+    n = 0
+    for j in range(q):
+        any_free = False
+        for a in range(m):
+            if j < p and not keep[j]:
+                out[a, j] = False
+            any_free = any_free or out[a, j]
+        if any_free:
+            cols[n] = j
+            n += 1
+    return out, cols[:n]
+
+
+@jit
+def _same(a, b):
+    if a.size != b.size:
+        return False
+    for i in range(a.size):
+        if a[i] != b[i]:
+            return False
+    return True
+
+
+@jit
+def _fit_alpha(Xt, Phi, off, yrow, w, W, kind, alpha, ridge1, lam1, grouped, free, cols, p,
+               start, settings):  # fmt: skip
+    """The solve over the columns ``cols`` (with a free parameter); updates ``Phi``."""
+    feat = np.empty(cols.size, dtype=np.bool_)
     for jj in range(cols.size):
-        Xs[:, jj] = Xt[:, cols[jj]]
-    return Xs
+        feat[jj] = cols[jj] < p
+    units = _units(_take(free, cols, True), grouped, feat)
+    sub, it, _, _, last = solve(
+        _take(Xt, cols, 1.0), _take(Phi, cols, 1.0), off, yrow, w, W, kind,
+        _take(ridge1, cols, alpha), _take(lam1, cols, alpha), grouped, units, start, settings,
+    )  # fmt: skip
+    for a in range(Phi.shape[0]):
+        for jj in range(cols.size):
+            Phi[a, cols[jj]] = sub[a, jj]
+    return it, last
 
 
 @jit
-def _theta_scores(G, Phi, ridge, mean, scale, fit_intercept, grouped):
-    """Feature scores of the penalised gradient (likelihood part ``G`` plus ridge)."""
-    return _scores(G + ridge * Phi, mean, scale, fit_intercept, grouped)
-
-
-@jit
-def path(
-    Xt,
-    Phi,
-    off,
-    yrow,
-    w,
-    W,
-    kind,
-    ridge1,
-    lam1,
-    weights,
-    ratio,
-    grouped,
-    free0,
-    alphas,
-    mean,
-    scale,
-    fit_intercept,
-    settings,
-):
+def path(Xt, Phi, off, yrow, w, W, kind, ridge1, lam1, weights, ratio, grouped, free0, alphas,
+         mean, scale, fit_intercept, settings):  # fmt: skip
     r"""The whole regularisation path (:func:`softlogit.selection.path.path_on_spec`):
     for each ``alpha`` the sequential strong rule at the previous solution, the solve on
     the strong set, and the KKT check on every left-out feature (violators are added and
@@ -291,32 +437,27 @@ def path(
     k = alphas.size
     out, losses, iters = np.empty((k, m, q)), np.empty(k), np.zeros(k, dtype=np.int64)
     loss, G, _ = _pass(Xt, Phi, off, yrow, w, W, kind, False)
-    score = _theta_scores(G, Phi, 0.0 * ridge1, mean, scale, fit_intercept, grouped)
+    score = _scores(G, Phi, 0.0 * ridge1, mean, scale, fit_intercept, grouped)
     prev, last_cols, last = alphas[0], np.zeros(0, dtype=np.int64), (0.0, G, np.empty((0, 0)))
+    keep = np.empty(p, dtype=np.bool_)
     for i in range(k):
         alpha = alphas[i]
-        keep = score >= ratio * weights * (2 * alpha - prev)
+        for j in range(p):
+            keep[j] = score[j] >= ratio * weights[j] * (2 * alpha - prev)
         while True:
-            free = free0.copy()
+            free, cols = _free_columns(free0, keep, p)
             for j in range(p):
                 if not keep[j]:
-                    free[:, j] = False
-                    Phi[:, j] = 0.0
-            cols = np.flatnonzero(free.sum(axis=0) > 0)
-            same = cols.size == last_cols.size and np.all(cols == last_cols)
-            start = last if same else (0.0, G, np.empty((0, 0)))
+                    for a in range(m):
+                        Phi[a, j] = 0.0
+            start = last if _same(cols, last_cols) else (0.0, G, np.empty((0, 0)))
             if cols.size:
-                units = _units(free[:, cols], grouped, cols < p)
-                sub, it, _, _, last = solve(
-                    _columns(Xt, cols), Phi[:, cols].copy(), off, yrow, w, W, kind,
-                    alpha * ridge1[:, cols], alpha * lam1[:, cols], grouped, units, start,
-                    settings,
-                )  # fmt: skip
-                Phi[:, cols] = sub
+                it, last = _fit_alpha(Xt, Phi, off, yrow, w, W, kind, alpha, ridge1, lam1,
+                                      grouped, free, cols, p, start, settings)  # fmt: skip
                 iters[i] += it
             last_cols = cols
             loss, G, _ = _pass(Xt, Phi, off, yrow, w, W, kind, False)
-            score = _theta_scores(G, Phi, alpha * ridge1, mean, scale, fit_intercept, grouped)
+            score = _scores(G, Phi, alpha * ridge1, mean, scale, fit_intercept, grouped)
             grow = False
             for j in range(p):
                 if not keep[j] and score[j] > alpha * ratio * weights[j] + settings[0] * scale[j]:

@@ -6,7 +6,9 @@ The model is :math:`q(u) = g^T (u - \theta) + \tfrac12 (u - \theta)^T H (u - \th
 model gradient is :math:`g + r` ("covariance updates": :math:`O(d)` per coordinate update,
 no pass over the rows). Update units are single coordinates (``coords``) and groups, stored
 flat: group ``k`` is ``gidx[gptr[k]:gptr[k + 1]]`` with the largest eigenvalue ``gL[k]`` of
-its block of :math:`H`. Imported lazily: importing numba costs about 0.3 s.
+its block of :math:`H`. The kernels are written as plain loops over scalars, which numba
+compiles in a fraction of the time its array expressions take. Imported lazily: importing
+numba costs about 0.3 s.
 """
 
 from __future__ import annotations
@@ -19,37 +21,56 @@ __all__ = ["minimise"]
 
 
 @jit
+def sign(x):
+    """-1, 0 or 1."""
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+
+
+@jit
+def _add_row(r, step, H, j):
+    """``r += step * H[j]``."""
+    for k in range(r.size):
+        r[k] += step * H[j, k]
+
+
+@jit
 def _coordinate(u, j, r, g, H, lam):
     """Exact minimisation over coordinate ``j`` (a soft-threshold); whether it moved."""
     a = H[j, j]
     if a <= 0.0:
         return False
     z = a * u[j] - (g[j] + r[j])
-    new = np.sign(z) * max(abs(z) - lam[j], 0.0) / a
+    new = sign(z) * max(abs(z) - lam[j], 0.0) / a
     step = new - u[j]
     if step == 0.0:
         return False
     u[j] = new
-    r += step * H[j]  # H is symmetric: its row is contiguous
+    _add_row(r, step, H, j)  # H is symmetric: its row is contiguous
     return True
 
 
 @jit
-def _group(u, idx, L, r, g, H, lam):
-    """Group soft-threshold step with step length ``1 / L`` on the parameters ``idx``."""
+def _group(u, gidx, start, stop, L, r, g, H, lam):
+    """Group soft-threshold step with step length ``1 / L`` on ``gidx[start:stop]``."""
     if L <= 0.0:
         return False
-    v = u[idx] - (g[idx] + r[idx]) / L
-    norm = np.sqrt(np.sum(v * v))
-    shrink = max(0.0, 1.0 - lam[idx[0]] / (L * norm)) if norm > 0 else 1.0
+    v = np.empty(stop - start)
+    norm = 0.0
+    for i in range(start, stop):
+        j = gidx[i]
+        v[i - start] = u[j] - (g[j] + r[j]) / L
+        norm += v[i - start] * v[i - start]
+    norm = np.sqrt(norm)
+    shrink = max(0.0, 1.0 - lam[gidx[start]] / (L * norm)) if norm > 0 else 1.0
     moved = False
-    for i in range(idx.size):
-        new = v[i] * shrink
-        step = new - u[idx[i]]
+    for i in range(start, stop):
+        j = gidx[i]
+        new = v[i - start] * shrink
+        step = new - u[j]
         if step != 0.0:
             moved = True
-            u[idx[i]] = new
-            r += step * H[idx[i]]
+            u[j] = new
+            _add_row(r, step, H, j)
     return moved
 
 
@@ -60,7 +81,7 @@ def _sweep(coords, groups, gidx, gptr, gL, u, r, g, H, lam):
     for j in coords:
         moved |= _coordinate(u, j, r, g, H, lam)
     for k in groups:
-        moved |= _group(u, gidx[gptr[k] : gptr[k + 1]], gL[k], r, g, H, lam)
+        moved |= _group(u, gidx, gptr[k], gptr[k + 1], gL[k], r, g, H, lam)
     return moved
 
 
@@ -72,32 +93,43 @@ def _kkt(coords, groups, gidx, gptr, u, r, g, lam):
     for j in coords:
         gm = g[j] + r[j]
         if u[j] != 0.0:
-            v = abs(gm + lam[j] * np.sign(u[j]))
+            viol = max(viol, abs(gm + lam[j] * sign(u[j])))
         else:
-            v = max(abs(gm) - lam[j], 0.0)
-        viol = max(viol, v)
+            viol = max(viol, abs(gm) - lam[j])
     for k in groups:
-        idx = gidx[gptr[k] : gptr[k + 1]]
-        gm = g[idx] + r[idx]
-        norm = np.sqrt(np.sum(u[idx] * u[idx]))
+        norm, gnorm = 0.0, 0.0
+        for i in range(gptr[k], gptr[k + 1]):
+            norm += u[gidx[i]] * u[gidx[i]]
+            gm = g[gidx[i]] + r[gidx[i]]
+            gnorm += gm * gm
+        norm, gnorm, lk = np.sqrt(norm), np.sqrt(gnorm), lam[gidx[gptr[k]]]
         if norm > 0:
-            viol = max(viol, np.max(np.abs(gm + lam[idx[0]] * u[idx] / norm)))
+            for i in range(gptr[k], gptr[k + 1]):
+                j = gidx[i]
+                viol = max(viol, abs(g[j] + r[j] + lk * u[j] / norm))
         else:
-            excess = np.sqrt(np.sum(gm * gm)) - lam[idx[0]]
-            viol = max(viol, max(excess, 0.0) / np.sqrt(idx.size))
-    return viol
+            viol = max(viol, (gnorm - lk) / np.sqrt(gptr[k + 1] - gptr[k]))
+    return max(viol, 0.0)
 
 
 @jit
 def _active(coords, groups, gidx, gptr, u, lam):
     """The units that are non-zero or unpenalised."""
-    keep = np.zeros(coords.size, dtype=np.bool_)
-    for i in range(coords.size):
-        keep[i] = u[coords[i]] != 0.0 or lam[coords[i]] == 0.0
-    live = np.zeros(groups.size, dtype=np.bool_)
-    for i in range(groups.size):
-        live[i] = np.any(u[gidx[gptr[groups[i]] : gptr[groups[i] + 1]]] != 0.0)
-    return coords[keep], groups[live]
+    a_coords = np.empty(coords.size, dtype=np.int64)
+    n = 0
+    for j in coords:
+        if u[j] != 0.0 or lam[j] == 0.0:
+            a_coords[n] = j
+            n += 1
+    a_groups = np.empty(groups.size, dtype=np.int64)
+    m = 0
+    for k in groups:
+        for i in range(gptr[k], gptr[k + 1]):
+            if u[gidx[i]] != 0.0:
+                a_groups[m] = k
+                m += 1
+                break
+    return a_coords[:n], a_groups[:m]
 
 
 @jit
@@ -106,19 +138,27 @@ def _cholesky_solve(A, b):
     factor); ``ok`` is False when a pivot is not positive."""
     k = A.shape[0]
     for j in range(k):
-        d = A[j, j] - np.dot(A[j, :j], A[j, :j])
+        d = A[j, j]
+        for t in range(j):
+            d -= A[j, t] * A[j, t]
         if not d > 0.0:
             return b, False
         A[j, j] = np.sqrt(d)
         for i in range(j + 1, k):
-            A[i, j] = (A[i, j] - np.dot(A[i, :j], A[j, :j])) / A[j, j]
+            acc = A[i, j]
+            for t in range(j):
+                acc -= A[i, t] * A[j, t]
+            A[i, j] = acc / A[j, j]
     x = b.copy()
     for i in range(k):  # L y = b
-        x[i] = (x[i] - np.dot(A[i, :i], x[:i])) / A[i, i]
+        acc = x[i]
+        for t in range(i):
+            acc -= A[i, t] * x[t]
+        x[i] = acc / A[i, i]
     for i in range(k - 1, -1, -1):  # L^T x = y
         acc = x[i]
-        for j in range(i + 1, k):
-            acc -= A[j, i] * x[j]
+        for t in range(i + 1, k):
+            acc -= A[t, i] * x[t]
         x[i] = acc / A[i, i]
     return x, True
 
@@ -131,38 +171,44 @@ def _newton_round(coords, u, r, g, H, lam):
     k = coords.size
     A = np.empty((k, k))
     rhs = np.empty(k)
-    sign = np.sign(u[coords])
     for a in range(k):
         for b in range(k):
             A[a, b] = H[coords[a], coords[b]]
-        rhs[a] = -(g[coords[a]] + r[coords[a]] + lam[coords[a]] * sign[a])
+        j = coords[a]
+        rhs[a] = -(g[j] + r[j] + lam[j] * sign(u[j]))
     delta, ok = _cholesky_solve(A, rhs)
-    if not ok or not np.all(np.isfinite(delta)):
+    for a in range(k):
+        ok = ok and np.isfinite(delta[a])
+    if not ok:
         return coords, False, False
-    old = u[coords]
-    new = old + delta
-    penalised = lam[coords] > 0.0
-    cross = penalised & (np.sign(new) != sign)
-    ratio = np.full(k, np.inf)
-    t = 1.0
-    for a in range(k):
-        if cross[a]:
-            ratio[a] = old[a] / (old[a] - new[a])
-            t = min(t, ratio[a])
-    for a in range(k):
-        step = t * delta[a]
-        u[coords[a]] += step
-        r += step * H[coords[a]]
-    if not np.any(cross):
-        return coords, True, True
-    stay = np.ones(k, dtype=np.bool_)
+    t, cross, ratio = 1.0, False, np.full(k, np.inf)
     for a in range(k):
         j = coords[a]
-        if ratio[a] <= t * (1 + 1e-12) or (penalised[a] and np.sign(u[j]) != sign[a]):
-            r -= u[j] * H[j]
+        if lam[j] > 0.0 and sign(u[j] + delta[a]) != sign(u[j]):
+            cross = True
+            ratio[a] = u[j] / (u[j] - (u[j] + delta[a]))
+            t = min(t, ratio[a])
+    old = np.empty(k)
+    for a in range(k):
+        j = coords[a]
+        old[a] = u[j]
+        step = t * delta[a]
+        u[j] += step
+        _add_row(r, step, H, j)
+    if not cross:
+        return coords, True, True
+    stay = np.empty(k, dtype=np.int64)
+    n = 0
+    for a in range(k):
+        j = coords[a]
+        penalised = lam[j] > 0.0
+        if ratio[a] <= t * (1 + 1e-12) or (penalised and sign(u[j]) != sign(old[a])):
+            _add_row(r, -u[j], H, j)
             u[j] = 0.0
-        stay[a] = u[j] != 0.0 or not penalised[a]
-    return coords[stay], False, True
+        if u[j] != 0.0 or not penalised:
+            stay[n] = j
+            n += 1
+    return stay[:n], False, True
 
 
 @jit
@@ -194,7 +240,7 @@ def minimise(u, g, H, lam, coords, gidx, gptr, gL, tol, max_sweeps, rounds, budg
     signs (:func:`_solve_active`) or, when that changes a sign, swept until it meets
     ``tol``; repeated until every unit meets ``tol`` (or nothing moves, or ``max_sweeps``).
     Returns the number of sweeps."""
-    r = np.zeros_like(u)
+    r = np.zeros(u.size)
     groups = np.arange(gptr.size - 1)
     sweeps = 0
     while sweeps < max_sweeps:
