@@ -31,8 +31,6 @@ ACTIVE_ROUNDS = 8
 #: a sweep costing ``SWEEP_OVERHEAD + d`` flops per coordinate (the compiled loop's overhead).
 ACTIVE_SWEEPS = 20
 SWEEP_OVERHEAD = 20
-#: Rows of the Hessian transformed at a time (bounds the transform's temporaries).
-TRANSFORM_ROWS = 256
 
 
 def inner_tolerance(v, tol):
@@ -173,26 +171,16 @@ class Subproblem:
 
     def _transform(self, g, H):
         r""":math:`A^T g` and :math:`A^T H A`, the latter in place on ``H`` (which the caller
-        gives up), a few rows at a time so that no temporary is as large as ``H``."""
+        gives up; compiled, :func:`softlogit.model.solvers.cd_kernels.standardise_hessian`)."""
         m, qc, d, c, b = self.classes.size, self.cols.size, self.d, self.c, self.b
         G = g.reshape(m, qc)
         if b is not None:
             G = G * d + np.outer(G[:, b], c)
         else:
             G = G * d
-        n = m * qc
-        dd, cc = np.tile(d, m), np.tile(c, m)
-        brow = None if b is None else np.repeat(np.arange(m) * qc + b, qc)
-        for start in range(0, n, TRANSFORM_ROWS):  # right factor: columns of every row
-            R = H[start : start + TRANSFORM_ROWS].reshape(-1, m, qc)
-            R *= d
-            if b is not None:
-                R += R[:, :, b : b + 1] * c  # column b itself is unchanged (d_b=1, c_b=0)
-        for start in range(0, n, TRANSFORM_ROWS):  # left factor: rows b are unchanged
-            rows = slice(start, min(start + TRANSFORM_ROWS, n))
-            H[rows] *= dd[rows, None]
-            if b is not None:
-                H[rows] += cc[rows, None] * H[brow[rows]]
+        from . import cd_kernels
+
+        cd_kernels.standardise_hessian(H, d, c, -1 if b is None else b, m)
         return G.ravel(), H
 
     def step(self, theta, g, H, tol):

@@ -258,3 +258,25 @@ def minimise(u, g, H, lam, coords, gidx, gptr, gL, tol, max_sweeps, rounds, budg
             if not moved or _kkt(a_coords, a_groups, gidx, gptr, u, r, g, lam) <= tol:
                 break
     return sweeps
+
+
+@jit
+def standardise_hessian(H, d, c, b, m):
+    r""":math:`A^T H A` in place, for :math:`A` block diagonal over ``m`` classes with
+    blocks :math:`\operatorname{diag}(d) + e_b c^T` (``b < 0``: no intercept, ``c`` unused);
+    row and column ``b`` of each block are unchanged (:math:`d_b = 1, c_b = 0`)."""
+    qc = d.size
+    n = H.shape[0]
+    for r in range(n):  # right factor: the columns of every row
+        for a in range(m):
+            base = a * qc
+            hb = H[r, base + b] if b >= 0 else 0.0
+            for j in range(qc):
+                H[r, base + j] = H[r, base + j] * d[j] + (c[j] * hb if b >= 0 else 0.0)
+    for a in range(m):  # left factor: the rows
+        base = a * qc
+        for i in range(qc):
+            ri = base + i
+            for k in range(n):
+                H[ri, k] = H[ri, k] * d[i] + (c[i] * H[base + b, k] if b >= 0 else 0.0)
+    return H
