@@ -13,6 +13,12 @@ standardised coordinates :math:`\phi` (centred, unit-variance columns, as glmnet
   most :math:`\min(0.1, v)\,v` for the outer violation :math:`v`: a forcing term that shrinks
   with :math:`v`, so the outer iteration converges quadratically (Lee, Sun & Saunders 2014),
   as glmnet's inner loops run to its small threshold before each outer IRLS update.
+* **Hessians.** Each step uses the exact Hessian at its start, computed in the previous
+  step's trial pass, except where a reused one serves as well: a step predicted to be
+  the last or the one before it, and the first step of a path's alpha
+  (:class:`~softlogit.model.solvers.cd_store.HessianStore`). Near the solution each step
+  squares the violation (:math:`v_{k+1} \approx C v_k^2`); a last step with the Hessian of
+  the step before gives :math:`v_{k+1} \approx C v_{k-1} v_k`.
 * **Line search.** The step :math:`\delta = u - \theta` is damped by backtracking on the true
   objective (Armijo: :math:`F(\theta + t\delta) \le F(\theta) + \sigma t \Delta`,
   :math:`\Delta = g^T\delta + P(\theta + \delta) - P(\theta)`).
@@ -54,8 +60,6 @@ MIN_STEP = 2.0**-30
 #: about three arrays of that size are alive at once (a stored Hessian, the working copy and
 #: the active set's factor, or the next Hessian being summed).
 HESSIAN_BUDGET = 256 * 2**20
-#: A reused Hessian is refreshed when a step with it cut the KKT violation by less than this.
-STALE_RATE = 0.25
 
 
 def _thresholds(objective, theta):
@@ -179,12 +183,13 @@ def _solve_exact(problem, theta, sub, options, store):
     v = problem.kkt(g, theta)
     history, it = [], 0
     store.fit_budget(objective, sub.cols, _fits)
+    store.begin()
     while it < options.max_iter and v > options.tol:
         it += 1
         H, fresh = store.get(objective, theta, sub.cols)
         d = sub.step(theta, g, H, inner_tolerance(v, options.tol)) - theta
         del H  # the line search may compute the next Hessian
-        due = store.due(objective, sub.cols)
+        due = store.due(objective, sub.cols, v, fresh, options.tol)
         step = _line_search(objective, theta, d, g, f, F, sub.cols if due else None)
         if step is None or step.t < 1.0:
             store.drop()  # the model was poor: recompute the Hessian next time
@@ -193,10 +198,12 @@ def _solve_exact(problem, theta, sub, options, store):
                 continue  # retry from the same point with an exact Hessian
             break
         theta, f, g, F = step.theta, step.f, step.g, step.F
+        v_new = problem.kkt(g, theta)
+        if step.t == 1.0:
+            store.observe(v, v_new, fresh)
         if step.H is not None and step.t == 1.0:
             store.put_penalised(objective, theta, sub.cols, step.H)
-        v_new = problem.kkt(g, theta)
-        if not fresh and v_new > STALE_RATE * v:
+        elif not fresh and v_new > store.STALE_RATE * v:
             store.drop()  # a reused Hessian that no longer contracts fast enough
         v = v_new
         history.append(F)
