@@ -165,7 +165,7 @@ def solve(objective, theta0, free, options, state=None):
     if not _fits(sub.idx.size):
         return _solve_blocks(problem, theta, sub.cols, options)
     store = state if isinstance(state, HessianStore) else HessianStore()
-    if cd_dense.applicable(objective, theta, sub, store.due(objective, sub.cols)):
+    if cd_dense.applicable(objective, theta, sub, store.cheap(objective, sub.cols)):
         return cd_dense.solve(problem, theta, sub, options)
     return _solve_exact(problem, theta, sub, options, store)
 

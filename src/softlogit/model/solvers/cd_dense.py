@@ -153,7 +153,7 @@ def path_applicable(objective):
     """Whether :func:`path` serves ``objective``: dense rows in memory, an elastic-net
     penalty, and a Hessian over every parameter that is cheap to recompute."""
     cols = np.arange(objective.q)
-    cheap = HessianStore().due(objective, cols)
+    cheap = HessianStore().cheap(objective, cols)
     source = objective.source
     if not cheap or type(source) is not InMemorySource or sp.issparse(source.X):
         return False

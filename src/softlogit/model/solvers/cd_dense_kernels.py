@@ -126,6 +126,18 @@ def _hessian(Xt, h, P, w, kind):
 
 
 @jit
+def _accurate_sum(x):
+    """Neumaier's compensated sum: the line search compares objective values that differ
+    by less than a plain running sum's rounding (about ``n`` ulps)."""
+    total, comp = 0.0, 0.0
+    for v in x:
+        t = total + v
+        comp += (total - t) + v if abs(total) >= abs(v) else (v - t) + total
+        total = t
+    return total + comp
+
+
+@jit
 def _pass(Xt, Phi, off, yrow, w, W, kind, with_hessian):
     """The likelihood part at ``Phi``: summed weighted loss, the mean gradient (m, q) and,
     optionally, the mean Hessian (empty otherwise)."""
@@ -139,15 +151,14 @@ def _pass(Xt, Phi, off, yrow, w, W, kind, with_hessian):
     n, q = Xt.shape
     m = Phi.shape[0]
     G = np.zeros((m, q))
-    total = 0.0
     for i in range(n):
-        total += loss[i]
         for a in range(m):
             for j in range(q):
                 G[a, j] += grad[i, a] * Xt[i, j]
     for a in range(m):
         for j in range(q):
             G[a, j] /= W
+    total = _accurate_sum(loss)
     if not with_hessian:
         return total, G, np.empty((0, 0))
     H = _hessian(Xt, h, P, w, kind)

@@ -61,7 +61,9 @@ class HessianStore:
         self.first_rate = None  # v_+ / v of the last solve's first step, when reused
         self.steps = 0  # steps of this solve
 
-    def _cheap(self, objective, cols):
+    def cheap(self, objective, cols):
+        """Whether a Hessian over ``cols`` costs little next to a value-and-gradient pass, or
+        little at all (see the class notes): then every step computes it afresh."""
         m = objective.m
         n_rows = getattr(objective.source, "n_rows", None) or np.inf
         budget = max(m * objective.q, self.CHEAP_PASS / n_rows)
@@ -77,7 +79,7 @@ class HessianStore:
         Hessian at its start when ``fresh``) should compute a fresh Hessian over ``cols``:
         not when this step, or this and one more with the same Hessian, is predicted to
         reach ``tol`` (the latter within ``MARGIN``)."""
-        if self._cheap(objective, cols) or self.uses >= self.MAX_STALE or self.C is None:
+        if self.cheap(objective, cols) or self.uses >= self.MAX_STALE or self.C is None:
             return True
         rate = self.C * v if fresh else (self.rate if self.steps else self.first_rate)
         if rate is None or rate > self.STALE_RATE:
@@ -107,7 +109,7 @@ class HessianStore:
         ridge = _ridge_diag(objective, theta, cols)
         new = None if self.H is None else np.setdiff1d(cols, self.cols)
         fresh = self.H is None or self.uses >= self.MAX_STALE
-        if fresh or (new.size and self._cheap(objective, cols)):
+        if fresh or (new.size and self.cheap(objective, cols)):
             _, _, H = objective.value_grad_hess_cols(theta, cols)
             self.put_penalised(objective, theta, cols, H)
         elif new.size:
