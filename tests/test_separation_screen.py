@@ -5,6 +5,7 @@ Two properties: the certificate is sound (whenever it says the MLE exists, the L
 separation, whatever probabilities it is given), and a fit reports exactly what running the
 LP on every suspect fit reported before (the same rows, features, classes and kind)."""
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import softlogit as sl
-from softlogit.model import fitting
+from softlogit.model import fitting, separation
 from softlogit.model.separation import certify_existence, find_separation
 
 
@@ -82,7 +83,7 @@ def count_lp(monkeypatch):
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_extreme_but_finite_fit_runs_no_lp(monkeypatch, n_classes, weighted):
-    X, y = strong(4000, 8, n_classes, seed=n_classes)
+    X, y = strong(6000, 8, n_classes, seed=n_classes)  # more rows than the subsample
     w = np.random.default_rng(0).uniform(0.5, 2.0, y.size) if weighted else None
     assert not find_separation(X, y, n_classes).separated  # the MLE exists
     calls = count_lp(monkeypatch)
@@ -167,18 +168,50 @@ def test_certificate_refuses_a_body_that_does_not_span():
     seed=st.integers(0, 2**32 - 1),
     spread=st.sampled_from([0.3, 3.0, 30.0]),
     intercept=st.booleans(),
+    few=st.sampled_from([None, 3, 10]),
 )
-def test_certificate_is_sound_for_any_probabilities(n, p, n_classes, seed, spread, intercept):
+def test_certificate_is_sound_for_any_probabilities(n, p, n_classes, seed, spread, intercept, few):
     """Small integer designs, where separation is common: whatever probabilities the
-    certificate is given (near uniform or extreme), it never says that separated data are
-    not separated."""
+    certificate is given (near uniform or extreme), and whether it first corrects a
+    subsample of ``few`` rows, it never says that separated data are not separated."""
     rng = np.random.default_rng(seed)
     X = rng.integers(-2, 3, size=(n, p)).astype(float)
     y = rng.integers(0, n_classes, n)
     P = rng.dirichlet(np.ones(n_classes), n) ** spread
     P /= P.sum(axis=1, keepdims=True)
-    if certify_existence(X, y, P, n_classes, intercept):
+    with subsample(few):
+        certified = certify_existence(X, y, P, n_classes, intercept)
+    if certified:
         assert not find_separation(X, y, n_classes, intercept).separated
+
+
+@contextlib.contextmanager
+def subsample(rows):
+    """The certificate's subsample set to ``rows`` rows (None: as shipped)."""
+    saved = separation.SUBSAMPLE_ROWS, separation.SUBSAMPLE_PER_PARAMETER
+    if rows is not None:
+        separation.SUBSAMPLE_ROWS, separation.SUBSAMPLE_PER_PARAMETER = rows, 0
+    try:
+        yield
+    finally:
+        separation.SUBSAMPLE_ROWS, separation.SUBSAMPLE_PER_PARAMETER = saved
+
+
+def test_a_subsample_certifies_a_large_fit_alone(monkeypatch):
+    """On an extreme but finite fit the subsample's correction suffices: the weights of
+    all rows are never corrected (no second, full Gram matrix)."""
+    X, y = strong(6000, 8, 2, seed=2)
+    m = fit(X, y)
+    sizes = []
+    step = separation._balancing_step
+
+    def recorded(design, *args):
+        sizes.append(design.n_rows)
+        return step(design, *args)
+
+    monkeypatch.setattr(separation, "_balancing_step", recorded)
+    assert certify_existence(X, y, m.predict_proba(X), 2)
+    assert sizes == [separation.SUBSAMPLE_ROWS]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

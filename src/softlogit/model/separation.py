@@ -22,7 +22,7 @@ row is, *quasi-complete* otherwise.
 After a fit the LP is rarely needed. By Stiemke's lemma no such :math:`B` exists exactly
 when some strictly positive weights :math:`w_{ik}` balance the constraint rows,
 :math:`\sum_{i,k} w_{ik} a_{ik} = 0`, and the fitted probabilities nearly are such weights:
-:math:`\sum_{i,k \ne y_i} s_i \pi_{ik} a_{ik}` is minus the gradient of the log-likelihood
+:math:`\sum_{i,k \ne y_i} s_i \pi_{ik} a_{ik}` is the gradient of the log-likelihood
 (:math:`s_i` the prior weights). :func:`certify_existence` corrects them into exact ones on
 the rows that are not perfectly predicted, and the LP runs only when that fails.
 """
@@ -56,6 +56,9 @@ CERTIFICATE_MARGIN = 0.5
 CONDITION_LIMIT = 1e10
 #: Rows per block of the design the certificate builds.
 BLOCK_ROWS = 4096
+#: The weights corrected are first those of an even subsample of so many rows (at least so
+#: many per parameter), then, when that fails, all.
+SUBSAMPLE_ROWS, SUBSAMPLE_PER_PARAMETER = 4096, 20
 
 
 @dataclass(frozen=True)
@@ -278,7 +281,23 @@ def certify_existence(X, y, proba, n_classes, fit_intercept=True, columns=None, 
     proba = np.asarray(proba, dtype=float)
     W = np.where(proba >= BODY_PROBABILITY, proba * s[:, None], 0.0)
     W[np.arange(n), y] = 0.0
-    c = _balancing_step(design, y, W, n_classes)
+    g = np.zeros((n_classes - 1) * design.q)  # g = sum_ik W_ik a_ik, one read of X
+    for rows, Xb in design.blocks():
+        g += design.tmatmul(Xb, _row_sums(y[rows], W[rows])[:, 1:]).T.ravel()
+    body = np.flatnonzero(W.any(axis=1))
+    few = max(SUBSAMPLE_ROWS, SUBSAMPLE_PER_PARAMETER * g.size)
+    if body.size > few:  # correct the weights of an even subsample first: cheaper
+        pick = body[np.linspace(0, body.size - 1, few).astype(np.intp)]
+        if _corrected_weights_positive(design.subset(pick), y[pick], W[pick], g, n_classes):
+            return True
+    return _corrected_weights_positive(design, y, W, g, n_classes)
+
+
+def _corrected_weights_positive(design, y, W, g, n_classes):
+    """Whether the weights ``W`` of the rows of ``design``, corrected by ``c`` with
+    ``(sum W_ik a_ik a_ik^T) c = -g`` over those rows, stay above ``CERTIFICATE_MARGIN``
+    of themselves (the other rows keep theirs: ``g`` sums all)."""
+    c = _balancing_step(design, y, W, g, n_classes)
     if c is None:
         return False
     Ct = np.zeros((design.q, n_classes))
@@ -308,6 +327,15 @@ class _DesignBlocks:
         self.q = self.k + self.fit_intercept
         self.centre = reference_point(self.X) if self.fit_intercept else None
         self.rows = min(BLOCK_ROWS, self.n_rows)
+
+    def subset(self, rows):
+        """The same design (same shift) on the rows ``rows`` only."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.X = self.X[rows]
+        other.n_rows = other.X.shape[0]
+        other.rows = min(BLOCK_ROWS, other.n_rows)
+        return other
 
     def blocks(self):
         """Yield ``(rows, Xb)``: a slice of rows and their (shifted) feature columns, a
@@ -347,20 +375,19 @@ class _DesignBlocks:
         return np.vstack([out, U.sum(axis=0)]) if self.fit_intercept else out
 
 
-def _balancing_step(design, y, W, n_classes):
+def _balancing_step(design, y, W, g, n_classes):
     """The correction ``c`` of :func:`certify_existence` (flat, class blocks 1..K-1); None
     when its system is singular or, Jacobi-scaled, too ill-conditioned to trust.
 
     Block ``(j, h)`` of ``M = sum_ik W_ik a_ik a_ik^T`` over the free classes is
     ``X^T diag(C_jh) X`` with ``C_jj = [y=j] sum_k W_k + W_j`` and, for ``j != h``,
-    ``C_jh = -([y=j] W_h + [y=h] W_j)``; ``g = sum_ik W_ik a_ik``."""
+    ``C_jh = -([y=j] W_h + [y=h] W_j)``."""
     q, m = design.q, n_classes - 1
-    M, g = np.zeros((m * q, m * q)), np.zeros(m * q)
+    M = np.zeros((m * q, m * q))
     buf = np.empty((design.rows, design.k))
     for rows, Xb in design.blocks():
         Wr, yr = W[rows], y[rows]
         total = Wr.sum(axis=1)
-        g += design.tmatmul(Xb, _row_sums(yr, Wr)[:, 1:]).T.ravel()
         for j in range(1, n_classes):
             a = slice((j - 1) * q, j * q)
             diagonal = np.where(yr == j, total, 0.0) + Wr[:, j]
