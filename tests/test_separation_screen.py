@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -230,3 +231,34 @@ def test_fitted_probabilities_certify_only_existing_estimates(n, n_classes, seed
     assert (m.separation_ is not None) == find_separation(X, y, n_classes).separated or (
         m.converged_ and m.separation_ is None  # not suspect: no screen at all
     )
+
+
+VARIANTS = {
+    "symmetric softmax": lambda X, y, Xb, yb: sl.SoftmaxRegression(reference=None).fit(X, y),
+    "last class reference": lambda X, y, Xb, yb: sl.SoftmaxRegression(reference=2).fit(X, y),
+    "sparse": lambda X, y, Xb, yb: sl.LogisticRegression().fit(sp.csr_matrix(Xb), yb),
+    "offset": lambda X, y, Xb, yb: sl.LogisticRegression().fit(
+        Xb, yb, offset=np.random.default_rng(0).normal(size=yb.size)
+    ),
+    "no intercept": lambda X, y, Xb, yb: sl.LogisticRegression(fit_intercept=False).fit(Xb, yb),
+    "far from 0": lambda X, y, Xb, yb: sl.LogisticRegression().fit(Xb + 1e4, yb),
+    "zero weights": lambda X, y, Xb, yb: sl.LogisticRegression().fit(
+        Xb, yb, sample_weight=np.arange(yb.size) % 3 > 0
+    ),
+    "aliased column": lambda X, y, Xb, yb: sl.LogisticRegression().fit(
+        np.column_stack([Xb, Xb[:, 0] + Xb[:, 1]]), yb
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_the_certificate_decides_every_kind_of_fit(monkeypatch, variant):
+    X, y = strong(3000, 6, 3, seed=1)
+    Xb, yb = strong(3000, 6, 2, seed=1)
+    calls = count_lp(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", sl.CollinearityWarning)
+        m = VARIANTS[variant](X, y, Xb, yb)
+    assert calls["certified"] == [True] and calls["lp"] == 0
+    assert m.converged_ and m.separation_ is None
