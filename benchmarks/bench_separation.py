@@ -18,10 +18,16 @@ For each data set, in this process, best of ``--repeat`` (time.perf_counter):
   certificate of existence, then the LP only when it fails);
 - ``certificate``: the time spent in ``certify_existence`` within that fit;
 - ``no screen``: the same fit with the separation diagnosis switched off (the floor);
-- ``old``: the same fit with the certificate switched off, so the full LP runs whenever
-  triggered (the behaviour before the certificate); ``--no-old`` skips it (it takes seconds).
+- ``old``: the same fit with the certificate and row generation switched off, so the whole
+  LP runs whenever triggered (the behaviour before); ``--no-old`` skips it (it takes
+  seconds).
 
 The fit time must not fall as n grows, and the certificate must be a small share of it.
+
+A second table times ``find_separation`` alone (what ``check_separation`` runs before a
+fit, and a fit when the certificate cannot decide) on the same data: as shipped (a large
+LP's verdict first by row generation, the whole LPs only for the report of a separation)
+and with row generation off (``old``, best of 1).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import numpy as np
 from bench_common import machine_info
 
 import softlogit as sl
-from softlogit.model import fitting
+from softlogit.model import fitting, separation
 
 SEED = 20261202
 
@@ -63,6 +69,7 @@ class Probe:
     def __init__(self):
         self.certify, self.lp = fitting.certify_existence, fitting.find_separation
         self.diagnose = fitting._diagnose_separation
+        self.row_generation = separation.ROW_GENERATION_MIN
         self.spent = {"certificate": 0.0, "lp": 0.0, "lp calls": 0}
         fitting.certify_existence = self._certify
         fitting.find_separation = self._lp
@@ -82,6 +89,7 @@ class Probe:
 
     def set_mode(self, mode):
         fitting.certify_existence = (lambda *a, **k: False) if mode == "old" else self._certify
+        separation.ROW_GENERATION_MIN = np.inf if mode == "old" else self.row_generation
         fitting._diagnose_separation = (
             (lambda *a, **k: (None, False)) if mode == "none" else self.diagnose
         )
@@ -140,6 +148,33 @@ def main():
             f"{name:28s} {fit_s:8.3f} {spent['certificate']:9.4f} "
             f"{spent['certificate'] / fit_s:6.1%} {floor_s:11.3f} {old_s}  {outcome}"
         )
+    print(
+        f"\n{'find_separation (p = 50)':28s} {'now s':>8s} {'old s':>8s} {'old/now':>7s}  outcome"
+    )
+    for name, n, K, split in cases:
+        X, y = make_problem(n, 50, K, split)
+        now_s, found = best_of(args.repeat, lambda X=X, y=y, K=K: sl.find_separation(X, y, K))
+        old_s = ""
+        if not args.no_old:
+            saved = separation.ROW_GENERATION_MIN
+            separation.ROW_GENERATION_MIN = np.inf
+            try:
+                t = best_of(1, lambda X=X, y=y, K=K: sl.find_separation(X, y, K))[0]
+            finally:
+                separation.ROW_GENERATION_MIN = saved
+            old_s = f"{t:8.3f} {t / now_s:7.1f}"
+        verdict = "separated" if found.separated else "MLE exists"
+        print(f"{name:28s} {now_s:8.3f} {old_s:16s}  {verdict}")
+
+
+def best_of(repeat, run):
+    """The best time of ``repeat`` calls of ``run`` and its last result."""
+    best, out = np.inf, None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = run()
+        best = min(best, time.perf_counter() - start)
+    return best, out
 
 
 if __name__ == "__main__":

@@ -262,3 +262,64 @@ def test_the_certificate_decides_every_kind_of_fit(monkeypatch, variant):
         m = VARIANTS[variant](X, y, Xb, yb)
     assert calls["certified"] == [True] and calls["lp"] == 0
     assert m.converged_ and m.separation_ is None
+
+
+@contextlib.contextmanager
+def row_generation(smallest, first):
+    """Row generation for LPs of more than ``smallest`` rows, from ``first`` rows."""
+    saved = separation.ROW_GENERATION_MIN, separation.ROW_GENERATION_ROWS
+    separation.ROW_GENERATION_MIN, separation.ROW_GENERATION_ROWS = smallest, first
+    try:
+        yield
+    finally:
+        separation.ROW_GENERATION_MIN, separation.ROW_GENERATION_ROWS = saved
+
+
+def assert_same_report(a, b):
+    assert (a.separated, a.complete) == (b.separated, b.complete)
+    for field in ("rows", "columns", "classes", "direction"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+
+
+@pytest.mark.parametrize("case", list(separated_cases()), ids=lambda c: c[0])
+def test_row_generation_leaves_the_report_as_the_whole_lp_gives_it(case):
+    _, X, y = case
+    K = np.unique(y).size
+    whole = find_separation(X, y, K)
+    with row_generation(10, 20):
+        assert_same_report(find_separation(X, y, K), whole)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(20, 80),
+    p=st.integers(1, 3),
+    n_classes=st.integers(2, 3),
+    seed=st.integers(0, 2**32 - 1),
+    first=st.sampled_from([3, 10]),
+)
+def test_row_generation_agrees_on_random_designs(n, p, n_classes, seed, first):
+    """Integer designs with a split (separated, often with ties) or without."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(-2, 3, size=(n, p)).astype(float)
+    y = rng.integers(0, n_classes, n)
+    if seed % 2:
+        y = np.where(X[:, 0] > 0, n_classes - 1, np.minimum(y, n_classes - 2))
+    whole = find_separation(X, y, n_classes)
+    with row_generation(10, first):
+        assert_same_report(find_separation(X, y, n_classes), whole)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_row_generation_decides_a_large_lp_without_solving_it_whole(monkeypatch, n_classes):
+    X, y = strong(3000, 6, n_classes, seed=5)
+    sizes = []
+    lp = separation._max_total_margin
+
+    def recorded(A, *args):
+        sizes.append(A.shape[0])
+        return lp(A, *args)
+
+    monkeypatch.setattr(separation, "_max_total_margin", recorded)
+    assert not find_separation(X, y, n_classes).separated
+    assert sizes and max(sizes) < 3000 * (n_classes - 1) / 2

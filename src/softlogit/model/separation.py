@@ -46,6 +46,12 @@ __all__ = [
 ]
 
 LP_TOL = 1e-7
+#: Whether an LP with more constraint rows than ``ROW_GENERATION_MIN`` separates is first
+#: decided by row generation, from ``ROW_GENERATION_ROWS`` rows, adding at most so many per
+#: round: those whose margin is below ``-ROW_FEASIBILITY`` (HiGHS's own primal feasibility
+#: tolerance).
+ROW_GENERATION_MIN, ROW_GENERATION_ROWS = 2000, 500
+ROW_FEASIBILITY = 1e-7
 #: The certificate of existence uses the pairs (row, other class) whose fitted probability is
 #: at least ``BODY_PROBABILITY`` (the rows that are not perfectly predicted) ...
 BODY_PROBABILITY = 1e-8
@@ -150,10 +156,12 @@ def _constraint_matrix(X1, y, n_classes, reference):
     return A, np.column_stack([rows_i, cls_k]), free
 
 
-def _max_total_margin(A):
-    """Konis' LP: maximise the summed margins over the box; returns (direction, optimum)."""
+def _max_total_margin(A, total=None):
+    """Konis' LP: maximise the summed margins over the box (``total``: the margins' column
+    sums, over more rows than ``A`` has when it is a subset); returns (direction, optimum)."""
+    total = np.asarray(A.sum(axis=0)).ravel() if total is None else total
     res = linprog(
-        -np.asarray(A.sum(axis=0)).ravel(),
+        -total,
         A_ub=-A,
         b_ub=np.zeros(A.shape[0]),
         bounds=(-1.0, 1.0),
@@ -181,6 +189,35 @@ def _is_complete(A):
     c = np.r_[np.zeros(d), -1.0]
     res = linprog(c, A_ub=A_ub, b_ub=np.zeros(A.shape[0]), bounds=bounds, method="highs")
     return res.status == 0 and -res.fun > LP_TOL
+
+
+def _not_separated(A):
+    """Whether Konis' LP has optimum 0, decided by row generation on a large LP (False
+    for a small one, which is solved whole anyway): solved on an even subsample of the
+    rows, then again with the rows its solution violates added, until it violates none or
+    its optimum is 0. A relaxation's optimum bounds the LP's, and one that violates no row
+    is the LP's, so the answer is the LP's at a fraction of its cost when few rows bind.
+    Only the verdict is taken from it: where the optimum is not unique, the rows strictly
+    predicted at the vertex found may differ, so a separation is reported from the whole
+    LPs, as before."""
+    n = A.shape[0]
+    if n <= ROW_GENERATION_MIN:
+        return False
+    total = np.asarray(A.sum(axis=0)).ravel()
+    active = np.zeros(n, dtype=bool)
+    active[np.linspace(0, n - 1, ROW_GENERATION_ROWS).astype(np.intp)] = True
+    while True:
+        x, optimum = _max_total_margin(A[active], total)
+        if x is None:
+            return False
+        if optimum <= LP_TOL:
+            return True
+        slack = A @ x
+        violated = np.flatnonzero((slack < -ROW_FEASIBILITY) & ~active)
+        if violated.size == 0:
+            return False  # the LP's own optimum, positive: separated
+        worst = violated[np.argsort(slack[violated], kind="stable")[:ROW_GENERATION_ROWS]]
+        active[worst] = True
 
 
 def lp_nonzeros(n_rows, n_classes, n_columns):
@@ -212,7 +249,7 @@ def find_separation(X, y, n_classes, fit_intercept=True, columns=None):
     A, pairs, free = _constraint_matrix(X1, y, n_classes, reference=0)
     q = X1.shape[1]
     direction = np.zeros((n_classes, q))
-    x, optimum = _max_total_margin(A)
+    x, optimum = (None, 0.0) if _not_separated(A) else _max_total_margin(A)
     sparse_dir = _sparsest_direction(A) if optimum > LP_TOL else None
     if sparse_dir is None:
         empty = np.array([], dtype=int)
