@@ -182,13 +182,44 @@ def _sparsest_direction(A):
 
 
 def _is_complete(A):
-    """Whether some direction makes every margin strictly positive: max t s.t. A b >= t."""
+    """Whether some direction makes every margin strictly positive: max t s.t. A b >= t
+    (by row generation on a large LP: only the optimum's value decides, and it is unique)."""
+    if A.shape[0] <= ROW_GENERATION_MIN:
+        return _max_least_margin(A)[1] > LP_TOL
+    active = _first_rows(A.shape[0])
+    while True:
+        b, t = _max_least_margin(A[active])
+        if b is None or t <= LP_TOL:  # a relaxation's optimum bounds the LP's
+            return False
+        worst = _most_violated(A @ b - t, active)
+        if worst.size == 0:
+            return True
+        active[worst] = True
+
+
+def _max_least_margin(A):
+    """``max t`` s.t. ``A b >= t`` over the box, ``0 <= t <= 1``: (b, t), (None, 0) when
+    HiGHS fails."""
     d = A.shape[1]
     A_ub = sp.hstack([-A, sp.csr_matrix(np.ones((A.shape[0], 1)))])
     bounds = [(-1.0, 1.0)] * d + [(0.0, 1.0)]
     c = np.r_[np.zeros(d), -1.0]
     res = linprog(c, A_ub=A_ub, b_ub=np.zeros(A.shape[0]), bounds=bounds, method="highs")
-    return res.status == 0 and -res.fun > LP_TOL
+    return (res.x[:d], -res.fun) if res.status == 0 else (None, 0.0)
+
+
+def _first_rows(n):
+    """Row generation's first rows: ``ROW_GENERATION_ROWS`` spread evenly (a mask)."""
+    active = np.zeros(n, dtype=bool)
+    active[np.linspace(0, n - 1, ROW_GENERATION_ROWS).astype(np.intp)] = True
+    return active
+
+
+def _most_violated(slack, active):
+    """The rows outside ``active`` whose slack is below ``-ROW_FEASIBILITY``, at most
+    ``ROW_GENERATION_ROWS`` of them, the most violated first."""
+    violated = np.flatnonzero((slack < -ROW_FEASIBILITY) & ~active)
+    return violated[np.argsort(slack[violated], kind="stable")[:ROW_GENERATION_ROWS]]
 
 
 def _not_separated(A):
@@ -204,19 +235,16 @@ def _not_separated(A):
     if n <= ROW_GENERATION_MIN:
         return False
     total = np.asarray(A.sum(axis=0)).ravel()
-    active = np.zeros(n, dtype=bool)
-    active[np.linspace(0, n - 1, ROW_GENERATION_ROWS).astype(np.intp)] = True
+    active = _first_rows(n)
     while True:
         x, optimum = _max_total_margin(A[active], total)
         if x is None:
             return False
         if optimum <= LP_TOL:
             return True
-        slack = A @ x
-        violated = np.flatnonzero((slack < -ROW_FEASIBILITY) & ~active)
-        if violated.size == 0:
+        worst = _most_violated(A @ x, active)
+        if worst.size == 0:
             return False  # the LP's own optimum, positive: separated
-        worst = violated[np.argsort(slack[violated], kind="stable")[:ROW_GENERATION_ROWS]]
         active[worst] = True
 
 
@@ -230,7 +258,9 @@ def find_separation(X, y, n_classes, fit_intercept=True, columns=None):
     """Run Konis' linear program on design ``X`` and class codes ``y``.
 
     When the data are separated, two more small LPs find a sparsest separating direction
-    (which names the features involved) and decide whether the separation is complete.
+    (which names the features involved) and decide whether the separation is complete. A
+    large LP is first decided by row generation (:func:`_not_separated`): data that are not
+    separated then cost a few LPs on a fraction of the rows.
 
     Parameters
     ----------
