@@ -28,7 +28,7 @@ from .firth_corrections import correct_intercept
 from .objective import NEAR_CERTAIN, Objective
 from .penalties import Firth, NoPenalty
 from .rank import aliased_columns, design_gram
-from .separation import SeparationReport, find_separation, lp_nonzeros
+from .separation import SeparationReport, certify_existence, find_separation, lp_nonzeros
 from .solvers import SOLVERS, STOCHASTIC, SolverOptions, resolve_solver
 from .solvers.newton import subsample_by_newton, subsample_objective
 
@@ -321,9 +321,20 @@ def _n_perfectly_predicted(objective, theta, trigger=SEPARATION_TRIGGER):
     return objective.near_certain_rows(theta, trigger)
 
 
+def _fitted_probabilities(objective, theta):
+    """Fitted class probabilities (n, K) of the in-memory rows at ``theta``."""
+    family = objective.family
+    parts = [
+        family.probabilities(objective.linear_predictor(theta, chunk))
+        for chunk in objective.source.chunks()
+    ]
+    return np.vstack(parts)
+
+
 def _diagnose_separation(spec, objective, result, aliased):
     """Run the LP test when the fit did not converge or some observed class has a fitted
-    probability within ``SEPARATION_TRIGGER`` of 1; warn with the classes and terms.
+    probability within ``SEPARATION_TRIGGER`` of 1, unless the fitted probabilities prove
+    that the MLE exists (:func:`certify_existence`); warn with the classes and terms.
 
     Returns the separation found (or None) and whether separation is suspected but could
     not be tested (streamed or Dask data, where the LP needs the rows in memory): such a
@@ -346,9 +357,12 @@ def _diagnose_separation(spec, objective, result, aliased):
         )
         return None, True
     keep = spec.weight > 0
-    found = find_separation(
-        spec.X[keep], spec.codes[keep], spec.classes.size, spec.fit_intercept, ~aliased
-    )
+    X, codes = (spec.X, spec.codes) if keep.all() else (spec.X[keep], spec.codes[keep])
+    proba = _fitted_probabilities(objective, result.theta)[keep]
+    K = spec.classes.size
+    if certify_existence(X, codes, proba, K, spec.fit_intercept, ~aliased, spec.weight[keep]):
+        return None, False  # the fitted probabilities prove the MLE exists: no LP needed
+    found = find_separation(X, codes, K, spec.fit_intercept, ~aliased)
     if not found.separated:
         return None, False
     report = SeparationReport.from_result(found, spec.classes, spec.feature_names)
