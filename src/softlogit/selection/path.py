@@ -25,7 +25,7 @@ from ..data.sources import single_threaded_blas
 from ..estimators import LogisticRegression, SoftmaxRegression
 from ..model.fitting import _null_intercepts, _solver_family, build_objective
 from ..model.penalties import make_penalty
-from ..model.solvers import SOLVERS, SolverOptions, cd_dense
+from ..model.solvers import SOLVERS, SolverOptions, cd_dense, cd_sparse
 from ..model.solvers.cd import column_scales
 
 __all__ = [
@@ -222,9 +222,10 @@ def path_on_spec(spec, family, grid, ratio, theta, options):
 
 def _path_on_spec(spec, family, grid, ratio, theta, options):
     base = objective = build_objective(spec, family)
-    if cd_dense.path_applicable(objective):  # small dense data: the whole path compiled
-        _, weights = _feature_scores(objective, np.zeros(objective.n_params), spec.penalty)
-        return cd_dense.path(objective, weights, grid, theta, options)
+    for compiled in (cd_dense, cd_sparse):  # small dense or sparse binary: all compiled
+        if compiled.path_applicable(objective):
+            _, weights = _feature_scores(objective, np.zeros(objective.n_params), spec.penalty)
+            return compiled.path(objective, weights, grid, theta, options)
     out = {"coefs": [], "intercepts": [], "deviance": [], "n_nonzero": [], "n_iter": []}
     _, g = objective.value_grad(theta)
     prev, store = grid[0], None

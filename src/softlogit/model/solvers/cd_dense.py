@@ -208,11 +208,18 @@ def path(objective, unit_weights, grid, theta, options):
         fi,
         _settings(options, m * q),
     )
+    thetas = [_to_theta(Phi_k, p, mean, scale, fi) for Phi_k in phis]
+    return path_output(objective, thetas, losses, iters)
+
+
+def path_output(objective, thetas, losses, iters):
+    """The per-alpha lists of :func:`softlogit.selection.path.path_on_spec` from each
+    alpha's parameters (``m x q``), summed weighted loss and iterations."""
+    p, m = objective.p, objective.m
     out = {"coefs": [], "intercepts": [], "deviance": [], "n_nonzero": [], "n_iter": []}
-    for Phi_k, loss, it in zip(phis, losses, iters, strict=True):
-        T = _to_theta(Phi_k, p, mean, scale, fi)
+    for T, loss, it in zip(thetas, losses, iters, strict=True):
         coef = T[:, :p].copy()
-        intercept = T[:, p].copy() if fi else np.zeros(m)
+        intercept = T[:, p].copy() if objective.fit_intercept else np.zeros(m)
         if objective.family.reference is None:
             intercept = intercept - intercept.mean()
         out["coefs"].append(coef)
