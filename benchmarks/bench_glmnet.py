@@ -30,8 +30,9 @@ Timing: softlogit with ``time.perf_counter`` around ``regularization_path`` and
 ``LogisticRegressionCV`` / ``SoftmaxRegressionCV(...).fit`` after one warm-up call (numba
 compilation and cache loads excluded; the warm-up's own time is printed as ``first``, and
 the process's very first call separately). Small cases warm up with the same call, large
-ones with the same call on their first ``--warmup-rows`` rows (default 5000; 0: the full
-call), which compiles the same kernels (same dtypes and formats) at a fraction of the cost.
+ones with the same call on ``--warmup-alphas`` values of the grid spanning it (default 5;
+0: the full call), which runs the same kernels on the same data at a fraction of the cost
+(a warm-up on a subset of the rows can cost more: fewer rows per feature, harder fits).
 ``--numba-cache-dir`` points numba at another cache (an empty directory: a fresh machine). glmnet is
 timed inside R with ``proc.time()`` around ``glmnet()`` / ``cv.glmnet()`` only (no R
 start-up, no file reading; the data are written once as raw binary files). Small cases take
@@ -194,35 +195,29 @@ def timed(fn, warmup, repeats):
     return first, best, out
 
 
-def subset(case, rows):
-    """The first ``rows`` rows (same dtype and format: the same compiled kernels)."""
-    return Case(case.name, case.X[:rows], case.y[:rows], case.standardize, case.grouped)
-
-
-def run_softlogit(case, grid, splits, repeats, n_jobs, warmup_rows):
+def run_softlogit(case, grid, splits, repeats, n_jobs, warmup_alphas):
     """Path and CV, each after a warm-up call: the same call for small cases and with
-    ``warmup_rows=0``, else the same call on the first ``warmup_rows`` rows."""
-    from sklearn.model_selection import StratifiedKFold
-
+    ``warmup_alphas=0``, else the same call on a thinned grid of ``warmup_alphas`` values
+    spanning the whole grid (the same data: the same kernels, at a fraction of the cost)."""
     from softlogit.selection.path import regularization_path
 
-    small = subset(case, warmup_rows) if warmup_rows and case.large else case
-    small_splits = splits if small is case else StratifiedKFold(N_FOLDS).split(small.X, small.y)
-    small_splits = list(small_splits)
+    thin = grid
+    if warmup_alphas and case.large:
+        thin = grid[np.unique(np.linspace(0, len(grid) - 1, warmup_alphas).round().astype(int))]
     model = template(case)
 
-    def path(c):
-        return lambda: regularization_path(c.X, c.y, model=model, alphas=grid, l1_ratio=L1_RATIO)
+    def path(g):
+        return lambda: regularization_path(case.X, case.y, model=model, alphas=g, l1_ratio=L1_RATIO)
 
-    def cv(c, s):
-        return lambda: cv_estimator(c, grid, s, n_jobs).fit(c.X, c.y)
+    def cv(g):
+        return lambda: cv_estimator(case, g, splits, n_jobs).fit(case.X, case.y)
 
-    res = {"warmup": "full" if small is case else f"first {warmup_rows} rows"}
+    res = {"warmup": "full" if thin is grid else f"{len(thin)} of the alphas"}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        first, best, out = timed(path(case), path(small), repeats)
+        first, best, out = timed(path(grid), path(thin), repeats)
         res.update(path_first=first, path_s=best, path=out)
-        first, best, out = timed(cv(case, splits), cv(small, small_splits), repeats)
+        first, best, out = timed(cv(grid), cv(thin), repeats)
         res.update(cv_first=first, cv_s=best, cv=out)
     res["warnings"] = summarise_warnings(str(w.message) for w in caught)
     return res
@@ -494,7 +489,7 @@ def run_case(name, args):
         f"{grid[0]:.4g} .. {grid[-1]:.4g}, repeats={repeats}",
         flush=True,
     )
-    sl = run_softlogit(case, grid, splits, repeats, args.n_jobs, args.warmup_rows)
+    sl = run_softlogit(case, grid, splits, repeats, args.n_jobs, args.warmup_alphas)
     print(
         f"  softlogit: path {sl['path_s']:.3f} s, CV {sl['cv_s']:.3f} s (warm-up calls, "
         f"{sl['warmup']}: path {sl['path_first']:.3f} s, CV {sl['cv_first']:.3f} s)",
@@ -527,10 +522,10 @@ def parse_args(argv):
     parser.add_argument("--maxit", type=float, default=1e7, help="glmnet's maxit when tight")
     parser.add_argument("--n-jobs", type=int, default=None, help="softlogit CV folds")
     parser.add_argument(
-        "--warmup-rows",
+        "--warmup-alphas",
         type=int,
-        default=5000,
-        help="large cases warm up on this many rows (0: the full call)",
+        default=5,
+        help="large cases warm up on this many alphas of the grid (0: the full call)",
     )
     parser.add_argument("--sparse-n", type=int, default=100_000, help="rows of 'sparse'")
     parser.add_argument("--sparse-p", type=int, default=10_000, help="columns of 'sparse'")
