@@ -23,6 +23,7 @@ from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..data.design import feature_scales
 from ..data.sources import single_threaded_blas
 from ..estimators import LogisticRegression, SoftmaxRegression
 from ..model.fitting import build_objective
@@ -54,10 +55,13 @@ CV_CONSTRAINTS = {
 
 
 def _subset(spec, rows):
+    """The rows ``rows`` of ``spec``; a standardised penalty is standardised on those rows
+    (as ``cv.glmnet``, whose fold fits are the fits on the folds' own rows)."""
     off = None if spec.offset is None else spec.offset[rows]
-    return replace(
-        spec, X=spec.X[rows], codes=spec.codes[rows], weight=spec.weight[rows], offset=off
-    )
+    X, weight, penalty = spec.X[rows], spec.weight[rows], spec.penalty
+    if getattr(penalty, "scale", None) is not None:
+        penalty = replace(penalty, scale=feature_scales(X, weight, spec.fit_intercept))
+    return replace(spec, X=X, codes=spec.codes[rows], weight=weight, offset=off, penalty=penalty)
 
 
 def _fold(spec, family, grid, ratio, train, test, options, scorer, template):

@@ -24,7 +24,7 @@ from sklearn.base import clone
 from ..data.sources import single_threaded_blas
 from ..estimators import LogisticRegression, SoftmaxRegression
 from ..model.fitting import _null_intercepts, _solver_family, build_objective
-from ..model.penalties import make_penalty
+from ..model.penalties import NoPenalty, make_penalty
 from ..model.solvers import SOLVERS, SolverOptions, cd_dense, cd_sparse
 from ..model.solvers.cd import column_scales
 
@@ -90,19 +90,21 @@ def _feature_scores(objective, g, penalty):
 
 
 def null_fit(spec, family):
-    """The intercept-only fit (all coefficients fixed at 0) and its objective."""
+    """The intercept-only fit (all coefficients fixed at 0) and its objective. Newton runs
+    on the intercepts alone (a design without columns: the coefficients are 0), so its
+    Hessian has ``m`` rows however many features there are."""
     objective = build_objective(spec, family)
     T = np.zeros(objective.shape)
     if spec.fit_intercept:
-        T[:, -1] = _null_intercepts(spec, family)
-    free = np.zeros(objective.shape, dtype=bool)
-    if spec.fit_intercept:
-        free[:, -1] = True
+        none = spec.X[:, :0]
+        small = build_objective(replace(spec, X=none, penalty=NoPenalty()), family)
+        start = _null_intercepts(spec, family)[:, None]
+        free = np.ones(small.shape, dtype=bool)
         if family.reference is None:
             free[0, -1] = False
-    options = SolverOptions(max_iter=100, tol=1e-10)
-    theta = SOLVERS["newton"](objective, T.ravel(), free.ravel(), options).theta
-    return objective, theta
+        options = SolverOptions(max_iter=100, tol=1e-10)
+        T[:, -1] = SOLVERS["newton"](small, start.ravel(), free.ravel(), options).theta
+    return objective, T.ravel()
 
 
 def alpha_grid(spec, family, l1_ratio, n_alphas=100, eps=None):
