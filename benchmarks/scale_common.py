@@ -143,6 +143,104 @@ def softlogit_pass_seconds(X, y, repeat=3):
     return out
 
 
+def _best_seconds(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def _on_pool(fn, n, width, repeat):
+    """Best seconds of ``fn`` mapped over 4 MiB row blocks on a pool of one thread per core,
+    BLAS single-threaded (how softlogit's passes run; a whole-array BLAS call can be slower
+    on a busy machine)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    step = max(1024, 2**22 // (8 * width))
+    blocks = [slice(i, i + step) for i in range(0, n, step)]
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool, threadpool_limits(1, "blas"):
+        return _best_seconds(lambda: list(pool.map(fn, blocks)), repeat)
+
+
+def _pass_counter():
+    """softlogit's ``PassCounter``, or for a softlogit without one (an older version, to
+    compare with) a stand-in that wraps ``Objective.reduce`` (its Hessian flag unknown)."""
+    from softlogit.model import objective
+
+    if hasattr(objective, "PassCounter"):
+        return objective.PassCounter()
+
+    class Wrapped:
+        def __enter__(self):
+            self.passes, self.original = [], objective.Objective.reduce
+            counter = self
+
+            def reduce(obj, fn, *args, **kwargs):
+                counter.passes.append((obj.source.n_rows, False))
+                return counter.original(obj, fn, *args, **kwargs)
+
+            objective.Objective.reduce = reduce
+            return self
+
+        def __exit__(self, *exc):
+            objective.Objective.reduce = self.original
+
+        def row_passes(self, n_rows, hessian=None):
+            if hessian:
+                return float("nan")
+            return sum(r for r, _ in self.passes) / n_rows
+
+    return Wrapped()
+
+
+def softlogit_floor(X, y, repeat=3):
+    """The floor of softlogit's fit on ``(X, y)``, measured now: ``passes`` reads of ``X``
+    (``X @ v``, best of 10) plus one Hessian, a BLAS ``syrk`` of ``diag(sqrt(w)) [X, 1]``
+    (each the faster of one whole-array call and 4 MiB blocks on a thread pool)
+    (multinomial: of the ``n x (K-1)(p+1)`` matrix of the K-1 scaled copies, its time
+    scaled by ``K (K-1) / (K-1)^2`` to the ``n q^2 K(K-1)/2`` multiply-adds of the
+    information matrix). ``passes`` is counted on one more fit with ``coef_table()``, by
+    :class:`softlogit.model.objective.PassCounter`, in units of all rows read (a
+    subsample's pass counts its share of the rows)."""
+    import scipy.linalg.blas as blas
+
+    import softlogit
+
+    K = np.unique(y).size
+    n, p = X.shape
+    with _pass_counter() as counter:
+        m = (softlogit.LogisticRegression() if K == 2 else softlogit.SoftmaxRegression()).fit(X, y)
+        m.coef_table()
+    v = np.ones(p)
+    mq = (K - 1) * (p + 1)
+    Z = np.empty((n, mq))  # C order: Z.T is Fortran-ordered, what dsyrk reads without a copy
+    s = np.sqrt(np.random.default_rng(0).uniform(0.05, 0.25, n))
+    for a in range(K - 1):
+        np.multiply(X, s[:, None], out=Z[:, a * (p + 1) : a * (p + 1) + p])
+        Z[:, a * (p + 1) + p] = s
+    t_read = min(_best_seconds(lambda: X @ v, 10), _on_pool(lambda rows: X[rows] @ v, n, p, 10))
+    repeat = max(repeat, 5)
+    t_syrk = min(
+        _best_seconds(lambda: blas.dsyrk(1.0, Z.T, trans=0, lower=1), repeat),
+        _on_pool(lambda rows: Z[rows].T @ Z[rows], n, mq, repeat),
+    )
+    t_hess = t_syrk * (K / (K - 1) if K > 2 else 1.0)
+    passes = counter.row_passes(n)
+    return {
+        "read": t_read,
+        "hessian": t_hess,
+        "passes": passes,
+        "hessian_passes": counter.row_passes(n, hessian=True),
+        "n_passes": len(counter.passes),
+        "floor": passes * t_read + t_hess,
+    }
+
+
 def _sklearn(solver):
     def fit(X, y, prep, tol):
         from sklearn.linear_model import LogisticRegression

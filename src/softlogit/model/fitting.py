@@ -132,7 +132,7 @@ def make_source(spec, family):
         verbose = spec.options.verbose if spec.options is not None else 0
         return spec.X.make_source(family.offset_to_free, verbose=verbose)
     offset = None if spec.offset is None else family.offset_to_free(spec.offset)
-    rows = chunk_rows_for(spec.X.shape[1] + spec.fit_intercept, family.n_outputs)
+    rows = chunk_rows_for(spec.X.shape[1] + spec.fit_intercept)  # Hessian passes: in pieces
     return InMemorySource(spec.X, spec.codes, spec.weight, offset, chunk_rows=rows)
 
 

@@ -30,8 +30,9 @@ import scipy.sparse as sp
 
 from ..coordinates import Centering
 from ..data.sources import chunk_rows_for, in_pieces, scratch
+from .families import Bernoulli
 
-__all__ = ["NEAR_CERTAIN", "Objective", "gram_matrix", "scaled_design"]
+__all__ = ["NEAR_CERTAIN", "Objective", "PassCounter", "gram_matrix", "scaled_design"]
 
 #: Loss thresholds (1 - fitted probability of the observed class) whose row counts every pass
 #: records, for the separation diagnosis.
@@ -40,6 +41,40 @@ NEAR_CERTAIN = (1e-6, 1e-12)
 #: count as the same point for the pass cache.
 SAME_POINT_ULPS = 16
 EPS = np.finfo(float).eps
+#: Whether dense binary passes use the compiled fused kernel (:mod:`.pass_kernels`); the
+#: numpy route stays as the reference (tests compare the two).
+FUSED_BINARY = True
+#: The active :class:`PassCounter` objects (empty outside a ``with`` block: one truth test
+#: per pass).
+_COUNTERS = []
+
+
+class PassCounter:
+    """Counts the passes every :class:`Objective` makes over its rows inside a ``with``
+    block (for benchmarks: a fit's floor is its passes times one read of ``X``).
+
+    Attributes
+    ----------
+    passes : list of (int, bool)
+        One entry per pass: the rows it read (a subsample's pass reads fewer) and whether it
+        computed a Hessian.
+    """
+
+    def __init__(self):
+        self.passes = []
+
+    def __enter__(self):
+        _COUNTERS.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _COUNTERS.remove(self)
+
+    def row_passes(self, n_rows, hessian=None):
+        """Passes in units of ``n_rows`` rows read (all passes, or only those with
+        (``True``) or without (``False``) a Hessian)."""
+        rows = sum(r for r, h in self.passes if hessian is None or h == hessian)
+        return rows / n_rows
 
 
 def scaled_design(X, s, fit_intercept, out=None, center=None):
@@ -103,7 +138,8 @@ class Objective:
         if known is None:
             known = source.reduce(lambda c: (float(np.sum(c.weight)),))[0]
         self.total_weight = float(known)
-        self.piece_rows = chunk_rows_for(self.q, self.m)
+        self.piece_rows = chunk_rows_for(self.q, self.m)  # Hessian passes: rows x m x q
+        self.pass_rows = chunk_rows_for(self.q)  # the others' temporaries: rows x q
         self._cache = {}
 
     def __getstate__(self):
@@ -118,11 +154,14 @@ class Objective:
         """The reference point of the centred coordinates (None when there are none)."""
         return self.centering.center
 
-    def reduce(self, fn):
+    def reduce(self, fn, hessian=False):
         """``fn`` summed over the source's chunks, each worked through in cache-sized pieces
         (a no-op for in-memory chunks, which already are; it matters for Dask blocks and
-        Parquet batches)."""
-        return self.source.reduce(in_pieces(fn, self.piece_rows))
+        Parquet batches). ``hessian`` only tells an active :class:`PassCounter` whether the
+        pass computes a Hessian."""
+        for counter in _COUNTERS:
+            counter.passes.append((self.source.n_rows, bool(hessian)))
+        return self.source.reduce(in_pieces(fn, self.piece_rows if hessian else self.pass_rows))
 
     @property
     def n_params(self):
@@ -150,7 +189,8 @@ class Objective:
 
     def _grad_matrix(self, chunk, G):
         """``G^T [X, 1]`` for per-row logit gradients ``G`` (rows, m) -> (m, q)."""
-        gx = np.asarray(chunk.X.T @ G).T
+        X = chunk.X
+        gx = np.asarray(X.T @ G).T if sp.issparse(X) else G.T @ X  # the faster BLAS layout
         if self.fit_intercept:
             return np.hstack([gx, G.sum(axis=0)[:, None]])
         return gx
@@ -158,6 +198,8 @@ class Objective:
     def _chunk_stats(self, theta, chunk, order, cols=None):
         """Summed weighted loss, gradient (m, q) and, for ``order`` 2, Hessian of one chunk
         (over the parameters of design columns ``cols`` only, when given)."""
+        if cols is None and self._fused_binary(chunk):
+            return self._fused_chunk_stats(theta, chunk, order)
         eta = self.linear_predictor(theta, chunk)
         w = chunk.weight
         if order < 2:
@@ -172,6 +214,37 @@ class Objective:
         if order == 1:
             return value, gmat, near
         return value, gmat, self._chunk_hessian(chunk, weights, cols), near
+
+    def _fused_binary(self, chunk):
+        """Whether the compiled fused pass (:mod:`.pass_kernels`) serves this chunk: the
+        binary model on a dense, C-ordered float64 chunk."""
+        X = chunk.X
+        return (
+            FUSED_BINARY
+            and isinstance(self.family, Bernoulli)
+            and isinstance(X, np.ndarray)
+            and X.dtype == np.float64
+            and X.flags.c_contiguous
+        )
+
+    def _fused_chunk_stats(self, theta, chunk, order):
+        """:meth:`_chunk_stats` of a dense binary chunk in one compiled loop that reads
+        each row of ``X`` once (linear predictor, loss, gradient and, for a Hessian pass,
+        the scaled centred design), then one ``syrk`` for the Hessian."""
+        from .pass_kernels import binary_chunk_pass
+
+        coef, intercept = self.split(theta)
+        Z = scratch(chunk.n_rows, self.q) if order >= 2 else None
+        value, near, grad = binary_chunk_pass(
+            chunk.X, chunk.y, chunk.weight, coef[0], intercept[0], chunk.offset, NEAR_CERTAIN,
+            self.centering.center, self.fit_intercept, Z,
+        )  # fmt: skip
+        gmat = grad[None, :]
+        if order == 0:
+            return value, near
+        if order == 1:
+            return value, gmat, near
+        return value, gmat, gram_matrix(Z), near
 
     def _design_columns(self, X, cols):
         """The feature columns of ``X`` among design columns ``cols`` (``p`` is the intercept)
@@ -267,7 +340,7 @@ class Objective:
         # value and gradient do not depend on the Hessian's columns: any pass at theta serves
         if hit is not None and hit[1] >= order and (order < 2 or hit[0][1] == cols_key):
             return hit[2][: order + 1]
-        stats = self.reduce(lambda c: self._chunk_stats(theta, c, order, cols))
+        stats = self.reduce(lambda c: self._chunk_stats(theta, c, order, cols), order == 2)
         self._cache["last"] = ((theta.copy(), cols_key), order, stats)
         return stats[: order + 1]
 
@@ -372,7 +445,7 @@ class Objective:
             weights = self.family.working_weights(self.linear_predictor(theta, chunk))
             return (self._chunk_hessian_cross(chunk, weights, rows, cols),)
 
-        (H,) = self.reduce(stats)
+        (H,) = self.reduce(stats, hessian=True)
         return H / self.total_weight
 
     def hessian_diag_centered(self, theta):
