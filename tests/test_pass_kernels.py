@@ -24,6 +24,12 @@ def _problem(intercept, weights, offset, far, extreme, n=300, p=6, chunk_rows=64
     return obj, theta
 
 
+@pytest.fixture(autouse=True)
+def _fused_on_small_data(monkeypatch):
+    """The kernel serves only large data by default; these tests use small data."""
+    monkeypatch.setattr(objective_module, "FUSED_MIN_ENTRIES", 0)
+
+
 def _numpy_route(obj, monkeypatch, method, theta):
     monkeypatch.setattr(objective_module, "FUSED_BINARY", False)
     try:

@@ -44,6 +44,9 @@ EPS = np.finfo(float).eps
 #: Whether dense binary passes use the compiled fused kernel (:mod:`.pass_kernels`); the
 #: numpy route stays as the reference (tests compare the two).
 FUSED_BINARY = True
+#: ... on data of at least this many entries (rows x columns): loading the compiled code
+#: costs about 0.3 s once per process, more than a small fit gains from it.
+FUSED_MIN_ENTRIES = 2**23
 #: The active :class:`PassCounter` objects (empty outside a ``with`` block: one truth test
 #: per pass).
 _COUNTERS = []
@@ -217,10 +220,13 @@ class Objective:
 
     def _fused_binary(self, chunk):
         """Whether the compiled fused pass (:mod:`.pass_kernels`) serves this chunk: the
-        binary model on a dense, C-ordered float64 chunk."""
+        binary model on a dense, C-ordered float64 chunk of data that are not small
+        (:data:`FUSED_MIN_ENTRIES`)."""
         X = chunk.X
+        rows = getattr(self.source, "n_rows", None) or np.inf
         return (
             FUSED_BINARY
+            and rows * self.q >= FUSED_MIN_ENTRIES
             and isinstance(self.family, Bernoulli)
             and isinstance(X, np.ndarray)
             and X.dtype == np.float64
