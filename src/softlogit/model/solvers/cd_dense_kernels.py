@@ -271,6 +271,13 @@ def _trial(Phi, d, t):
 
 
 @jit
+def accepts(F_c, F, decrease, armijo):
+    """Armijo's test of a trial value ``F_c`` against ``F`` and the model's ``decrease``
+    (negative); a change below the value's rounding counts as accepted."""
+    return F_c <= F + armijo * decrease or abs(F_c - F) <= 1e-15 * abs(F)
+
+
+@jit
 def solve(Xt, Phi, off, yrow, w, W, kind, ridge, lam, grouped, units, start, settings):
     """Proximal Newton with an exact Hessian at every iterate (computed in the line search's
     first trial pass), cyclic coordinate descent on each model (:func:`minimise`) and
@@ -314,7 +321,7 @@ def solve(Xt, Phi, off, yrow, w, W, kind, ridge, lam, grouped, units, start, set
             loss_c, G_c, H_c = _pass(Xt, cand, off, yrow, w, W, kind, t == 1.0)
             f_c, g_c, _ = _penalised(loss_c, G_c, H_c, cand, W, ridge, False)
             F_c = f_c + _l1(cand, lam, grouped)
-            if F_c <= F + armijo * t * decrease or abs(F_c - F) <= 1e-15 * abs(F):
+            if accepts(F_c, F, t * decrease, armijo):
                 accepted = True
                 break
             t *= 0.5
@@ -433,6 +440,27 @@ def _fit_alpha(Xt, Phi, off, yrow, w, W, kind, alpha, ridge1, lam1, grouped, fre
 
 
 @jit
+def strong_set(keep, score, lam, alpha, prev):
+    """Sequential strong rule (Tibshirani et al. 2012): feature ``j`` enters the fit at
+    ``alpha`` when its score at the previous solution is at least ``lam_j (2 alpha -
+    prev)`` (``lam``: the lasso weights at alpha 1)."""
+    for j in range(keep.size):
+        keep[j] = score[j] >= lam[j] * (2 * alpha - prev)
+
+
+@jit
+def add_violators(keep, score, threshold, slack):
+    """Add to ``keep`` the left-out features whose score exceeds ``threshold + slack`` (the
+    KKT check after a fit on the strong set); whether any was added."""
+    grow = False
+    for j in range(keep.size):
+        if not keep[j] and score[j] > threshold[j] + slack[j]:
+            keep[j] = True
+            grow = True
+    return grow
+
+
+@jit
 def path(Xt, Phi, off, yrow, w, W, kind, ridge1, lam1, weights, ratio, grouped, free0, alphas,
          mean, scale, fit_intercept, settings):  # fmt: skip
     r"""The whole regularisation path (:func:`softlogit.selection.path.path_on_spec`):
@@ -453,8 +481,7 @@ def path(Xt, Phi, off, yrow, w, W, kind, ridge1, lam1, weights, ratio, grouped, 
     keep = np.empty(p, dtype=np.bool_)
     for i in range(k):
         alpha = alphas[i]
-        for j in range(p):
-            keep[j] = score[j] >= ratio * weights[j] * (2 * alpha - prev)
+        strong_set(keep, score, ratio * weights, alpha, prev)
         while True:
             free, cols = _free_columns(free0, keep, p)
             for j in range(p):
@@ -469,12 +496,7 @@ def path(Xt, Phi, off, yrow, w, W, kind, ridge1, lam1, weights, ratio, grouped, 
             last_cols = cols
             loss, G, _ = _pass(Xt, Phi, off, yrow, w, W, kind, False)
             score = _scores(G, Phi, alpha * ridge1, mean, scale, fit_intercept, grouped)
-            grow = False
-            for j in range(p):
-                if not keep[j] and score[j] > alpha * ratio * weights[j] + settings[0] * scale[j]:
-                    keep[j] = True
-                    grow = True
-            if not grow:
+            if not add_violators(keep, score, alpha * ratio * weights, settings[0] * scale):
                 break
         out[i] = Phi
         losses[i] = loss

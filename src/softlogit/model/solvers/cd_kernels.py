@@ -113,14 +113,21 @@ def _kkt(coords, groups, gidx, gptr, u, r, g, lam):
 
 
 @jit
-def _active(coords, groups, gidx, gptr, u, lam):
-    """The units that are non-zero or unpenalised."""
-    a_coords = np.empty(coords.size, dtype=np.int64)
+def active_coords(coords, u, lam):
+    """The coordinates of ``coords`` that are non-zero or unpenalised."""
+    out = np.empty(coords.size, dtype=np.int64)
     n = 0
     for j in coords:
         if u[j] != 0.0 or lam[j] == 0.0:
-            a_coords[n] = j
+            out[n] = j
             n += 1
+    return out[:n]
+
+
+@jit
+def _active(coords, groups, gidx, gptr, u, lam):
+    """The units that are non-zero or unpenalised."""
+    a_coords = active_coords(coords, u, lam)
     a_groups = np.empty(groups.size, dtype=np.int64)
     m = 0
     for k in groups:
@@ -129,7 +136,7 @@ def _active(coords, groups, gidx, gptr, u, lam):
                 a_groups[m] = k
                 m += 1
                 break
-    return a_coords[:n], a_groups[:m]
+    return a_coords, a_groups[:m]
 
 
 @jit

@@ -26,8 +26,11 @@ from .cd_dense_kernels import (
     _scores,
     _trial,
     _units,
+    accepts,
+    add_violators,
+    strong_set,
 )
-from .cd_kernels import _kkt, sign
+from .cd_kernels import _kkt, active_coords, sign
 
 __all__ = ["path"]
 
@@ -174,13 +177,7 @@ def _minimise(coords, X, phi, g, curv, ridge, lam, mean, scale, W, tol, max_swee
         sweeps += 1
         if viol <= tol:
             break
-        active = np.empty(coords.size, dtype=np.int64)
-        k = 0
-        for j in coords:
-            if u[j] != 0.0 or lam[j] == 0.0:
-                active[k] = j
-                k += 1
-        active = active[:k]
+        active = active_coords(coords, u, lam)
         while sweeps < max_sweeps:
             viol = _sweep(active, X, u, phi, g, curv, ridge, lam, mean, scale, W, e, state)
             sweeps += 1
@@ -223,7 +220,7 @@ def solve(X, phi, mean, scale, fi, off, yrow, w, W, ridge, lam, coords, settings
             cand = _trial(base, d, t).ravel()
             loss_c, g_c, curv_c = _pass(X, cand, mean, scale, fi, off, yrow, w, W)
             f_c, F_c = _objective(loss_c, cand, W, ridge, lam)
-            if F_c <= F + armijo * t * decrease or abs(F_c - F) <= 1e-15 * abs(F):
+            if accepts(F_c, F, t * decrease, armijo):
                 accepted = True
                 break
             t *= 0.5
@@ -251,8 +248,7 @@ def path(X, phi, mean, scale, fi, off, yrow, w, W, ridge1, lam1, weights, ratio,
     feat = np.arange(phi.size) < p
     for i in range(k):
         alpha = alphas[i]
-        for j in range(p):
-            keep[j] = score[j] >= ratio * weights[j] * (2 * alpha - prev)
+        strong_set(keep, score, ratio * weights, alpha, prev)
         while True:
             free, _ = _free_columns(free0.reshape(1, -1), keep, p)
             for j in range(p):
@@ -264,12 +260,7 @@ def path(X, phi, mean, scale, fi, off, yrow, w, W, ridge1, lam1, weights, ratio,
             iters[i] += it
             score = _scores(g.reshape(1, -1), phi.reshape(1, -1),
                             alpha * ridge1.reshape(1, -1), mean, scale, fi, False)  # fmt: skip
-            grow = False
-            for j in range(p):
-                if not keep[j] and score[j] > alpha * ratio * weights[j] + settings[0] * scale[j]:
-                    keep[j] = True
-                    grow = True
-            if not grow:
+            if not add_violators(keep, score, alpha * ratio * weights, settings[0] * scale):
                 break
         out[i] = phi
         losses[i] = _accurate_sum(_binary(_logits(X, phi, mean, scale, fi, off), yrow, w)[0])
