@@ -149,3 +149,27 @@ def test_cv_folds_are_standardised_on_their_own_rows():
         eta = X[test] @ beta + b
         loss = np.mean(np.logaddexp(0, eta) - y[test] * eta)
         assert abs(cv.cv_mean_[0][k] - loss) < 1e-6 * loss, (k, cv.cv_mean_[0][k], loss)
+
+
+def test_compiled_sparse_single_fit_equals_interpreted(monkeypatch):
+    import scipy.sparse as sp
+
+    from softlogit.model.solvers import cd_sparse
+
+    rng = np.random.default_rng(11)
+    X = sp.random(1500, 40, density=0.08, format="csr", random_state=3)
+    X.data = rng.normal(size=X.nnz) + 0.5
+    eta = X @ (rng.normal(size=40) * (rng.random(40) < 0.4)) * 2
+    y = (rng.random(1500) < 1 / (1 + np.exp(-eta))).astype(int)
+    params = dict(penalty="elasticnet", alpha=0.003, l1_ratio=0.6, tol=1e-10)
+    calls = []
+    original = cd_sparse.solve
+    monkeypatch.setattr(cd_sparse, "solve", lambda *a: calls.append(1) or original(*a))
+    fast = sl.LogisticRegression(**params).fit(X, y)
+    assert calls and fast.converged_
+    assert np.any(fast.coef_ == 0) and np.any(fast.coef_ != 0)
+    assert _kkt(fast, X.toarray(), y, 0.003, 0.6) < 1e-8
+    monkeypatch.setattr(cd_sparse, "applicable", lambda objective: False)
+    slow = sl.LogisticRegression(**params).fit(X, y)
+    np.testing.assert_allclose(fast.coef_, slow.coef_, atol=1e-8)
+    np.testing.assert_array_equal(fast.coef_ == 0, slow.coef_ == 0)

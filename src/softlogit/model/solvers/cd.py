@@ -47,7 +47,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..objective import gram_matrix, scaled_design
-from . import cd_dense
+from . import cd_dense, cd_sparse
 from .base import SolverResult
 from .cd_inner import Subproblem, column_scaler, inner_tolerance, unit_kkt, units_of
 from .cd_store import HessianStore
@@ -161,6 +161,8 @@ def solve(objective, theta0, free, options, state=None):
     theta = np.array(theta0, dtype=float)
     free = np.asarray(free, dtype=bool)
     problem = _Problem(objective, theta, free)
+    if cd_sparse.applicable(objective):  # sparse binary rows: naive updates, compiled
+        return cd_sparse.solve(problem, theta, options)
     sub = problem.subproblem()
     if not _fits(sub.idx.size):
         return _solve_blocks(problem, theta, sub.cols, options)

@@ -16,10 +16,11 @@ import scipy.sparse as sp
 
 from ...data.sources import InMemorySource
 from ..families import Bernoulli
+from .base import SolverResult
 from .cd_dense import _offsets, _settings, _to_phi, _to_theta, path_output
 from .cd_inner import column_scaler
 
-__all__ = ["path", "path_applicable"]
+__all__ = ["applicable", "path", "path_applicable", "solve"]
 
 
 def path_applicable(objective):
@@ -39,13 +40,8 @@ def path(objective, unit_weights, grid, theta, options):
     from . import cd_sparse_kernels
 
     source, p, q = objective.source, objective.p, objective.q
-    scaler = column_scaler(objective)
+    csc, mean, scale = _standardised(objective)
     fi = objective.fit_intercept
-    mean = scaler.mean if fi else np.zeros(p)
-    scale = scaler.scale
-    X = sp.csc_matrix(source.X)
-    X.sort_indices()
-    csc = (X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data.astype(float))
     phi = _to_phi(np.asarray(theta, dtype=float).reshape(1, q), p, mean, scale, fi).ravel()
     zeros = np.zeros((1, p))
     ridge1, lam1 = np.zeros(q), np.zeros(q)
@@ -59,3 +55,44 @@ def path(objective, unit_weights, grid, theta, options):
     )  # fmt: skip
     thetas = [_to_theta(phi_k.reshape(1, q), p, mean, scale, fi) for phi_k in phis]
     return path_output(objective, thetas, losses, iters)
+
+
+def applicable(objective):
+    """Whether :func:`solve` serves ``objective`` (as :func:`path_applicable`)."""
+    return path_applicable(objective)
+
+
+def _standardised(objective):
+    """CSC arrays, means and scales of the sparse rows (the solver's coordinates)."""
+    scaler = column_scaler(objective)
+    mean = scaler.mean if objective.fit_intercept else np.zeros(objective.p)
+    X = sp.csc_matrix(objective.source.X)
+    X.sort_indices()
+    csc = (X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data.astype(float))
+    return csc, mean, scaler.scale
+
+
+def solve(problem, theta, options):
+    """One proximal Newton solve of ``problem`` (a :class:`~softlogit.model.solvers.cd.
+    _Problem`) on sparse rows with the naive coordinate updates; a :class:`SolverResult`."""
+    from . import cd_sparse_kernels
+
+    objective = problem.objective
+    source, p, q = objective.source, objective.p, objective.q
+    csc, mean, scale = _standardised(objective)
+    fi = objective.fit_intercept
+    phi = _to_phi(np.asarray(theta, dtype=float).reshape(1, q), p, mean, scale, fi).ravel()
+    coef, _ = objective.split(theta)
+    ridge, lam = np.zeros(q), np.zeros(q)
+    ridge[:p] = objective.penalty.hessian_diag(coef)[0] / scale**2
+    lam[:p] = objective.penalty.l1_weights(coef)[0] / scale
+    coords = np.flatnonzero(problem.free).astype(np.int64)
+    phi, it, v, _ = cd_sparse_kernels.solve(
+        csc, phi, mean, scale, fi, _offsets(source, 1), np.asarray(source.y, dtype=np.int64),
+        np.asarray(source.weight, dtype=float), objective.total_weight, ridge, lam, coords,
+        _settings(options, q),
+    )  # fmt: skip
+    out = _to_theta(phi.reshape(1, q), p, mean, scale, fi).ravel()
+    if options.verbose:
+        print(f"cd (compiled, sparse) iterations {it:3d}  KKT {v:.3e}")
+    return SolverResult(out, int(it), bool(v <= options.tol), [], None)
