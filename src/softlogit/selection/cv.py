@@ -54,13 +54,16 @@ CV_CONSTRAINTS = {
 }
 
 
-def _subset(spec, rows):
-    """The rows ``rows`` of ``spec``; a standardised penalty is standardised on those rows
-    (as ``cv.glmnet``, whose fold fits are the fits on the folds' own rows)."""
+def _subset(spec, rows, penalty=None):
+    """The rows ``rows`` of ``spec`` under ``penalty``; by default the spec's, with a
+    standardised penalty standardised on those rows (as ``cv.glmnet``, whose fold fits are
+    the fits on the folds' own rows)."""
     off = None if spec.offset is None else spec.offset[rows]
-    X, weight, penalty = spec.X[rows], spec.weight[rows], spec.penalty
-    if getattr(penalty, "scale", None) is not None:
-        penalty = replace(penalty, scale=feature_scales(X, weight, spec.fit_intercept))
+    X, weight = spec.X[rows], spec.weight[rows]
+    if penalty is None:
+        penalty = spec.penalty
+        if getattr(penalty, "scale", None) is not None:
+            penalty = replace(penalty, scale=feature_scales(X, weight, spec.fit_intercept))
     return replace(spec, X=X, codes=spec.codes[rows], weight=weight, offset=off, penalty=penalty)
 
 
@@ -69,7 +72,7 @@ def _fold(spec, family, grid, ratio, train, test, options, scorer, template):
     train_spec = _subset(spec, train)
     theta0 = null_fit(train_spec, family)[1]
     out = path_on_spec(train_spec, family, grid, ratio, theta0, options)
-    test_spec = replace(_subset(spec, test), penalty=NoPenalty())
+    test_spec = _subset(spec, test, NoPenalty())
     if scorer is None:
         return _heldout_losses(build_objective(test_spec, family), out)
     scores = []

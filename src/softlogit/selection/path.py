@@ -228,7 +228,7 @@ def _path_on_spec(spec, family, grid, ratio, theta, options):
         if compiled.path_applicable(objective):
             _, weights = _feature_scores(objective, np.zeros(objective.n_params), spec.penalty)
             return compiled.path(objective, weights, grid, theta, options)
-    out = {"coefs": [], "intercepts": [], "deviance": [], "n_nonzero": [], "n_iter": []}
+    out = cd_dense.new_path_output()
     _, g = objective.value_grad(theta)
     prev, store = grid[0], None
     for alpha in grid:
@@ -236,21 +236,9 @@ def _path_on_spec(spec, family, grid, ratio, theta, options):
         theta, g, objective, iters, store = _fit_screened(
             base, spec, family, alpha, ratio, theta, keep, options, store
         )
-        _record(out, objective, theta, iters)
+        cd_dense.record_alpha(out, objective, theta, -2.0 * objective.loglike(theta), iters)
         prev = alpha
     return out
-
-
-def _record(out, objective, theta, iters):
-    coef, intercept = objective.split(theta)
-    coef, intercept = coef.copy(), intercept.copy()
-    if objective.family.reference is None:
-        intercept = intercept - intercept.mean()
-    out["coefs"].append(coef)
-    out["intercepts"].append(intercept)
-    out["deviance"].append(-2.0 * objective.loglike(theta))
-    out["n_nonzero"].append(int(np.any(coef != 0, axis=0).sum()))
-    out["n_iter"].append(iters)
 
 
 def path_setup(X, y, model, l1_ratio, sample_weight, offset):

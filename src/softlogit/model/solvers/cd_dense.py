@@ -39,13 +39,20 @@ MIN_STEP = 2.0**-30
 __all__ = ["applicable", "path", "path_applicable", "solve"]
 
 
+def dense_in_memory(objective):
+    """Whether the rows are a dense array in memory and the penalty an elastic net."""
+    source = objective.source
+    return (
+        type(source) is InMemorySource
+        and not sp.issparse(source.X)
+        and hasattr(objective.penalty, "l1_weights")
+    )
+
+
 def applicable(objective, theta, sub, cheap):
     """Whether the compiled solver serves: dense rows in memory, a Hessian that is ``cheap``
     to recompute at every iterate, and no non-zero parameter outside the subproblem."""
-    source = objective.source
-    if not cheap or type(source) is not InMemorySource or sp.issparse(source.X):
-        return False
-    if not hasattr(objective.penalty, "l1_weights"):
+    if not cheap or not dense_in_memory(objective):
         return False
     outside = np.ones(objective.n_params, dtype=bool)
     outside[sub.idx] = False
@@ -64,21 +71,25 @@ def _free_rows(family, y):
     return 1, rows[y]
 
 
-def _design(objective, sub, mean, scale):
-    """``[(X_S - mu) / s, 1]`` over the subproblem's columns (cached for its columns)."""
-    key = sub.cols.tobytes()
-    hit = objective._cache.get("dense_design")
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    X = objective.source.X
-    feat = sub.cols[sub.is_feat]
-    Xt = np.empty((X.shape[0], sub.cols.size))
+def standardised_design(X, feat, mean, scale, intercept):
+    """``[(X_feat - mu) / s, 1]`` (the ones column last, when ``intercept``)."""
+    Xt = np.empty((X.shape[0], feat.size + bool(intercept)))
     np.subtract(X[:, feat], mean, out=Xt[:, : feat.size])
     Xt[:, : feat.size] /= scale
-    if sub.b is not None:
-        Xt[:, sub.b] = 1.0
-    objective._cache["dense_design"] = (key, Xt)
+    if intercept:
+        Xt[:, feat.size] = 1.0
     return Xt
+
+
+def _design(objective, sub, mean, scale):
+    """The standardised design over the subproblem's columns (cached for its columns)."""
+    key = sub.cols.tobytes()
+    hit = objective._cache.get("dense_design")
+    if hit is None or hit[0] != key:
+        feat = sub.cols[sub.is_feat]
+        hit = (key, standardised_design(objective.source.X, feat, mean, scale, sub.b is not None))
+        objective._cache["dense_design"] = hit
+    return hit[1]
 
 
 def solve(problem, theta, sub, options):
@@ -91,11 +102,7 @@ def solve(problem, theta, sub, options):
     scale = sub.s_feat
     mean = -sub.c[sub.feat] * scale if sub.b is not None else np.zeros(sub.feat.size)
     Xt = _design(objective, sub, mean, scale)
-    T = theta[sub.idx].reshape(m, qs)
-    Phi = T.copy()
-    Phi[:, sub.feat] = T[:, sub.feat] * scale
-    if sub.b is not None:
-        Phi[:, sub.b] = T[:, sub.b] + T[:, sub.feat] @ mean
+    Phi = to_phi(theta[sub.idx].reshape(m, qs), sub.feat, sub.b, mean, scale)
     coef, _ = objective.split(theta)
     ridge = np.zeros((m, qs))
     ridge[:, sub.feat] = objective.penalty.hessian_diag(coef)[:, sub.cols[sub.feat]] / scale**2
@@ -122,11 +129,7 @@ def solve(problem, theta, sub, options):
         settings,
     )
     out = theta.copy()
-    T = Phi.copy()
-    T[:, sub.feat] = Phi[:, sub.feat] / scale
-    if sub.b is not None:
-        T[:, sub.b] = Phi[:, sub.b] - T[:, sub.feat] @ mean
-    out[sub.idx] = T.ravel()
+    out[sub.idx] = to_theta(Phi, sub.feat, sub.b, mean, scale).ravel()
     if options.verbose:
         print(f"cd (compiled) iterations {it:3d}  KKT {v:.3e}")
     return SolverResult(out, int(it), bool(v <= options.tol), list(history), None)
@@ -152,12 +155,8 @@ def _settings(options, n_params):
 def path_applicable(objective):
     """Whether :func:`path` serves ``objective``: dense rows in memory, an elastic-net
     penalty, and a Hessian over every parameter that is cheap to recompute."""
-    cols = np.arange(objective.q)
-    cheap = HessianStore().cheap(objective, cols)
-    source = objective.source
-    if not cheap or type(source) is not InMemorySource or sp.issparse(source.X):
-        return False
-    return hasattr(objective.penalty, "l1_weights")
+    cheap = HessianStore().cheap(objective, np.arange(objective.q))
+    return cheap and dense_in_memory(objective)
 
 
 def path(objective, unit_weights, grid, theta, options):
@@ -173,13 +172,9 @@ def path(objective, unit_weights, grid, theta, options):
     fi = objective.fit_intercept
     mean = scaler.mean if fi else np.zeros(p)
     scale = scaler.scale
-    Xt = np.empty((source.n_rows, q))
-    np.subtract(source.X, mean, out=Xt[:, :p])
-    Xt[:, :p] /= scale
-    if fi:
-        Xt[:, p] = 1.0
-    T = np.asarray(theta, dtype=float).reshape(m, q)
-    Phi = _to_phi(T, p, mean, scale, fi)
+    feat, b = np.arange(p), (p if fi else None)
+    Xt = standardised_design(source.X, feat, mean, scale, fi)
+    Phi = to_phi(np.asarray(theta, dtype=float).reshape(m, q), feat, b, mean, scale)
     zeros = np.zeros((m, p))
     ridge1, lam1 = np.zeros((m, q)), np.zeros((m, q))
     ridge1[:, :p] = objective.penalty.hessian_diag(zeros) / scale**2
@@ -208,25 +203,35 @@ def path(objective, unit_weights, grid, theta, options):
         fi,
         _settings(options, m * q),
     )
-    thetas = [_to_theta(Phi_k, p, mean, scale, fi) for Phi_k in phis]
+    thetas = [to_theta(Phi_k, feat, b, mean, scale) for Phi_k in phis]
     return path_output(objective, thetas, losses, iters)
 
 
+def new_path_output():
+    """The empty per-alpha lists of :func:`softlogit.selection.path.path_on_spec`."""
+    return {"coefs": [], "intercepts": [], "deviance": [], "n_nonzero": [], "n_iter": []}
+
+
+def record_alpha(out, objective, theta, deviance, iters):
+    """Append one alpha's coefficients, intercepts (centred for a symmetric softmax),
+    deviance, non-zero count and iterations to ``out``."""
+    coef, intercept = objective.split(theta)
+    coef, intercept = coef.copy(), intercept.copy()
+    if objective.family.reference is None:
+        intercept = intercept - intercept.mean()
+    out["coefs"].append(coef)
+    out["intercepts"].append(intercept)
+    out["deviance"].append(float(deviance))
+    out["n_nonzero"].append(int(np.any(coef != 0, axis=0).sum()))
+    out["n_iter"].append(int(iters))
+
+
 def path_output(objective, thetas, losses, iters):
-    """The per-alpha lists of :func:`softlogit.selection.path.path_on_spec` from each
-    alpha's parameters (``m x q``), summed weighted loss and iterations."""
-    p, m = objective.p, objective.m
-    out = {"coefs": [], "intercepts": [], "deviance": [], "n_nonzero": [], "n_iter": []}
+    """The per-alpha lists from each alpha's parameters (``m x q``), summed weighted loss
+    (half the deviance) and iterations."""
+    out = new_path_output()
     for T, loss, it in zip(thetas, losses, iters, strict=True):
-        coef = T[:, :p].copy()
-        intercept = T[:, p].copy() if objective.fit_intercept else np.zeros(m)
-        if objective.family.reference is None:
-            intercept = intercept - intercept.mean()
-        out["coefs"].append(coef)
-        out["intercepts"].append(intercept)
-        out["deviance"].append(2.0 * float(loss))
-        out["n_nonzero"].append(int(np.any(coef != 0, axis=0).sum()))
-        out["n_iter"].append(int(it))
+        record_alpha(out, objective, T.ravel(), 2.0 * loss, it)
     return out
 
 
@@ -237,19 +242,22 @@ def _offsets(source, m):
     return off
 
 
-def _to_phi(T, p, mean, scale, fit_intercept):
-    """Standardised parameters of ``T`` (``m x q``, features then the intercept)."""
+def to_phi(T, feat, b, mean, scale):
+    r"""Standardised parameters of ``T`` (classes x columns): :math:`\phi_j = \beta_j s_j`
+    on the feature columns ``feat`` and :math:`\phi_b = b + \sum_j \beta_j \mu_j` on the
+    intercept column ``b`` (None: no intercept)."""
     Phi = T.copy()
-    Phi[:, :p] = T[:, :p] * scale
-    if fit_intercept:
-        Phi[:, p] = T[:, p] + T[:, :p] @ mean
+    Phi[:, feat] = T[:, feat] * scale
+    if b is not None:
+        Phi[:, b] = T[:, b] + T[:, feat] @ mean
     return Phi
 
 
-def _to_theta(Phi, p, mean, scale, fit_intercept):
-    """Raw parameters of standardised ``Phi`` (zeros stay exact)."""
+def to_theta(Phi, feat, b, mean, scale):
+    """Raw parameters of standardised ``Phi``, the inverse of :func:`to_phi` (zeros stay
+    exact)."""
     T = Phi.copy()
-    T[:, :p] = Phi[:, :p] / scale
-    if fit_intercept:
-        T[:, p] = Phi[:, p] - T[:, :p] @ mean
+    T[:, feat] = Phi[:, feat] / scale
+    if b is not None:
+        T[:, b] = Phi[:, b] - T[:, feat] @ mean
     return T

@@ -271,6 +271,18 @@ def _trial(Phi, d, t):
 
 
 @jit
+def model_decrease(Phi, d, g, l1_now, lam, grouped):
+    r"""The decrease :math:`\Delta = g^T d + P(\phi + d) - P(\phi)` the model predicts for
+    the step ``d`` (``g`` flat, ``l1_now`` the lasso part at ``Phi``): Armijo's reference."""
+    m, q = Phi.shape
+    decrease = _l1(_trial(Phi, d, 1.0), lam, grouped) - l1_now
+    for a in range(m):
+        for j in range(q):
+            decrease += g[a * q + j] * d[a, j]
+    return decrease
+
+
+@jit
 def accepts(F_c, F, decrease, armijo):
     """Armijo's test of a trial value ``F_c`` against ``F`` and the model's ``decrease``
     (negative); a change below the value's rounding counts as accepted."""
@@ -311,10 +323,7 @@ def solve(Xt, Phi, off, yrow, w, W, kind, ridge, lam, grouped, units, start, set
         minimise(u, g, Hr, lam.ravel(), coords, gidx, gptr, steps, inner, max_sweeps, rounds,
                  budget)  # fmt: skip
         d = u.reshape(m, q) - Phi
-        decrease = -(F - f) + _l1(_trial(Phi, d, 1.0), lam, grouped)
-        for a in range(m):
-            for j in range(q):
-                decrease += g[a * q + j] * d[a, j]
+        decrease = model_decrease(Phi, d, g, F - f, lam, grouped)
         t, accepted = 1.0, False
         while t >= min_step:
             cand = _trial(Phi, d, t)

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from ...data.sources import InMemorySource
 from ..families import Bernoulli
 from .base import SolverResult
-from .cd_dense import _offsets, _settings, _to_phi, _to_theta, path_output
+from .cd_dense import _offsets, _settings, path_output, to_phi, to_theta
 from .cd_inner import column_scaler
 
 __all__ = ["applicable", "path", "path_applicable", "solve"]
@@ -42,7 +42,8 @@ def path(objective, unit_weights, grid, theta, options):
     source, p, q = objective.source, objective.p, objective.q
     csc, mean, scale = _standardised(objective)
     fi = objective.fit_intercept
-    phi = _to_phi(np.asarray(theta, dtype=float).reshape(1, q), p, mean, scale, fi).ravel()
+    feat, b = np.arange(p), (p if fi else None)
+    phi = to_phi(np.asarray(theta, dtype=float).reshape(1, q), feat, b, mean, scale).ravel()
     zeros = np.zeros((1, p))
     ridge1, lam1 = np.zeros(q), np.zeros(q)
     ridge1[:p] = objective.penalty.hessian_diag(zeros)[0] / scale**2
@@ -53,7 +54,7 @@ def path(objective, unit_weights, grid, theta, options):
         np.asarray(unit_weights, dtype=float), float(objective.penalty.l1_ratio),
         np.ones(q, dtype=bool), np.asarray(grid, dtype=float), _settings(options, q),
     )  # fmt: skip
-    thetas = [_to_theta(phi_k.reshape(1, q), p, mean, scale, fi) for phi_k in phis]
+    thetas = [to_theta(phi_k.reshape(1, q), feat, b, mean, scale) for phi_k in phis]
     return path_output(objective, thetas, losses, iters)
 
 
@@ -81,18 +82,19 @@ def solve(problem, theta, options):
     source, p, q = objective.source, objective.p, objective.q
     csc, mean, scale = _standardised(objective)
     fi = objective.fit_intercept
-    phi = _to_phi(np.asarray(theta, dtype=float).reshape(1, q), p, mean, scale, fi).ravel()
+    feat, b = np.arange(p), (p if fi else None)
+    phi = to_phi(np.asarray(theta, dtype=float).reshape(1, q), feat, b, mean, scale).ravel()
     coef, _ = objective.split(theta)
     ridge, lam = np.zeros(q), np.zeros(q)
     ridge[:p] = objective.penalty.hessian_diag(coef)[0] / scale**2
     lam[:p] = objective.penalty.l1_weights(coef)[0] / scale
     coords = np.flatnonzero(problem.free).astype(np.int64)
-    phi, it, v, _ = cd_sparse_kernels.solve(
+    phi, it, v, _, _ = cd_sparse_kernels.solve(
         csc, phi, mean, scale, fi, _offsets(source, 1), np.asarray(source.y, dtype=np.int64),
         np.asarray(source.weight, dtype=float), objective.total_weight, ridge, lam, coords,
         _settings(options, q),
     )  # fmt: skip
-    out = _to_theta(phi.reshape(1, q), p, mean, scale, fi).ravel()
+    out = to_theta(phi.reshape(1, q), feat, b, mean, scale).ravel()
     if options.verbose:
         print(f"cd (compiled, sparse) iterations {it:3d}  KKT {v:.3e}")
     return SolverResult(out, int(it), bool(v <= options.tol), [], None)

@@ -28,6 +28,7 @@ from .cd_dense_kernels import (
     _units,
     accepts,
     add_violators,
+    model_decrease,
     strong_set,
 )
 from .cd_kernels import _kkt, active_coords, sign
@@ -197,7 +198,8 @@ def _objective(loss, phi, W, ridge, lam):
 @jit
 def solve(X, phi, mean, scale, fi, off, yrow, w, W, ridge, lam, coords, settings):
     """Proximal Newton (as :func:`softlogit.model.solvers.cd_dense_kernels.solve`) with the
-    naive coordinate updates; returns ``phi``, iterations and the final KKT violation."""
+    naive coordinate updates; returns ``phi``, iterations, the final KKT violation, and the
+    likelihood's mean gradient and summed weighted loss there."""
     tol, max_iter, forcing, floor, armijo, min_step = settings[:6]
     max_sweeps = int(settings[6])
     none = np.empty(0, dtype=np.int64)
@@ -212,9 +214,7 @@ def solve(X, phi, mean, scale, fi, off, yrow, w, W, ridge, lam, coords, settings
         u = _minimise(coords, X, phi, gp, curv, ridge, lam, mean, scale, W, inner, max_sweeps)
         d = (u - phi).reshape(1, -1)
         base = phi.reshape(1, -1)
-        decrease = -(F - f) + _l1(_trial(base, d, 1.0), lam.reshape(1, -1), False)
-        for j in range(phi.size):
-            decrease += gp[j] * d[0, j]
+        decrease = model_decrease(base, d, gp, F - f, lam.reshape(1, -1), False)
         t, accepted = 1.0, False
         while t >= min_step:
             cand = _trial(base, d, t).ravel()
@@ -226,10 +226,10 @@ def solve(X, phi, mean, scale, fi, off, yrow, w, W, ridge, lam, coords, settings
             t *= 0.5
         if not accepted:
             break
-        phi, g, curv, f, F = cand, g_c, curv_c, f_c, F_c
+        phi, loss, g, curv, f, F = cand, loss_c, g_c, curv_c, f_c, F_c
         gp = g + ridge * phi
         v = _kkt(coords, none, none, none, phi, np.zeros(phi.size), gp, lam)
-    return phi, it, v, g
+    return phi, it, v, g, loss
 
 
 @jit
@@ -255,7 +255,7 @@ def path(X, phi, mean, scale, fi, off, yrow, w, W, ridge1, lam1, weights, ratio,
                 if not keep[j]:
                     phi[j] = 0.0
             coords = _units(free, False, feat)[0]
-            phi, it, _, g = solve(X, phi, mean, scale, fi, off, yrow, w, W, alpha * ridge1,
+            phi, it, _, g, loss = solve(X, phi, mean, scale, fi, off, yrow, w, W, alpha * ridge1,
                                   alpha * lam1, coords, settings)  # fmt: skip
             iters[i] += it
             score = _scores(g.reshape(1, -1), phi.reshape(1, -1),
@@ -263,6 +263,6 @@ def path(X, phi, mean, scale, fi, off, yrow, w, W, ridge1, lam1, weights, ratio,
             if not add_violators(keep, score, alpha * ratio * weights, settings[0] * scale):
                 break
         out[i] = phi
-        losses[i] = _accurate_sum(_binary(_logits(X, phi, mean, scale, fi, off), yrow, w)[0])
+        losses[i] = loss
         prev = alpha
     return out, losses, iters
