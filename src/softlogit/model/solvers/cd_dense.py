@@ -109,7 +109,7 @@ def solve(problem, theta, sub, options):
     off = _offsets(source, m)
     kind, yrow = _free_rows(objective.family, source.y)
     coords, blocks = sub.units
-    gidx, gptr, _ = flat_groups(blocks, None)
+    gidx, gptr = flat_groups(blocks)
     settings = _settings(options, m * qs)
     units = (np.asarray(coords, dtype=np.int64), gidx, gptr)
     start = (0.0, np.zeros((m, qs)), np.empty((0, 0)))  # nothing known

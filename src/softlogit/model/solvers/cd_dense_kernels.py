@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...compiled import jit
-from .cd_kernels import _kkt, minimise
+from .cd_kernels import _kkt, group_steps, minimise
 
 __all__ = ["solve"]
 
@@ -205,53 +205,6 @@ def _l1(Phi, lam, grouped):
 
 
 @jit
-def _largest_eigenvalue(A):
-    """The largest eigenvalue of the small symmetric matrix ``A`` (overwritten), by cyclic
-    Jacobi rotations until the off-diagonal part is below rounding."""
-    k = A.shape[0]
-    for _ in range(100):
-        off, scale = 0.0, 0.0
-        for i in range(k):
-            scale += A[i, i] * A[i, i]
-            for j in range(i + 1, k):
-                off += A[i, j] * A[i, j]
-        if off <= 1e-32 * scale or off == 0.0:
-            break
-        for i in range(k):
-            for j in range(i + 1, k):
-                if A[i, j] == 0.0:
-                    continue
-                theta = (A[j, j] - A[i, i]) / (2.0 * A[i, j])
-                t = (1.0 if theta >= 0 else -1.0) / (abs(theta) + np.sqrt(theta * theta + 1.0))
-                c = 1.0 / np.sqrt(t * t + 1.0)
-                s = t * c
-                for r in range(k):  # A <- J^T A J
-                    ari, arj = A[r, i], A[r, j]
-                    A[r, i], A[r, j] = c * ari - s * arj, s * ari + c * arj
-                for r in range(k):
-                    air, ajr = A[i, r], A[j, r]
-                    A[i, r], A[j, r] = c * air - s * ajr, s * air + c * ajr
-    top = -np.inf
-    for i in range(k):
-        top = max(top, A[i, i])
-    return top
-
-
-@jit
-def _group_steps(H, gidx, gptr):
-    """The largest eigenvalue of each group's block of ``H`` (its step is ``1 / L``)."""
-    gL = np.empty(gptr.size - 1)
-    for k in range(gL.size):
-        size = gptr[k + 1] - gptr[k]
-        block = np.empty((size, size))
-        for a in range(size):
-            for b in range(size):
-                block[a, b] = H[gidx[gptr[k] + a], gidx[gptr[k] + b]]
-        gL[k] = _largest_eigenvalue(block)
-    return gL
-
-
-@jit
 def _kkt_at(Phi, g, lam, units):
     """The KKT violation of the full problem at ``Phi`` with gradient ``g``."""
     coords, gidx, gptr = units
@@ -318,7 +271,7 @@ def solve(Xt, Phi, off, yrow, w, W, kind, ridge, lam, grouped, units, start, set
         it += 1
         inner = max(floor * tol, min(forcing, v) * v)
         _, _, Hr = _penalised(loss, G, H, Phi, W, ridge, True)
-        steps = _group_steps(Hr, gidx, gptr)
+        steps = group_steps(Hr, gidx, gptr)
         u = Phi.ravel().copy()
         minimise(u, g, Hr, lam.ravel(), coords, gidx, gptr, steps, inner, max_sweeps, rounds,
                  budget)  # fmt: skip

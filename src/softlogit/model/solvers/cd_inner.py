@@ -82,17 +82,14 @@ def unit_kkt(units, u, gm, lam):
     return viol
 
 
-def flat_groups(blocks, H):
-    """Groups as flat indices ``gidx``, offsets ``gptr`` and each block's largest eigenvalue
-    ``gL`` of ``H`` (the group step length is ``1 / gL``; empty when ``H`` is None)."""
+def flat_groups(blocks):
+    """Groups as flat indices ``gidx`` and offsets ``gptr``: group ``k`` is
+    ``gidx[gptr[k]:gptr[k + 1]]``."""
     sizes = [idx.size for idx in blocks]
     gptr = np.zeros(len(blocks) + 1, dtype=np.int64)
     gptr[1:] = np.cumsum(sizes, dtype=np.int64)
     gidx = np.concatenate(blocks).astype(np.int64) if blocks else np.zeros(0, dtype=np.int64)
-    if H is None:
-        return gidx, gptr, np.zeros(0)
-    gL = np.array([float(np.linalg.eigvalsh(H[np.ix_(idx, idx)])[-1]) for idx in blocks])
-    return gidx, gptr, gL.reshape(len(blocks))
+    return gidx, gptr
 
 
 def minimise_model(theta, g, H, lam, units, tol):
@@ -104,13 +101,15 @@ def minimise_model(theta, g, H, lam, units, tol):
     from . import cd_kernels
 
     coords, blocks = units
-    gidx, gptr, gL = flat_groups(blocks, H)
+    gidx, gptr = flat_groups(blocks)
+    H = np.ascontiguousarray(H)
+    gL = cd_kernels.group_steps(H, gidx, gptr)  # the groups' step lengths 1 / L
     u = np.array(theta, dtype=float)
     budget = ACTIVE_SWEEPS * (SWEEP_OVERHEAD + H.shape[0])
     cd_kernels.minimise(
         u,
         np.ascontiguousarray(g, dtype=float),
-        np.ascontiguousarray(H),
+        H,
         np.ascontiguousarray(lam, dtype=float),
         np.asarray(coords, dtype=np.int64),
         gidx,

@@ -17,7 +17,7 @@ import numpy as np
 
 from ...compiled import jit
 
-__all__ = ["minimise"]
+__all__ = ["group_steps", "largest_eigenvalue", "minimise", "standardise_hessian"]
 
 
 @jit
@@ -238,6 +238,53 @@ def _solve_active(coords, n_groups, u, r, g, H, lam, rounds, budget):
         if complete:
             return True
     return False
+
+
+@jit
+def largest_eigenvalue(A):
+    """The largest eigenvalue of the small symmetric matrix ``A`` (overwritten), by cyclic
+    Jacobi rotations until the off-diagonal part is below rounding."""
+    k = A.shape[0]
+    for _ in range(100):
+        off, scale = 0.0, 0.0
+        for i in range(k):
+            scale += A[i, i] * A[i, i]
+            for j in range(i + 1, k):
+                off += A[i, j] * A[i, j]
+        if off <= 1e-32 * scale or off == 0.0:
+            break
+        for i in range(k):
+            for j in range(i + 1, k):
+                if A[i, j] == 0.0:
+                    continue
+                theta = (A[j, j] - A[i, i]) / (2.0 * A[i, j])
+                t = (1.0 if theta >= 0 else -1.0) / (abs(theta) + np.sqrt(theta * theta + 1.0))
+                c = 1.0 / np.sqrt(t * t + 1.0)
+                s = t * c
+                for r in range(k):  # A <- J^T A J
+                    ari, arj = A[r, i], A[r, j]
+                    A[r, i], A[r, j] = c * ari - s * arj, s * ari + c * arj
+                for r in range(k):
+                    air, ajr = A[i, r], A[j, r]
+                    A[i, r], A[j, r] = c * air - s * ajr, s * air + c * ajr
+    top = -np.inf
+    for i in range(k):
+        top = max(top, A[i, i])
+    return top
+
+
+@jit
+def group_steps(H, gidx, gptr):
+    """The largest eigenvalue of each group's block of ``H`` (its step is ``1 / L``)."""
+    gL = np.empty(gptr.size - 1)
+    for k in range(gL.size):
+        size = gptr[k + 1] - gptr[k]
+        block = np.empty((size, size))
+        for a in range(size):
+            for b in range(size):
+                block[a, b] = H[gidx[gptr[k] + a], gidx[gptr[k] + b]]
+        gL[k] = largest_eigenvalue(block)
+    return gL
 
 
 @jit
