@@ -47,7 +47,8 @@ def positive_order(classes, positive):
     hits = [k for k, c in enumerate(classes) if _same_label(c, positive)]
     if not hits:
         raise ValueError(
-            f"positive_class={positive!r} is not a class label; classes are {list(classes)}"
+            f"positive_class={positive!r} is not a class label; classes are "
+            f"{np.asarray(classes).tolist()}"
         )
     return np.r_[np.delete(order, hits[0]), hits[0]]
 
