@@ -481,7 +481,8 @@ def _restore_fitted(model, doc):
     classes = _array_in(_get(doc, "classes", "dict", where), "fitted.classes", "biufUO")
     K = classes.size
     _need(classes.ndim == 1 and K >= 2, f"fitted.classes must list >= 2 labels, got {K}")
-    _need(_ordered_classes(model, classes), "fitted.classes: not distinct in sorted order")
+    order = "fitted.classes: not sorted and distinct (nor [other, positive_class])"
+    _need(_ordered_classes(model, classes), order)
     _need(not (model._binary_only and K != 2), f"{type(model).__name__} needs 2 classes, not {K}")
     ref = _get(doc, "reference", "int|none", where)
     _need(ref is None or 0 <= ref < K, f"fitted.reference {ref} is not a class index < {K}")
