@@ -396,7 +396,7 @@ class Inference:
         """
         _check_interval_method(method)
         if method == "profile":
-            table = profile_intervals(self._inference(), alpha, terms)
+            table = label_table(profile_intervals(self._inference(), alpha, terms), self)
         else:
             table = self.coef_table(alpha, cov_type, groups)[["ci_low", "ci_high"]]
         return table if terms is None else table.loc[list(terms)]
