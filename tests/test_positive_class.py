@@ -138,6 +138,10 @@ def test_streamed_parquet_equals_in_memory(adm, tmp_path):
     np.testing.assert_allclose(
         streamed.coef_table()["std_err"], memory.coef_table()["std_err"], rtol=1e-8
     )
+    on_dask = sl.scan_parquet(path, target="res", features=FEATURES, dask=True)
+    dask_fit = sl.LogisticRegression(positive_class="no").fit(on_dask)
+    assert dask_fit.classes_.tolist() == ["yes", "no"]
+    np.testing.assert_allclose(_params(dask_fit), _params(memory), rtol=1e-8)
     bal = sl.LogisticRegression(positive_class="no", class_weight="balanced")
     np.testing.assert_allclose(
         _params(bal.fit(scan)),
