@@ -182,6 +182,24 @@ def test_report_names_the_modelled_class(adm):
         np.testing.assert_allclose(ours[key], ref[key], rtol=1e-10)
 
 
+def test_plots_follow_the_class_order(adm):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from softlogit.product.plotting import plot_decision_regions, plot_roc
+
+    X, y = adm[["gre", "gpa"]], adm["res"]
+    m = sl.LogisticRegression(positive_class="no").fit(X, y)
+    default = sl.LogisticRegression().fit(X, y)
+    codes = np.asarray(plot_decision_regions(m, X, y).images[0].get_array()).astype(int)
+    ref = np.asarray(plot_decision_regions(default, X, y).images[0].get_array()).astype(int)
+    # the regions' codes index each model's classes_: the same labels everywhere
+    np.testing.assert_array_equal(m.classes_[codes], default.classes_[ref])
+    assert len(np.unique(codes)) == 2
+    assert "positive class no" in plot_roc(m, X, y).get_title()
+
+
 def test_cross_validation_scores_as_the_sorted_model(adm):
     X, y = adm[FEATURES], adm["res"]
     options = {"cv": 3, "random_state": 0, "scoring": "roc_auc", "n_alphas": 5}
