@@ -219,11 +219,12 @@ def test_positive_class(data, tmp_path, stream):
     np.testing.assert_allclose(_params(one), _params(ref), rtol=0, atol=1e-8)
     result = _invoke(*common, "--positive", "0", "--out", tmp_path / "zero.json")
     zero = sl.load(tmp_path / "zero.json")
-    assert "log-odds of '0'" in result.stderr
+    assert "modelled: P(admit = 0)" in result.stderr
+    assert "Modelled:             P(admit = 0)" in result.stdout
     # the log-odds of admit = 0: every coefficient changes sign
     np.testing.assert_allclose(_params(zero), -_params(ref), rtol=0, atol=1e-7)
-    assert zero.coef_table().index.get_level_values(0).unique().tolist() == [0]
-    np.testing.assert_allclose(zero.predict_proba(adm[ADM]), ref.predict_proba(adm[ADM]),
+    assert type(zero) is sl.LogisticRegression and zero.classes_.tolist() == [1, 0]
+    np.testing.assert_allclose(zero.predict_proba(adm[ADM]), ref.predict_proba(adm[ADM])[:, ::-1],
                                atol=1e-8)  # fmt: skip
 
 
@@ -232,12 +233,14 @@ def test_positive_class_of_float_labels_and_errors(data, tmp_path):
     path = tmp_path / "f.csv"
     frame.to_csv(path, index=False)  # labels 0.0 and 1.0
     _invoke("fit", path, "--target", "admit", "--positive", "0", "--out", tmp_path / "m.json")
-    assert sl.load(tmp_path / "m.json").reference_ == 1.0
+    assert sl.load(tmp_path / "m.json").positive_class == 0.0
+    _invoke("fit", path, "--target", "admit", "--positive", "0", "--model", "softmax",
+            "--out", tmp_path / "s.json")  # fmt: skip
+    assert sl.load(tmp_path / "s.json").reference_ == 1.0
     assert "2 classes, not 3" in _error("fit", data["hsb.csv"], "--target", "prog",
                                         "--positive", "general", code=1)  # fmt: skip
-    err = _error("fit", path, "--target", "admit", "--positive", "0", "--model", "logistic",
-                 code=1)  # fmt: skip
-    assert "positive class is its second class" in err
+    assert "not a class of the target" in _error("fit", path, "--target", "admit",
+                                                 "--positive", "2", code=1)  # fmt: skip
     assert "give one" in _error("fit", path, "--target", "admit", "--positive", "0",
                                 "--reference", "1", code=2)  # fmt: skip
 

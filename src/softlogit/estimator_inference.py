@@ -14,6 +14,7 @@ from .stats import effects
 from .stats.goodness import goodness_of_fit, model_auc, model_delong_test
 from .stats.influence import influence, write_diagnostics
 from .stats.margins import marginal_effects
+from .stats.modelled import label_table
 from .stats.profile import profile_intervals
 from .stats.residuals import residuals
 from .stats.summary import Summary
@@ -72,7 +73,7 @@ class Inference:
             p_value``).
         """
         table = self._inference().coef_table(alpha, cov_type, groups)
-        return self._with_interval(table, ci, alpha)
+        return label_table(self._with_interval(table, ci, alpha), self)
 
     def cov_params(self, cov_type="nonrobust", groups=None):
         """Covariance matrix of the estimates over the rows of :meth:`coef_table`."""
@@ -395,7 +396,7 @@ class Inference:
         """
         _check_interval_method(method)
         if method == "profile":
-            table = profile_intervals(self._inference(), alpha, terms)
+            table = label_table(profile_intervals(self._inference(), alpha, terms), self)
         else:
             table = self.coef_table(alpha, cov_type, groups)[["ci_low", "ci_high"]]
         return table if terms is None else table.loc[list(terms)]

@@ -19,6 +19,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .data.class_order import label_codes, positive_order, reorder_codes, reorder_summary
 from .data.design import (
     check_class_weights,
     check_unique_columns,
@@ -44,12 +45,14 @@ from .model.fitting import FitSpec, fit_model, solver_for
 from .model.penalties import make_penalty
 from .model.solvers import STOCHASTIC, SolverOptions
 from .params import (
+    BINARY_CONSTRAINTS,
     PARAMETER_CONSTRAINTS,
     check_penalty_settings,
     is_fitted_name,
     validate_params,
 )
 from .prediction import Prediction
+from .stats.modelled import label_table, shown_label
 from .stats.profile import rebased_results
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
@@ -168,6 +171,11 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
     def _reference_code(self, classes):
         return 0
 
+    def _class_order(self, classes):
+        """Indices into the sorted ``classes`` giving ``classes_`` (identity here; the
+        positive class last for :class:`LogisticRegression`)."""
+        return np.arange(len(classes))
+
     def _options(self, solver_name, max_iter=None):
         """Solver settings (the parameters are validated by ``_parameter_constraints``)."""
         key = solver_name if solver_name in DEFAULT_TOL else "newton"
@@ -206,6 +214,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         new_fit = classes is None
         if classes is None:
             classes, codes = encode_labels(y, X.shape[0])
+            classes, codes = reorder_codes(classes, codes, self._class_order(classes))
         else:
             codes = self._codes_for(y, classes, X.shape[0])
         self._check_binary(classes)
@@ -256,6 +265,8 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         if classes.size < 2:
             raise ValueError(f"y has a single class {classes[0]!r}: classification needs 2")
         self._check_binary(classes)
+        summary = reorder_summary(summary, self._class_order(classes))
+        classes = summary.classes
         bound = BoundRows(
             data, summary, class_factor(self.class_weight, classes, summary.class_counts)
         )
@@ -283,10 +294,11 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
     @staticmethod
     def _codes_for(y, classes, n_rows):
         y_classes, codes = encode_labels_partial(y, n_rows)
-        unknown = np.setdiff1d(y_classes, classes)
-        if unknown.size:
-            raise ValueError(f"y contains labels {list(unknown)} not in classes {list(classes)}")
-        return np.searchsorted(classes, y_classes)[codes]
+        where = label_codes(y_classes, classes)
+        if np.any(where < 0):
+            unknown = list(y_classes[where < 0])
+            raise ValueError(f"y contains labels {unknown} not in classes {list(classes)}")
+        return where[codes]
 
     # ----------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
@@ -354,6 +366,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
             classes = np.unique(np.asarray(classes))
             if classes.size < 2:
                 raise ValueError("classes must hold at least 2 classes")
+            classes = classes[self._class_order(classes)]
         else:
             X, y = old._design(X, y, reset=False)
             fitted, classes = {}, old.classes_
@@ -479,6 +492,13 @@ class LogisticRegression(_LinearClassifier):
         A Wilkinson formula such as ``"admit ~ gre + gpa + C(rank)"`` (formulaic): ``fit(data)``
         then takes the response from the left side, the intercept from the formula, and
         predictions on new data frames reuse the fitted encoding.
+    positive_class : label or None
+        The modelled class :math:`c` of :math:`P(y = c \mid x)`: the coefficients are its
+        log-odds, and ``classes_`` is ``[other, positive_class]``. None (default): the
+        larger label (the second in sorted order). Choosing the smaller label negates
+        every coefficient; R's ``glm`` models the level that is not the first, so
+        ``relevel(factor(y), ref = other)`` there matches ``positive_class`` here. A label
+        that is not a class of ``y`` is a ValueError at ``fit``.
 
     Attributes
     ----------
@@ -486,7 +506,9 @@ class LogisticRegression(_LinearClassifier):
         Log-odds ratios of ``classes_[1]`` against ``classes_[0]``.
     intercept_ : ndarray of shape (1,)
     classes_ : ndarray of shape (2,)
-        The sorted labels; the model is :math:`P(y = \text{classes\_}[1])`.
+        The labels, the modelled one last: sorted unless ``positive_class`` is the smaller;
+        the model is :math:`P(y = \text{classes\_}[1])`, the class ``decision_function``,
+        ``predict_proba(X)[:, 1]`` and scikit-learn's scorers refer to.
     feature_names_in_, n_features_in_ : ndarray of str, int
         Feature names (columns, or a formula's terms) and their number.
     response_name_ : str or None
@@ -532,12 +554,66 @@ class LogisticRegression(_LinearClassifier):
 
     _binary_only = True
 
+    _parameter_constraints: dict = {**PARAMETER_CONSTRAINTS, **BINARY_CONSTRAINTS}
+
+    def __init__(
+        self,
+        *,
+        penalty=None,
+        alpha=0.0,
+        solver="auto",
+        fit_intercept=True,
+        max_iter=None,
+        tol=None,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        batch_size=None,
+        learning_rate="adaptive",
+        learning_rate_init=None,
+        momentum=0.0,
+        formula=None,
+        l1_ratio=0.0,
+        penalty_factor=None,
+        standardize=False,
+        grouped=False,
+        positive_class=None,
+    ):
+        super().__init__(
+            formula=formula,
+            l1_ratio=l1_ratio,
+            penalty_factor=penalty_factor,
+            standardize=standardize,
+            grouped=grouped,
+            penalty=penalty,
+            alpha=alpha,
+            solver=solver,
+            fit_intercept=fit_intercept,
+            max_iter=max_iter,
+            tol=tol,
+            class_weight=class_weight,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            momentum=momentum,
+        )
+        self.positive_class = positive_class
+
+    def _class_order(self, classes):
+        """``[other, positive_class]`` (:func:`softlogit.data.class_order.positive_order`)."""
+        self._check_binary(classes)
+        return positive_order(classes, self.positive_class)
+
     def odds_ratios(self, alpha=0.05, cov_type="nonrobust", groups=None, ci="wald"):
         """``exp(coef)`` (column ``odds_ratio``) with the p-values and the exponentiated
         interval ends: odds ratios per unit change; ``ci="profile"``: the exponentiated
         profile-likelihood intervals (see :meth:`conf_int`)."""
         table = self._inference().exp_table(alpha, cov_type, groups, name="odds_ratio")
-        return self._with_interval(table, ci, alpha, exp=True)
+        return label_table(self._with_interval(table, ci, alpha, exp=True), self)
 
 
 class SoftmaxRegression(_LinearClassifier):
@@ -696,4 +772,6 @@ class SoftmaxRegression(_LinearClassifier):
         table = results.exp_table(alpha, cov_type, groups, name="rrr", base=rebase)
         if ci == "profile" and rebase is not None:
             results = rebased_results(results, rebase[0], rebase[2])
-        return self._with_interval(table, ci, alpha, results=results, exp=True)
+        table = self._with_interval(table, ci, alpha, results=results, exp=True)
+        shown = self.classes_[reference] if base is None else base
+        return label_table(table, self, f"reference class {shown_label(shown)}")

@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import (
 from .model.solvers import SOLVERS
 
 __all__ = [
+    "BINARY_CONSTRAINTS",
     "FITTED_PRIVATE",
     "LEARNING_RATES",
     "PARAMETER_CONSTRAINTS",
@@ -64,6 +65,10 @@ PARAMETER_CONSTRAINTS = {
     "standardize": ["boolean"],
     "grouped": ["boolean"],
 }
+
+#: The constraints of LogisticRegression's own parameters: the modelled class is a label
+#: (a string or a number, bools included) or None.
+BINARY_CONSTRAINTS = {"positive_class": [str, Real, None]}
 
 
 def validate_params(estimator):

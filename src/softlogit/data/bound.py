@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..coordinates import reference_point
+from .class_order import label_codes
 
 __all__ = ["BoundSource", "DataSummary", "codes_of"]
 
@@ -36,12 +37,12 @@ class DataSummary:
 
 
 def codes_of(labels, classes, where="y"):
-    """Integer codes of ``labels`` in the sorted ``classes``; a clear error for unknown or
-    missing labels (naming the first bad row of the chunk)."""
+    """Integer codes of ``labels`` in ``classes`` (sorted, or a binary model's positive-class
+    order); a clear error for unknown or missing labels (naming the first bad row of the
+    chunk)."""
     labels = np.asarray(labels)
-    codes = np.searchsorted(classes, labels)
-    codes = np.minimum(codes, classes.size - 1)
-    bad = classes[codes] != labels
+    codes = label_codes(labels, classes)
+    bad = codes < 0
     if np.any(bad):
         row = int(np.flatnonzero(bad)[0])
         raise ValueError(

@@ -199,7 +199,9 @@ def _penalty_params(penalty, alpha, l1_ratio, cv):
 
 
 def _positive_class(kind, classes, text):
-    """``(kind, reference label)`` that make ``text`` the modelled (positive) class."""
+    """``(kind, reference label, positive label)`` that make ``text`` the modelled class:
+    ``LogisticRegression(positive_class=...)``, or with ``--model softmax`` a 2-class
+    softmax against the other class."""
     if len(classes) != 2:
         raise DataError(
             f"--positive is for a target with 2 classes, not {len(classes)}: use --reference "
@@ -207,19 +209,30 @@ def _positive_class(kind, classes, text):
         )
     label = cli_data.label_for(text, classes, "--positive")
     other = classes[0] if label == classes[1] else classes[1]
-    if label == classes[1]:  # the second class in sorted order: the logistic model's own
-        return kind or "logistic", None
-    if kind == "logistic":
-        raise DataError(
-            f"--positive {text!r}: a logistic model's positive class is its second class in "
-            f"sorted order, {str(classes[1])!r}; leave out --model logistic to fit the same "
-            f"model as a 2-class softmax against {str(other)!r}"
-        )
-    _note(
-        f"--positive {text!r}: fitting a 2-class softmax with reference {str(other)!r}; its "
-        f"coefficients are the log-odds of {str(label)!r}"
-    )
-    return "softmax", other
+    if kind == "softmax":
+        return "softmax", other, None
+    return "logistic", None, label
+
+
+#: Label pairs whose modelled class goes without saying (the larger one: 1, True).
+OBVIOUS_LABELS = ({"0", "1"}, {"0.0", "1.0"}, {"false", "true"})
+
+
+def _modelled_note(model, positive):
+    """Say on stderr which class the fitted model describes and how to choose another:
+    ``--positive`` (binary, when the labels are not 0/1 or False/True and none was given)
+    or ``--reference`` (softmax)."""
+    from ..stats.modelled import modelled_text, shown_label
+
+    text = f"modelled: {modelled_text(model)}"
+    if model.classes_.size == 2 and model._binary_only:
+        obvious = {str(c).lower() for c in model.classes_} in OBVIOUS_LABELS
+        if positive is None and not obvious:
+            other = shown_label(model.classes_[0]).strip("'")
+            text += f" (the second label in sorted order; --positive {other} models the other)"
+    elif not model._binary_only:
+        text += " (--reference LABEL chooses another)"
+    _note(text)
 
 
 def _estimator(choice, classes, params):
@@ -228,9 +241,9 @@ def _estimator(choice, classes, params):
     from ..estimators import LogisticRegression, SoftmaxRegression
     from ..selection.cv import LogisticRegressionCV, SoftmaxRegressionCV
 
-    kind, reference = choice["kind"], choice["reference"]
+    kind, reference, positive = choice["kind"], choice["reference"], None
     if choice["positive"] is not None:
-        kind, reference = _positive_class(kind, classes, choice["positive"])
+        kind, reference, positive = _positive_class(kind, classes, choice["positive"])
     elif reference is not None:
         reference = cli_data.label_for(reference, classes)
     if kind is None:
@@ -246,7 +259,8 @@ def _estimator(choice, classes, params):
                 f"first class, {str(classes[0])!r}; use --model softmax to choose another "
                 "reference"
             )
-        return (LogisticRegression if choice["cv"] is None else LogisticRegressionCV)(**params)
+        cls = LogisticRegression if choice["cv"] is None else LogisticRegressionCV
+        return cls(**params, **({} if positive is None else {"positive_class": positive}))
     ref = "first" if reference is None else reference
     cls = SoftmaxRegression if choice["cv"] is None else SoftmaxRegressionCV
     return cls(reference=ref, **params)
@@ -369,8 +383,8 @@ def _split_offset(ctx, param, value):
 @click.option(
     "--positive",
     metavar="LABEL",
-    help="2 classes: the class whose log-odds the coefficients are (default: the second, "
-    "sorted; the first is fitted as a 2-class softmax against the other).",
+    help="2 classes: the modelled class, whose log-odds the coefficients are (default: the "
+    "second, sorted; with --model softmax, a 2-class softmax against the other).",
 )
 @click.option("--weight", metavar="COL", help="Column of non-negative sample (frequency) weights.")
 @_offset_option("Offset column added to the linear predictor (softmax: one, or one per class).")
@@ -464,6 +478,7 @@ def fit(data, **options):
         model, train = _fit_in_memory(table, request, make)
     if o["cv"] is not None:
         _note(f"--cv {o['cv']}: alpha {model.alpha_selected_:.6g} (l1_ratio {model.l1_ratio_:g})")
+    _modelled_note(model, o["positive"])
     click.echo(str(model.summary(cov_type=o["cov_type"])))
     if o["out"] is not None:
         from .modelfile import save
@@ -580,6 +595,10 @@ def predict(model_file, data, out, proba, ids, offset, batch_rows, force):
     rows = cli_data.write_frames(predictions, out)
     if out is not None:
         _note(f"{rows} predictions written to {out}")
+    if proba:
+        from ..stats.modelled import modelled_text
+
+        _note(f"modelled: {modelled_text(model)}; columns proba_<label> follow the classes")
 
 
 # --------------------------------------------------------------------------- summary

@@ -481,7 +481,8 @@ def _restore_fitted(model, doc):
     classes = _array_in(_get(doc, "classes", "dict", where), "fitted.classes", "biufUO")
     K = classes.size
     _need(classes.ndim == 1 and K >= 2, f"fitted.classes must list >= 2 labels, got {K}")
-    _need(np.array_equal(np.unique(classes), classes), "fitted.classes: not sorted and distinct")
+    order = "fitted.classes: not sorted and distinct (nor [other, positive_class])"
+    _need(_ordered_classes(model, classes), order)
     _need(not (model._binary_only and K != 2), f"{type(model).__name__} needs 2 classes, not {K}")
     ref = _get(doc, "reference", "int|none", where)
     _need(ref is None or 0 <= ref < K, f"fitted.reference {ref} is not a class index < {K}")
@@ -520,6 +521,16 @@ def _restore_fitted(model, doc):
     model._train_state = None
     if not model._binary_only:
         model.reference_ = None if ref is None else classes[ref]
+
+
+def _ordered_classes(model, classes):
+    """Whether ``classes`` are distinct and sorted, or a binary model's ``[other,
+    positive_class]`` (:mod:`softlogit.data.class_order`)."""
+    if np.unique(classes).size != classes.size:
+        return False
+    if model._binary_only and model.positive_class is not None:
+        return classes.size == 2 and bool(classes[1] == model.positive_class)
+    return bool(np.array_equal(np.unique(classes), classes))
 
 
 def _stats_in(doc):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.class_order import label_codes
 from .diagnostic_plots import plot_influence, plot_residuals
 from .forest import plot_coefficients
 from .plot_base import (
@@ -502,7 +503,7 @@ def plot_decision_regions(model, X, y, features=(0, 1), ax=None, resolution=200,
     grid, (gx, gy) = _grid_frame(frame, columns, int(resolution), hold)
     pred = model.predict(grid if is_frame else grid.to_numpy(dtype=float))
     classes = model.classes_
-    codes = np.searchsorted(classes, pred).reshape(gy.size, gx.size)
+    codes = label_codes(pred, classes).reshape(gy.size, gx.size)  # any class order
     ax = _axes(ax)
     _draw_regions(ax, codes, gx, gy, classes.size)
     x_all = frame[columns[0]].to_numpy(dtype=float)

@@ -43,6 +43,7 @@ import numpy as np
 
 from ..files import check_target, write_text_atomic
 from ..stats import goodness
+from ..stats.modelled import modelled_text
 from ..stats.summary import (
     SIGNIF_LEGEND,
     column_formatters,
@@ -434,6 +435,7 @@ def _description(model):
         ("model-parameters", "Parameters (not default)", _parameters_text(model)),
         ("model-classes", "Classes", ", ".join(str(c) for c in model.classes_)),
         ("model-reference", "Reference class", _reference_text(model)),
+        ("model-modelled", "Modelled", modelled_text(model)),
         ("model-formula", "Formula", model.formula if _is_formula(model) else "none"),
         ("model-features", f"Design columns ({len(names)})", shown),
         ("model-penalty", "Penalty", _penalty_text(model)),

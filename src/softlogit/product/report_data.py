@@ -234,10 +234,12 @@ def _metrics(model, X, y):
     )
 
     classes = model.classes_
+    order = np.argsort(classes, kind="stable")
     proba = model.predict_proba(X)
     out = {
         "metric-n": int(y.size),
-        "metric-log-loss": float(log_loss(y, proba, labels=classes)),
+        # log_loss reads the columns in sorted label order (classes_ may be [other, positive])
+        "metric-log-loss": float(log_loss(y, proba[:, order], labels=classes[order])),
         "metric-accuracy": float(accuracy_score(y, model.predict(X))),
     }
     present = np.isin(classes, y)

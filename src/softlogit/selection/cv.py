@@ -115,9 +115,17 @@ def _scoring_inputs(test_spec, family, coef):
 
 
 def _scoring_model(template, spec, family, coef, intercept):
-    """A fitted plain estimator with the given coefficients, for a scikit-learn scorer."""
+    """A fitted plain estimator with the given coefficients, for a scikit-learn scorer.
+
+    scikit-learn's scorers take the larger label as the positive one (``roc_auc_score``,
+    ``log_loss`` and ``brier_score_loss`` order ``y`` by sorting): a binary fit with
+    ``positive_class`` the smaller label (``classes_ = [larger, smaller]``) is scored as the
+    same model in sorted order, its coefficients negated."""
     model = type(template)()
-    model.classes_ = spec.classes
+    classes = spec.classes
+    if classes.size == 2 and not classes[0] < classes[1]:
+        classes, coef, intercept = classes[::-1], -coef, -intercept
+    model.classes_ = classes
     model.coef_, model.intercept_ = coef, intercept
     model._family = family  # the path's family is the model's (symmetric: Categorical(K, None))
     model._reference = family.reference
@@ -319,6 +327,7 @@ class LogisticRegressionCV(_CrossValidated, LogisticRegression):
         penalty_factor=None,
         standardize=False,
         grouped=False,
+        positive_class=None,
     ):
         _store_params(self, locals())
 

@@ -19,6 +19,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from .modelled import modelled_cell
+
 __all__ = [
     "SIGNIF_CODES",
     "SIGNIF_STARS",
@@ -500,6 +502,7 @@ def _header(model, cov_type):
         ("Response", getattr(model, "response_name_", None) or "y"),
         ("Observations", model.nobs_),
         ("Classes", f"{classes} (reference: {ref})"),
+        modelled_cell(model),
         ("Solver", f"{model.solver_}, {model.n_iter_} iterations"),
         ("Log-likelihood", float(model.loglike_)),
         ("Null log-likelihood", float(model.null_loglike_)),
