@@ -19,6 +19,13 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .data.counts import (
+    binomial_counts,
+    check_counts,
+    expand_counts,
+    grouped_scale,
+    is_counts_response,
+)
 from .data.design import (
     check_class_weights,
     check_unique_columns,
@@ -216,6 +223,35 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         offset = validate_offset(offset, X.shape[0], classes.size)
         return self._make_spec(X, classes, codes, weight, offset, fitted)
 
+    def _counts_spec(self, X, y, trials, sample_weight, offset, fitted):
+        """The fit spec of a counts response (:mod:`softlogit.data.counts`): the rows
+        expanded to one per class with a positive count, weighted by prior weight times
+        count, with the grouped-scale sums and each expanded row's origin."""
+        n = X.shape[0]
+        if self._binary_only:
+            counts, classes = binomial_counts(y, trials, n), np.array([0, 1])
+        elif trials is not None:
+            raise ValueError("trials= is for LogisticRegression; pass (n, K) class counts as y")
+        else:
+            counts, names = check_counts(y, n)
+            classes = np.arange(counts.shape[1]) if names is None else np.array(names, object)
+            if names is not None and len(set(names)) < len(names):
+                raise ValueError(f"the counts columns {names} repeat a name")
+            order = np.argsort(classes, kind="stable")
+            counts, classes = counts[:, order], classes[order]
+        if self.class_weight is not None:
+            raise ValueError(
+                "class_weight with a counts response is not supported: scale the counts "
+                "(or pass sample_weight per row)"
+            )
+        weight = validate_weights(sample_weight, n)
+        offset = validate_offset(offset, n, classes.size)
+        Xe, codes, we, oe, origin = expand_counts(X, counts, weight, offset)
+        _require_two_weighted_classes(classes, np.bincount(codes, we, classes.size))
+        spec = self._make_spec(Xe, classes, codes, we, oe, fitted)
+        spec.counts = (grouped_scale(counts, weight), origin, n)
+        return spec
+
     def _make_spec(self, X, classes, codes, weight, offset, fitted=None):
         return FitSpec(
             X=X,
@@ -290,7 +326,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
 
     # ----------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None, offset=None):
+    def fit(self, X, y=None, sample_weight=None, offset=None, trials=None):
         """Fit by maximum likelihood (or penalised likelihood).
 
         Every parameter is validated first (``_parameter_constraints``; an
@@ -313,6 +349,12 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         offset : array-like of shape (n,) or (n, K), optional
             Known part of the linear predictor, added before the inverse link. A model
             fitted with one (``has_offset_``) needs the offset of new rows to predict.
+        trials : array-like of shape (n,), optional
+            LogisticRegression: trials per row; ``y`` is then the proportion of successes
+            (R's ``glm(y ~ x, binomial, weights = trials)``). A counts response (``y`` of
+            shape (n, 2) ``[successes, failures]``, or (n, K) class counts for
+            SoftmaxRegression, or a formula ``cbind(s, f) ~ x``) needs no ``trials``; see
+            :mod:`softlogit.data.counts` and docs/counts.md.
 
         Returns
         -------
@@ -325,7 +367,10 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
             spec, design = self._external_spec(X, y, sample_weight, offset)
         else:
             X, y, design = self._fit_design(X, y)
-            spec = self._spec(X, y, sample_weight, offset, fitted=design)
+            if trials is not None or is_counts_response(y):
+                spec = self._counts_spec(X, y, trials, sample_weight, offset, design)
+            else:
+                spec = self._spec(X, y, sample_weight, offset, fitted=design)
         fitted.update(design)
         if self.formula is not None:
             fitted["response_name_"] = design["_formula"].response
