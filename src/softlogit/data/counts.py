@@ -152,7 +152,8 @@ def binomial_counts(y, trials, n_rows):
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
             "with trials=, y is the proportion of successes, in [0, 1]; row "
-            f"{i} has {float(p[i])!r} (for success counts pass y = [successes, failures] as two columns)"
+            f"{i} has {float(p[i])!r} (for success counts pass y = [successes, failures], "
+            "two columns)"
         )
     C, _ = check_counts(np.column_stack([n - p * n, p * n]), n_rows, "y * trials")
     return C
