@@ -215,3 +215,28 @@ def test_multinomial_counts_against_vgam_and_nnet(tmp_path):
     np.testing.assert_allclose(m.loglike_, r[12], rtol=RTOL)
     np.testing.assert_allclose(m.aic_, r[13], rtol=RTOL)
     np.testing.assert_allclose(t["coef"], r[14:20], rtol=1e-5)  # nnet's BFGS tolerance
+
+
+def test_model_file_keeps_the_grouped_scale(tmp_path):
+    X, s, N, w = _binomial_data()
+    m = sl.LogisticRegression().fit(X, np.column_stack([s, N - s]), sample_weight=w)
+    m.save(tmp_path / "m.json")
+    back = sl.load(tmp_path / "m.json")
+    for name in (
+        "loglike_",
+        "deviance_",
+        "null_deviance_",
+        "aic_",
+        "bic_",
+        "nobs_",
+        "loglike_bernoulli_",
+        "deviance_bernoulli_",
+        "nobs_bernoulli_",
+    ):
+        assert getattr(back, name) == pytest.approx(getattr(m, name), rel=1e-12), name
+    np.testing.assert_allclose(
+        back.coef_table(cov_type="HC1")["std_err"],
+        m.coef_table(cov_type="HC1")["std_err"],
+        rtol=1e-10,
+    )
+    assert str(back.summary()) == str(m.summary())
