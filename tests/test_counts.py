@@ -240,3 +240,63 @@ def test_model_file_keeps_the_grouped_scale(tmp_path):
         rtol=1e-10,
     )
     assert str(back.summary()) == str(m.summary())
+
+
+# ------------------------------------------------------------------ streamed
+def _assert_same_fit(a, b, tol=1e-8):
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=tol, atol=tol)
+    np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=tol, atol=tol)
+    np.testing.assert_allclose(a.coef_table()["std_err"], b.coef_table()["std_err"], rtol=tol)
+    for name in (
+        "loglike_",
+        "deviance_",
+        "null_deviance_",
+        "aic_",
+        "bic_",
+        "nobs_",
+        "df_resid_",
+        "loglike_bernoulli_",
+    ):
+        assert getattr(a, name) == pytest.approx(getattr(b, name), rel=tol), name
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_streamed_binomial_counts_equal_in_memory(tmp_path, fmt):
+    X, s, N, w = _binomial_data()
+    frame = pd.DataFrame(
+        {"x0": X[:, 0], "x1": X[:, 1], "s": s, "f": N - s, "n": N, "p": s / N, "w": w}
+    )
+    path = tmp_path / f"d.{fmt}"
+    if fmt == "parquet":
+        frame.to_parquet(path, row_group_size=7)
+        scan = sl.scan_parquet
+    else:
+        frame.to_csv(path, index=False, float_format="%.17g")
+        scan = sl.scan_csv
+    ref = sl.LogisticRegression().fit(X, np.column_stack([s, N - s]), sample_weight=w)
+    feats = ["x0", "x1"]
+    a = sl.LogisticRegression().fit(
+        scan(path, target=["s", "f"], features=feats, weight="w", batch_rows=7)
+    )
+    _assert_same_fit(a, ref)
+    b = sl.LogisticRegression().fit(
+        scan(path, target="p", trials="n", features=feats, weight="w", batch_rows=7)
+    )
+    _assert_same_fit(b, ref)
+    with pytest.raises(ValueError, match="counts row"):
+        a.coef_table(cov_type="HC0")
+
+
+def test_streamed_multinomial_counts_equal_in_memory(tmp_path):
+    X, C, w = _multinomial_data()
+    frame = pd.DataFrame(
+        {"x0": X[:, 0], "x1": X[:, 1], "c": C[:, 0], "a": C[:, 1], "b": C[:, 2], "w": w}
+    )
+    path = tmp_path / "d.parquet"
+    frame.to_parquet(path, row_group_size=9)
+    ref = sl.SoftmaxRegression().fit(X, frame[["c", "a", "b"]], sample_weight=w)
+    m = sl.SoftmaxRegression().fit(
+        sl.scan_parquet(path, target=["c", "a", "b"], weight="w", batch_rows=9)
+    )
+    assert list(m.classes_) == ["a", "b", "c"]
+    _assert_same_fit(m, ref)

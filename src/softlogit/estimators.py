@@ -287,7 +287,8 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
                 "first and name them with features="
             )
         data = external_data(X, y, sample_weight, offset)
-        summary = data.describe()
+        counts = hasattr(data, "describe_counts")  # a counts response (counts_stream)
+        summary = data.describe_counts(self._binary_only) if counts else data.describe()
         classes = summary.classes
         if classes.size < 2:
             raise ValueError(f"y has a single class {classes[0]!r}: classification needs 2")
@@ -300,7 +301,12 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         names = getattr(data, "feature_names", None)
         if names is not None:
             fitted["feature_names_in_"] = np.asarray(names, dtype=object)
-        return self._make_spec(bound, classes, None, None, None, fitted), fitted
+        spec = self._make_spec(bound, classes, None, None, None, fitted)
+        if counts:
+            if self.class_weight is not None:
+                raise ValueError("class_weight with a counts response is not supported")
+            spec.counts = (summary.grouped, None, summary.n_input)
+        return spec, fitted
 
     def _penalty(self, X, weight, fitted=None):
         """The penalty object, with per-feature factors and standardisation scales."""

@@ -74,7 +74,8 @@ class FitResults:
         ``n_input`` the number of counts rows (``origin``'s range). Then
         ``HC0``/``HC1`` equal R's ``sandwich::vcovHC`` on the grouped ``glm``, and
         ``cluster`` groups are given per counts row."""
-        self._units = (np.asarray(origin, dtype=np.intp), float(n_units), int(n_input))
+        origin = None if origin is None else np.asarray(origin, dtype=np.intp)
+        self._units = (origin, float(n_units), int(n_input))
         self._cov_cache = {}
 
     @property
@@ -203,6 +204,12 @@ class FitResults:
         """The summed score products of a counts fit over its counts rows (or over the
         clusters ``groups`` of the counts rows), their number and the counts rows' count."""
         origin, n_units, n_input = self._units
+        if origin is None:
+            raise ValueError(
+                f"cov_type={cov_type!r} of a streamed or Dask counts fit is not supported: "
+                "its unit is the counts row, which the expanded batches do not keep; fit "
+                "in memory for sandwich covariances"
+            )
         if cov_type == "cluster":
             codes, n_groups = _group_codes(groups, n_input)
             codes = codes[origin]
