@@ -300,3 +300,27 @@ def test_streamed_multinomial_counts_equal_in_memory(tmp_path):
     )
     assert list(m.classes_) == ["a", "b", "c"]
     _assert_same_fit(m, ref)
+
+
+def test_dask_counts_equal_in_memory():
+    da = pytest.importorskip("dask.array")
+    dd = pytest.importorskip("dask.dataframe")
+    X, s, N, w = _binomial_data()
+    Y = np.column_stack([s, N - s])
+    ref = sl.LogisticRegression().fit(X, Y, sample_weight=w)
+    m = sl.LogisticRegression().fit(
+        da.from_array(X, chunks=(9, 2)),
+        da.from_array(Y, chunks=(9, 1)),
+        sample_weight=da.from_array(w, chunks=9),
+    )
+    _assert_same_fit(m, ref)
+    Xm, C, wm = _multinomial_data()
+    frame = pd.DataFrame(C, columns=["c", "a", "b"])
+    ref = sl.SoftmaxRegression().fit(Xm, frame, sample_weight=wm)
+    m = sl.SoftmaxRegression().fit(
+        da.from_array(Xm, chunks=(11, 2)),
+        dd.from_pandas(frame, npartitions=4),
+        sample_weight=da.from_array(wm, chunks=11),
+    )
+    assert list(m.classes_) == ["a", "b", "c"]
+    _assert_same_fit(m, ref)

@@ -370,6 +370,11 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         old = self._snapshot()
         fitted = {"response_name_": _response_name(X, y)}
         if is_external(X):
+            if trials is not None:
+                raise ValueError(
+                    "trials= needs in-memory data: for a scan pass scan_parquet(..., "
+                    "trials=column); on Dask pass y as the two columns [successes, failures]"
+                )
             spec, design = self._external_spec(X, y, sample_weight, offset)
         else:
             X, y, design = self._fit_design(X, y)
