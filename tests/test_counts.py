@@ -324,3 +324,37 @@ def test_dask_counts_equal_in_memory():
     )
     assert list(m.classes_) == ["a", "b", "c"]
     _assert_same_fit(m, ref)
+
+
+# ------------------------------------------------------------------ command line
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--target", "s,f"],
+        ["--target", "p", "--trials", "n"],
+        ["--formula", "cbind(s, f) ~ x0 + x1"],
+        ["--target", "s,f", "--stream"],
+    ],
+)
+def test_cli_counts_round_trip(tmp_path, options):
+    from click.testing import CliRunner
+
+    from softlogit.product import cli
+
+    X, s, N, w = _binomial_data()
+    path = _frame(
+        tmp_path, {"x0": X[:, 0], "x1": X[:, 1], "s": s, "f": N - s, "n": N, "p": s / N, "w": w}
+    )
+    features = [] if options[0] == "--formula" else ["--features", "x0,x1"]
+    out = tmp_path / "m.json"
+    args = ["fit", str(path), *options, *features, "--weight", "w", "--out", str(out)]
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code == 0, result.output
+    ref = sl.LogisticRegression().fit(X, np.column_stack([s, N - s]), sample_weight=w)
+    back = sl.load(out)
+    np.testing.assert_allclose(back.coef_, ref.coef_, rtol=1e-8)
+    assert back.deviance_ == pytest.approx(ref.deviance_, rel=1e-8)
+    shown = CliRunner().invoke(cli.main, ["summary", str(out)])
+    assert shown.exit_code == 0, shown.output
+    assert "grouped scale" in shown.output
+    assert f"{ref.null_deviance_:.4f}"[:6] in shown.output

@@ -200,16 +200,23 @@ class FitResults:
             self._cov_cache[key] = V
         return V
 
+    @property
+    def robust_unavailable(self):
+        """Why sandwich covariances are not available (a streamed or Dask counts fit,
+        whose expanded batches do not keep the counts row, the sandwich's unit), or None."""
+        if self._units is not None and self._units[0] is None:
+            return (
+                "sandwich covariances of a streamed or Dask counts fit are not supported (their "
+                "unit is the counts row, which the expanded batches do not keep); fit in memory"
+            )
+        return None
+
     def _counts_meat(self, cov_type, groups):
         """The summed score products of a counts fit over its counts rows (or over the
         clusters ``groups`` of the counts rows), their number and the counts rows' count."""
         origin, n_units, n_input = self._units
         if origin is None:
-            raise ValueError(
-                f"cov_type={cov_type!r} of a streamed or Dask counts fit is not supported: "
-                "its unit is the counts row, which the expanded batches do not keep; fit "
-                "in memory for sandwich covariances"
-            )
+            raise ValueError(f"cov_type={cov_type!r}: {self.robust_unavailable}")
         if cov_type == "cluster":
             codes, n_groups = _group_codes(groups, n_input)
             codes = codes[origin]
