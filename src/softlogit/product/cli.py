@@ -28,8 +28,7 @@ import warnings
 
 import click
 
-from . import cli_data
-from . import cli_counts
+from . import cli_counts, cli_data
 from .cli_data import DataError
 
 MODELS = ("logistic", "softmax")
