@@ -358,3 +358,40 @@ def test_cli_counts_round_trip(tmp_path, options):
     assert shown.exit_code == 0, shown.output
     assert "grouped scale" in shown.output
     assert f"{ref.null_deviance_:.4f}"[:6] in shown.output
+
+
+def test_binomial_counts_with_offset_against_r_glm(tmp_path):
+    X, s, N, w = _binomial_data(seed=5)
+    off = np.linspace(-0.5, 0.5, X.shape[0])
+    path = _frame(tmp_path, {"x0": X[:, 0], "x1": X[:, 1], "s": s, "f": N - s, "o": off})
+    script = f"""
+    d <- read.csv('{path}')
+    m <- glm(cbind(s, f) ~ x0 + x1 + offset(o), family=binomial, data=d,
+             control=glm.control(epsilon=1e-14, maxit=100))
+    cat(format(c(coef(m), sqrt(diag(vcov(m))), deviance(m), m$null.deviance, logLik(m),
+                 sqrt(diag(sandwich::vcovCL(m, cluster=~ceiling(seq_len(nrow(d)) / 4),
+                                            type='HC1')))),
+               digits=17), '\\n')
+    """
+    r = run_r(script, packages=("sandwich",))
+    m = sl.LogisticRegression().fit(X, np.column_stack([s, N - s]), offset=off)
+    t = m.coef_table()
+    np.testing.assert_allclose(t["coef"], r[0:3], rtol=RTOL)
+    np.testing.assert_allclose(t["std_err"], r[3:6], rtol=RTOL)
+    np.testing.assert_allclose([m.deviance_, m.null_deviance_, m.loglike_], r[6:9], rtol=RTOL)
+    groups = np.ceil(np.arange(1, X.shape[0] + 1) / 4)
+    cl = m.coef_table(cov_type="cluster", groups=groups)["std_err"]
+    np.testing.assert_allclose(cl, r[9:12], rtol=RTOL)
+
+
+def test_dask_counts_validation_names_the_row():
+    da = pytest.importorskip("dask.array")
+    X, s, N, _ = _binomial_data()
+    Y = np.column_stack([s, N - s]).astype(float)
+    Y[17, 1] = -2.0
+    with pytest.raises(ValueError, match="row 8, column 1 has -2.0.*from row 9"):
+        sl.LogisticRegression().fit(da.from_array(X, chunks=(9, 2)), da.from_array(Y, chunks=9))
+    X[20, 0] = np.inf
+    Y[17, 1] = 1.0
+    with pytest.raises(ValueError, match="X has the invalid value inf at row 20"):
+        sl.LogisticRegression().fit(da.from_array(X, chunks=(9, 2)), da.from_array(Y, chunks=9))

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .counts import GroupedScale, check_counts, expand_counts, grouped_scale
+from .counts import check_counts, expand_counts, grouped_scale
 from .counts_stream import CountsSummary
-from .dask_source import DaskData, DaskSource, _delayed, _is_frame, _tree
+from .dask_source import DaskData, DaskSource, _delayed, _first_bad, _is_frame, _tree
 from .sources import Chunk
 
 __all__ = ["DaskCountsData"]
@@ -24,8 +24,16 @@ def _block_counts(y, binomial, order):
     return (C[:, ::-1] if binomial else C)[:, order]
 
 
-def _counts_summary(y, weight, binomial, order):
-    C = _block_counts(y, binomial, order)
+def _counts_summary(x, y, weight, offset, start, binomial, order):
+    checks = (("X", x, True), ("sample_weight", weight, False), ("offset", offset, True))
+    for name, values, negative in checks:
+        bad = _first_bad(values, start, allow_negative=negative)
+        if bad is not None:
+            raise ValueError(f"{name} has the invalid value {bad[2]!r} at row {bad[0]}")
+    try:
+        C = _block_counts(y, binomial, order)
+    except ValueError as err:
+        raise ValueError(f"{err} (row numbers within the block from row {start})") from None
     w = np.ones(C.shape[0]) if weight is None else np.asarray(weight, dtype=float)
     totals = (w[:, None] * C).sum(axis=0)
     rows = (C > 0).sum(axis=0)
@@ -71,12 +79,12 @@ class DaskCountsData(DaskData):
         classes = np.arange(K) if binomial or self.count_names is None else self.count_names
         classes = np.asarray(classes, dtype=object if self.count_names and not binomial else int)
         self.binomial, self.order = binomial, np.argsort(classes, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(self.X.chunks[0])[:-1]]).astype(int)
         parts = [
-            _delayed(_counts_summary)(y, w, binomial, self.order) for _, y, w, _o in self.blocks()
+            _delayed(_counts_summary)(*block, int(start), binomial, self.order)
+            for block, start in zip(self.blocks(), starts, strict=True)
         ]
         totals, rows, n, scale = _tree(parts, _merge)
-        if not isinstance(scale, GroupedScale):  # pragma: no cover - defensive
-            raise TypeError("counts summary")
         return CountsSummary(n, classes[self.order], totals, rows, scale, int(self.X.shape[0]))
 
     def make_source(self, bound, offset_map, verbose=0):
