@@ -346,10 +346,13 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         ----------
         X : array-like, sparse matrix or data frame of shape (n, p)
             Numeric features; with ``formula``, the data frame the formula refers to.
-        y : array-like of shape (n,), optional
+        y : array-like of shape (n,), or counts of shape (n, 2) or (n, K), optional
             Class labels of any sortable type; with ``formula`` it comes from the formula's
             left side: pass none, or the same column (as ``cross_val_score(m, data,
             data["admit"], scoring="roc_auc")`` does; scikit-learn's named scorers need it).
+            A two-dimensional ``y`` is a counts response: LogisticRegression's
+            ``[successes, failures]`` (R's ``cbind``), SoftmaxRegression's K class counts
+            (the classes are a frame's column names, sorted, or ``0 .. K-1``).
         sample_weight : array-like of shape (n,), optional
             Non-negative prior weights (multiplied by ``class_weight``).
         offset : array-like of shape (n,) or (n, K), optional
@@ -564,6 +567,13 @@ class LogisticRegression(_LinearClassifier):
     results_ : FitResults
         The inference object (:class:`softlogit.stats.results.FitResults`) behind
         ``coef_table``, ``cov_params``, ``wald_test`` and ``predict_proba(return_ci=True)``.
+    counts_response_, null_deviance_, loglike_bernoulli_, null_loglike_bernoulli_, \
+    deviance_bernoulli_, aic_bernoulli_, bic_bernoulli_, df_resid_bernoulli_, nobs_bernoulli_
+        Counts responses only (``y`` of counts, ``trials=``, ``cbind()`` formulas;
+        :mod:`softlogit.data.counts`): ``loglike_``, ``null_loglike_``, ``deviance_``,
+        ``aic_``, ``bic_``, ``df_resid_`` and ``nobs_`` are then on R's grouped scale
+        (:mod:`softlogit.stats.grouped`), ``null_deviance_`` is R's ``null.deviance``, and
+        the ``*_bernoulli_`` attributes hold the expanded 0/1 rows' values.
 
     has_offset_ : bool
         Whether the fit had an offset; then ``predict``, ``predict_proba``,
