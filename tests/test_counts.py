@@ -205,7 +205,8 @@ def test_multinomial_counts_against_vgam_and_nnet(tmp_path):
     ord <- c('(Intercept):1', 'x0:1', 'x1:1', '(Intercept):2', 'x0:2', 'x1:2')
     mn <- nnet::multinom(cbind(n1, n2, n3) ~ x0 + x1, data=d, weights=w, trace=FALSE,
                          reltol=1e-15, abstol=1e-15, maxit=2000)
-    cat(format(c(cf[ord], se[ord], logLik(v), AIC(v), t(coef(mn))), digits=17), '\\n')
+    cat(format(c(cf[ord], se[ord], logLik(v), AIC(v), t(coef(mn)), BIC(v), deviance(v),
+                 df.residual(v), nobs(v)), digits=17), '\\n')
     """
     r = run_r(script, packages=("VGAM", "nnet"))
     m = sl.SoftmaxRegression().fit(X, C, sample_weight=w)
@@ -215,6 +216,8 @@ def test_multinomial_counts_against_vgam_and_nnet(tmp_path):
     np.testing.assert_allclose(m.loglike_, r[12], rtol=RTOL)
     np.testing.assert_allclose(m.aic_, r[13], rtol=RTOL)
     np.testing.assert_allclose(t["coef"], r[14:20], rtol=1e-5)  # nnet's BFGS tolerance
+    got = [m.bic_, m.deviance_, m.df_resid_, m.nobs_]
+    np.testing.assert_allclose(got, r[20:24], rtol=RTOL)
 
 
 def test_model_file_keeps_the_grouped_scale(tmp_path):
@@ -395,3 +398,13 @@ def test_dask_counts_validation_names_the_row():
     Y[17, 1] = 1.0
     with pytest.raises(ValueError, match="X has the invalid value inf at row 20"):
         sl.LogisticRegression().fit(da.from_array(X, chunks=(9, 2)), da.from_array(Y, chunks=9))
+
+
+def test_model_file_of_a_multinomial_counts_fit(tmp_path):
+    X, C, w = _multinomial_data()
+    m = sl.SoftmaxRegression().fit(X, pd.DataFrame(C, columns=["a", "b", "c"]), sample_weight=w)
+    assert m.df_resid_ == m.nobs_ * 2 - 6
+    m.save(tmp_path / "m.json")
+    back = sl.load(tmp_path / "m.json")
+    assert str(back.summary()) == str(m.summary())
+    assert back.df_resid_ == m.df_resid_ and back.deviance_ == m.deviance_

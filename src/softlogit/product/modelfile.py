@@ -556,8 +556,9 @@ def _restore_results(model, doc):
     )
     k = results.k_params
     _need(stats["df_model_"] == results.df_model, "results.stats.df_model_ does not fit")
-    _need(np.isclose(stats["df_resid_"], stats["nobs_"] - k, rtol=1e-12), "bad df_resid_")
     counts = counts_stats_in(doc, stats, k)
+    per_row = (K - 1) if counts else 1  # a counts row has K - 1 residual df (VGAM)
+    _need(np.isclose(stats["df_resid_"], stats["nobs_"] * per_row - k, rtol=1e-12), "bad df_resid_")
     model.results_ = results
     for name, value in {**stats, **counts}.items():
         setattr(model, name, value)

@@ -12,7 +12,10 @@ grouped scale instead; with :math:`C = \sum_i w_i \log(N_i!/\prod_k c_{ik}!)`, t
     D = 2(\ell_S - \ell_B), \quad D_0 = 2(\ell_S - \ell_{B,0}),
 
     \mathrm{AIC} = -2\ell + 2k, \quad \mathrm{BIC} = -2\ell + k \log G, \quad
-    \text{df}_\text{resid} = G - k, \quad \text{nobs} = G.
+    \text{df}_\text{resid} = G (K - 1) - k, \quad \text{nobs} = G,
+
+as R's ``glm`` (:math:`K = 2`: :math:`G - k`) and ``VGAM::vglm`` (``n M - rank``) report
+them.
 
 The likelihood-ratio statistic is the same on both scales; McFadden's pseudo-R2 is reported
 on the Bernoulli scale (the expanded 0/1 data's).
@@ -51,7 +54,7 @@ def grouped_statistics(results, scale):
             "null_deviance_": 2.0 * (scale.saturated - null_b),
             "aic_": -2.0 * loglike + 2.0 * k,
             "bic_": -2.0 * loglike + k * np.log(scale.n_rows),
-            "df_resid_": scale.n_rows - k,
+            "df_resid_": scale.n_rows * results._objective.m - k,
             "nobs_": scale.n_rows,
             "counts_response_": True,
         }
