@@ -130,4 +130,8 @@ class CountsTableScan(TableScan):
         return Chunk(Xe, codes, w * bound.class_factor[codes], off)
 
     def on_dask(self):
-        raise ValueError("counts responses on Dask are not supported yet: use the stream")
+        raise ValueError(
+            "scan_parquet(..., dask=True) with a counts target is not supported: stream the "
+            "files (dask=False), or read them with dask.dataframe and pass y as the counts "
+            "columns"
+        )

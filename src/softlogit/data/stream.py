@@ -578,8 +578,9 @@ def scan_parquet(
     """
     paths = _resolve_paths(path_or_glob)
     if trials is not None or not isinstance(target, str):
-        return _counts_scan(paths, "parquet", target, trials, features, weight, offset, batch_rows)
-    scan = TableScan(paths, "parquet", target, features, weight, offset, batch_rows)
+        scan = _counts_scan(paths, "parquet", target, trials, features, weight, offset, batch_rows)
+    else:
+        scan = TableScan(paths, "parquet", target, features, weight, offset, batch_rows)
     return scan.on_dask() if dask else scan
 
 
