@@ -75,7 +75,14 @@ class GroupedScale:
 
 def is_counts_response(y):
     """Whether ``y`` is a counts matrix: two-dimensional with at least two columns."""
-    return y is not None and np.ndim(y) == 2 and np.shape(y)[1] >= 2
+    if y is None:
+        return False
+    if getattr(y, "ndim", None) is None:  # a list (or an object with only __array__)
+        try:
+            y = np.asarray(y, dtype=object)
+        except ValueError:  # ragged: not counts (the label checks say what is wrong)
+            return False
+    return y.ndim == 2 and y.shape[1] >= 2
 
 
 def _count_names(y):
