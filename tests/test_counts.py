@@ -408,3 +408,19 @@ def test_model_file_of_a_multinomial_counts_fit(tmp_path):
     back = sl.load(tmp_path / "m.json")
     assert str(back.summary()) == str(m.summary())
     assert back.df_resid_ == m.df_resid_ and back.deviance_ == m.deviance_
+
+
+def test_formulas_with_counts():
+    X, C, _ = _multinomial_data()
+    data = pd.DataFrame({"x0": X[:, 0], "x1": X[:, 1], "n1": C[:, 0], "n2": C[:, 1], "n3": C[:, 2]})
+    m = sl.SoftmaxRegression(formula="cbind(n1, n2, n3) ~ x0 + x1").fit(data)
+    ref = sl.SoftmaxRegression().fit(X, data[["n1", "n2", "n3"]])
+    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-10)
+    assert list(m.classes_) == ["n1", "n2", "n3"] and m.response_name_ == "cbind(n1, n2, n3)"
+    data["p"], data["n"] = C[:, 1] / C[:, :2].sum(1).clip(1), C[:, :2].sum(1)
+    b = sl.LogisticRegression(formula="p ~ x0 + x1").fit(data, trials=data["n"])
+    a = sl.LogisticRegression().fit(X, C[:, [1, 0]])
+    np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-9)
+    for bad in ("cbind(n1 + 1, n2) ~ x0", "cbind(n1) ~ x0", "cbind(__x, n2) ~ x0"):
+        with pytest.raises(ValueError, match="cbind|response"):
+            sl.LogisticRegression(formula=bad).fit(data)
