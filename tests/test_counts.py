@@ -286,8 +286,14 @@ def test_streamed_binomial_counts_equal_in_memory(tmp_path, fmt):
         scan(path, target="p", trials="n", features=feats, weight="w", batch_rows=7)
     )
     _assert_same_fit(b, ref)
-    with pytest.raises(ValueError, match="counts row"):
-        a.coef_table(cov_type="HC0")
+    for cov_type in ("HC0", "HC1"):
+        np.testing.assert_allclose(
+            a.coef_table(cov_type=cov_type)["std_err"],
+            ref.coef_table(cov_type=cov_type)["std_err"],
+            rtol=1e-8,
+        )
+    with pytest.raises(ValueError, match="cluster covariances"):
+        a.coef_table(cov_type="cluster", groups=np.arange(40) // 2)
 
 
 def test_streamed_multinomial_counts_equal_in_memory(tmp_path):
@@ -303,6 +309,11 @@ def test_streamed_multinomial_counts_equal_in_memory(tmp_path):
     )
     assert list(m.classes_) == ["a", "b", "c"]
     _assert_same_fit(m, ref)
+    np.testing.assert_allclose(
+        m.coef_table(cov_type="HC1")["std_err"],
+        ref.coef_table(cov_type="HC1")["std_err"],
+        rtol=1e-8,
+    )
 
 
 def test_dask_counts_equal_in_memory():
@@ -327,6 +338,16 @@ def test_dask_counts_equal_in_memory():
     )
     assert list(m.classes_) == ["a", "b", "c"]
     _assert_same_fit(m, ref)
+    np.testing.assert_allclose(
+        m.coef_table(cov_type="HC0")["std_err"],
+        ref.coef_table(cov_type="HC0")["std_err"],
+        rtol=1e-8,
+    )
+    np.testing.assert_allclose(
+        m.coef_table(cov_type="HC1")["std_err"],
+        ref.coef_table(cov_type="HC1")["std_err"],
+        rtol=1e-8,
+    )
 
 
 # ------------------------------------------------------------------ command line

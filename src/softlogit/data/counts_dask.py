@@ -52,8 +52,8 @@ def _counts_chunk(x, y, weight, offset, binomial, order, class_factor, offset_ma
     w = np.ones(C.shape[0]) if weight is None else np.asarray(weight, dtype=float)
     off = None if offset is None else offset_map(np.asarray(offset, dtype=float))
     X = np.asarray(x, dtype=float) if features else np.empty((C.shape[0], 0))
-    Xe, codes, we, oe, _ = expand_counts(X, C, w, off)
-    return Chunk(Xe, codes, we * class_factor[codes], oe)
+    Xe, codes, we, oe, origin = expand_counts(X, C, w, off)
+    return Chunk(Xe, codes, we * class_factor[codes], oe, origin)  # groups: counts rows
 
 
 class DaskCountsData(DaskData):

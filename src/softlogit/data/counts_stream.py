@@ -1,6 +1,10 @@
 """Counts responses streamed from Parquet/CSV: the expansion of :mod:`softlogit.data.counts`
 batch by batch.
 
+Each chunk's ``groups`` are its expanded rows' counts rows within the batch (a counts row
+never spans batches): the unit of the sandwich covariances
+(:func:`softlogit.stats.inference.local_score_products`).
+
 ``scan_parquet(path, target=["s", "f"])`` (two or more count columns) or
 ``scan_parquet(path, target="p", trials="n")`` (a proportion and its trials, binomial) gives
 a :class:`CountsTableScan`: its descriptive pass adds up the expanded rows, the class totals
@@ -126,8 +130,8 @@ class CountsTableScan(TableScan):
                 [batch.column(c).to_numpy(zero_copy_only=False) for c in self.offset]
             ).astype(float)
             offset = offset_map(raw[:, 0] if raw.shape[1] == 1 else raw)
-        Xe, codes, w, off, _ = expand_counts(X, C, self._weights(batch), offset)
-        return Chunk(Xe, codes, w * bound.class_factor[codes], off)
+        Xe, codes, w, off, origin = expand_counts(X, C, self._weights(batch), offset)
+        return Chunk(Xe, codes, w * bound.class_factor[codes], off, origin)
 
     def on_dask(self):
         raise ValueError(

@@ -411,8 +411,6 @@ def _robust_out(results):
         if results._stored_hc0 is None:
             return None, results._hc0_omitted or "its model file held none"
         return results._stored_hc0, None
-    if getattr(results, "robust_unavailable", None):  # a streamed or Dask counts fit
-        return None, results.robust_unavailable
     try:
         return results._cov_centered("HC0")[0], None
     except OSError as err:  # the training files of a streamed fit were moved or removed

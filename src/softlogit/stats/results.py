@@ -23,6 +23,7 @@ from .inference import (
     covariance,
     independent_restrictions,
     information,
+    local_score_products,
     parse_restriction,
     score_products,
     small_sample_factor,
@@ -202,12 +203,13 @@ class FitResults:
 
     @property
     def robust_unavailable(self):
-        """Why sandwich covariances are not available (a streamed or Dask counts fit,
-        whose expanded batches do not keep the counts row, the sandwich's unit), or None."""
+        """Why cluster covariances are not available (a streamed or Dask counts fit, whose
+        batches know their counts rows but not the clusters of them), or None."""
         if self._units is not None and self._units[0] is None:
             return (
-                "sandwich covariances of a streamed or Dask counts fit are not supported (their "
-                "unit is the counts row, which the expanded batches do not keep); fit in memory"
+                "cluster covariances of a streamed or Dask counts fit are not supported (the "
+                "groups are given per counts row, which the batches do not number); fit in "
+                "memory"
             )
         return None
 
@@ -215,8 +217,10 @@ class FitResults:
         """The summed score products of a counts fit over its counts rows (or over the
         clusters ``groups`` of the counts rows), their number and the counts rows' count."""
         origin, n_units, n_input = self._units
-        if origin is None:
+        if origin is None and cov_type == "cluster":
             raise ValueError(f"cov_type={cov_type!r}: {self.robust_unavailable}")
+        if origin is None:  # streamed or Dask: each chunk carries its counts rows
+            return local_score_products(self._objective, self._theta), None, n_units
         if cov_type == "cluster":
             codes, n_groups = _group_codes(groups, n_input)
             codes = codes[origin]
