@@ -36,6 +36,7 @@ CHAPTERS = [
     "profile.md",
     "margins.md",
     "positive-class.md",
+    "counts.md",
 ]
 CLI_CHAPTER = DOCS / "cli.md"  # its bash blocks run in one folder
 

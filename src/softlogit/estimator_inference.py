@@ -219,6 +219,7 @@ class Inference:
 
         See :func:`softlogit.stats.residuals.residuals`.
         """
+        _refuse_counts_rows(self, X, y, "residuals")
         return residuals(self, X, y, kind, sample_weight, offset)
 
     def influence(self, X=None, y=None, sample_weight=None, offset=None):
@@ -244,6 +245,7 @@ class Inference:
             ``cooks_d``, ``hat``, ``sigma``; NaN for rows of zero weight. See
             :func:`softlogit.stats.influence.influence`.
         """
+        _refuse_counts_rows(self, X, y, "influence measures")
         return influence(self, X, y, sample_weight, offset)
 
     def write_diagnostics(self, path, data=None, columns=None, influence=True, file_format=None):
@@ -270,6 +272,7 @@ class Inference:
         """
         from .stats.influence import DEFAULT_COLUMNS
 
+        _refuse_counts_rows(self, data, None, "per-row diagnostics")
         columns = DEFAULT_COLUMNS if columns is None else columns
         return write_diagnostics(self, path, data, columns, influence, file_format)
 
@@ -486,3 +489,18 @@ INTERVAL_METHODS = ("wald", "profile")
 def _check_interval_method(method):
     if method not in INTERVAL_METHODS:
         raise ValueError(f"interval method {method!r} is not one of {INTERVAL_METHODS}")
+
+
+def _refuse_counts_rows(model, X, y, what):
+    """Per-row diagnostics of a counts fit's training rows are refused: its rows are the
+    expanded (row, class) pairs, not the counts rows R's residuals and influence measures
+    are defined on; so are counts read by a ``cbind()`` formula (new 0/1 rows ``X``, ``y``
+    are accepted)."""
+    if not getattr(model, "counts_response_", False):
+        return
+    if X is None or (y is None and model.formula is not None):
+        raise ValueError(
+            f"{what} of the training rows are not supported for a counts response (the fit "
+            "holds the expanded rows, one per class with a positive count, not the grouped "
+            "rows R's residuals use); pass X and 0/1 labels y to evaluate rows"
+        )

@@ -20,6 +20,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .data.class_order import label_codes, positive_order, reorder_codes, reorder_summary
+from .data.counts import (
+    binomial_counts,
+    check_counts,
+    expand_counts,
+    grouped_scale,
+    is_counts_response,
+)
 from .data.design import (
     check_class_weights,
     check_unique_columns,
@@ -225,6 +232,41 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         offset = validate_offset(offset, X.shape[0], classes.size)
         return self._make_spec(X, classes, codes, weight, offset, fitted)
 
+    def _counts_spec(self, X, y, trials, sample_weight, offset, fitted):
+        """The fit spec of a counts response (:mod:`softlogit.data.counts`): the rows
+        expanded to one per class with a positive count, weighted by prior weight times
+        count, with the grouped-scale sums and each expanded row's origin."""
+        n = X.shape[0]
+        if self._binary_only:
+            if getattr(self, "positive_class", None) not in (None, 1):
+                raise ValueError(
+                    f"positive_class={self.positive_class!r} with a counts response: the "
+                    "modelled class of [successes, failures] counts is the successes (class "
+                    "1); swap the two columns to model the other"
+                )
+            counts, classes = binomial_counts(y, trials, n), np.array([0, 1])
+        elif trials is not None:
+            raise ValueError("trials= is for LogisticRegression; pass (n, K) class counts as y")
+        else:
+            counts, names = check_counts(y, n)
+            classes = np.arange(counts.shape[1]) if names is None else np.array(names, object)
+            if names is not None and len(set(names)) < len(names):
+                raise ValueError(f"the counts columns {names} repeat a name")
+            order = np.argsort(classes, kind="stable")
+            counts, classes = counts[:, order], classes[order]
+        if self.class_weight is not None:
+            raise ValueError(
+                "class_weight with a counts response is not supported: scale the counts "
+                "(or pass sample_weight per row)"
+            )
+        weight = validate_weights(sample_weight, n)
+        offset = validate_offset(offset, n, classes.size)
+        Xe, codes, we, oe, origin = expand_counts(X, counts, weight, offset)
+        _require_two_weighted_classes(classes, np.bincount(codes, we, classes.size))
+        spec = self._make_spec(Xe, classes, codes, we, oe, fitted)
+        spec.counts = (grouped_scale(counts, weight), origin, n)
+        return spec
+
     def _make_spec(self, X, classes, codes, weight, offset, fitted=None):
         return FitSpec(
             X=X,
@@ -260,7 +302,8 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
                 "first and name them with features="
             )
         data = external_data(X, y, sample_weight, offset)
-        summary = data.describe()
+        counts = hasattr(data, "describe_counts")  # a counts response (counts_stream)
+        summary = data.describe_counts(self._binary_only) if counts else data.describe()
         classes = summary.classes
         if classes.size < 2:
             raise ValueError(f"y has a single class {classes[0]!r}: classification needs 2")
@@ -275,7 +318,12 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         names = getattr(data, "feature_names", None)
         if names is not None:
             fitted["feature_names_in_"] = np.asarray(names, dtype=object)
-        return self._make_spec(bound, classes, None, None, None, fitted), fitted
+        spec = self._make_spec(bound, classes, None, None, None, fitted)
+        if counts:
+            if self.class_weight is not None:
+                raise ValueError("class_weight with a counts response is not supported")
+            spec.counts = (summary.grouped, None, summary.n_input)
+        return spec, fitted
 
     def _penalty(self, X, weight, fitted=None):
         """The penalty object, with per-feature factors and standardisation scales."""
@@ -302,7 +350,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
 
     # ----------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None, offset=None):
+    def fit(self, X, y=None, sample_weight=None, offset=None, trials=None):
         """Fit by maximum likelihood (or penalised likelihood).
 
         Every parameter is validated first (``_parameter_constraints``; an
@@ -316,15 +364,24 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         ----------
         X : array-like, sparse matrix or data frame of shape (n, p)
             Numeric features; with ``formula``, the data frame the formula refers to.
-        y : array-like of shape (n,), optional
+        y : array-like of shape (n,), or counts of shape (n, 2) or (n, K), optional
             Class labels of any sortable type; with ``formula`` it comes from the formula's
             left side: pass none, or the same column (as ``cross_val_score(m, data,
             data["admit"], scoring="roc_auc")`` does; scikit-learn's named scorers need it).
+            A two-dimensional ``y`` is a counts response: LogisticRegression's
+            ``[successes, failures]`` (R's ``cbind``), SoftmaxRegression's K class counts
+            (the classes are a frame's column names, sorted, or ``0 .. K-1``).
         sample_weight : array-like of shape (n,), optional
             Non-negative prior weights (multiplied by ``class_weight``).
         offset : array-like of shape (n,) or (n, K), optional
             Known part of the linear predictor, added before the inverse link. A model
             fitted with one (``has_offset_``) needs the offset of new rows to predict.
+        trials : array-like of shape (n,), optional
+            LogisticRegression: trials per row; ``y`` is then the proportion of successes
+            (R's ``glm(y ~ x, binomial, weights = trials)``). A counts response (``y`` of
+            shape (n, 2) ``[successes, failures]``, or (n, K) class counts for
+            SoftmaxRegression, or a formula ``cbind(s, f) ~ x``) needs no ``trials``; see
+            :mod:`softlogit.data.counts` and docs/counts.md.
 
         Returns
         -------
@@ -334,10 +391,18 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         old = self._snapshot()
         fitted = {"response_name_": _response_name(X, y)}
         if is_external(X):
+            if trials is not None:
+                raise ValueError(
+                    "trials= needs in-memory data: for a scan pass scan_parquet(..., "
+                    "trials=column); on Dask pass y as the two columns [successes, failures]"
+                )
             spec, design = self._external_spec(X, y, sample_weight, offset)
         else:
             X, y, design = self._fit_design(X, y)
-            spec = self._spec(X, y, sample_weight, offset, fitted=design)
+            if trials is not None or is_counts_response(y):
+                spec = self._counts_spec(X, y, trials, sample_weight, offset, design)
+            else:
+                spec = self._spec(X, y, sample_weight, offset, fitted=design)
         fitted.update(design)
         if self.formula is not None:
             fitted["response_name_"] = design["_formula"].response
@@ -530,6 +595,13 @@ class LogisticRegression(_LinearClassifier):
     results_ : FitResults
         The inference object (:class:`softlogit.stats.results.FitResults`) behind
         ``coef_table``, ``cov_params``, ``wald_test`` and ``predict_proba(return_ci=True)``.
+    counts_response_, null_deviance_, loglike_bernoulli_, null_loglike_bernoulli_, \
+    deviance_bernoulli_, aic_bernoulli_, bic_bernoulli_, df_resid_bernoulli_, nobs_bernoulli_
+        Counts responses only (``y`` of counts, ``trials=``, ``cbind()`` formulas;
+        :mod:`softlogit.data.counts`): ``loglike_``, ``null_loglike_``, ``deviance_``,
+        ``aic_``, ``bic_``, ``df_resid_`` and ``nobs_`` are then on R's grouped scale
+        (:mod:`softlogit.stats.grouped`), ``null_deviance_`` is R's ``null.deviance``, and
+        the ``*_bernoulli_`` attributes hold the expanded 0/1 rows' values.
 
     has_offset_ : bool
         Whether the fit had an offset; then ``predict``, ``predict_proba``,

@@ -22,6 +22,7 @@ from .model.fitting import (
 from .model.solvers import STOCHASTIC
 from .params import is_fitted_name
 from .stats.corrected_results import CorrectedFitResults
+from .stats.grouped import grouped_statistics
 from .stats.results import FitResults
 
 __all__ = ["FittedState"]
@@ -99,7 +100,12 @@ class FittedState:
             if out.covariance is None
             else CorrectedFitResults(*args, out.covariance)
         )
-        return {"results_": r, **{f"{name}_": getattr(r, name) for name in RESULT_STATISTICS}}
+        stats = {f"{name}_": getattr(r, name) for name in RESULT_STATISTICS}
+        if spec.counts is not None:  # a counts response: R's grouped scale
+            scale, origin, n_input = spec.counts
+            r.set_counts_units(origin, scale.n_rows, n_input)
+            stats.update(grouped_statistics(r, scale))
+        return {"results_": r, **stats}
 
     def _warm_start_theta(self, spec):
         """The stored solution as a start, when ``warm_start`` is on and the layouts match."""

@@ -243,8 +243,8 @@ def _earlier(a, b):
     return a if a[0] <= b[0] else b
 
 
-def _apply(fn, *parts):
-    return fn(_chunk(*parts))
+def _apply(fn, make_chunk, *parts):
+    return fn(make_chunk(*parts))
 
 
 def _add(*summaries):
@@ -257,6 +257,9 @@ def _add(*summaries):
 class DaskSource(BoundSource):
     """A data source over :class:`DaskData`: ``reduce`` is a tree reduction on the
     workers, ``batches`` computes one block at a time in a shuffled order."""
+
+    #: One row block as a :class:`Chunk` (counts responses expand it: counts_dask).
+    make_chunk = staticmethod(_chunk)
 
     def __init__(self, data, bound, offset_map):
         super().__init__(bound, offset_map)
@@ -281,7 +284,8 @@ class DaskSource(BoundSource):
 
     def reduce(self, fn, fan_in=8):
         """Sum ``fn(chunk)`` over the row blocks, added in a tree of fan-in ``fan_in``."""
-        return _tree([_delayed(_apply)(fn, *block) for block in self._blocks()], _add, fan_in)
+        parts = [_delayed(_apply)(fn, self.make_chunk, *block) for block in self._blocks()]
+        return _tree(parts, _add, fan_in)
 
     def subsample(self, n_rows, seed=0):
         """A source over randomly chosen whole blocks holding at least ``n_rows`` rows (the
@@ -304,7 +308,7 @@ class DaskSource(BoundSource):
         order = range(len(blocks)) if rng is None else rng.permutation(len(blocks))
         for i in order:
             x, y, w, o = dask.compute(*blocks[i][:4])
-            chunk = _chunk(x, y, w, o, *blocks[i][4:])
+            chunk = self.make_chunk(x, y, w, o, *blocks[i][4:])
             index = np.arange(chunk.n_rows) if rng is None else rng.permutation(chunk.n_rows)
             for start in range(0, chunk.n_rows, batch_size):
                 rows = index[start : start + batch_size]
@@ -323,4 +327,5 @@ class _BlockSubset:
     def reduce(self, fn, fan_in=8):
         """Sum ``fn(chunk)`` over the chosen blocks."""
         blocks = self.parent._blocks()
-        return _tree([_delayed(_apply)(fn, *blocks[i]) for i in self.index], _add, fan_in)
+        make = self.parent.make_chunk
+        return _tree([_delayed(_apply)(fn, make, *blocks[i]) for i in self.index], _add, fan_in)

@@ -93,6 +93,10 @@ def external_data(X, y=None, sample_weight=None, offset=None):
                 "to scan_parquet/scan_csv instead"
             )
         return X
+    if getattr(y, "ndim", 1) == 2 and y.shape[1] >= 2:  # counts (counts_dask)
+        from .counts_dask import DaskCountsData
+
+        return DaskCountsData(X, y, sample_weight, offset).persist()
     return DaskData(X, y, sample_weight, offset).persist()
 
 

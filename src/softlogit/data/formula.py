@@ -21,7 +21,7 @@ import pandas as pd
 from formulaic import model_matrix
 from formulaic.errors import FormulaicError
 
-from .formula_grammar import check_formula
+from .formula_grammar import cbind_columns, check_formula
 
 __all__ = ["FormulaDesign"]
 
@@ -129,6 +129,8 @@ class FormulaDesign:
         self.spec = None
         self.has_intercept = None
         self.response = formula.split("~", 1)[0].strip()
+        #: the columns of a counts response ``cbind(a, b, ...)``, else None
+        self.counts_columns = cbind_columns(self.response)
 
     def fit(self, data):
         """Design (a DataFrame of term columns, no intercept column) and response of ``data``."""
@@ -163,11 +165,22 @@ class FormulaDesign:
     def response_values(self, data):
         """The response column of new ``data`` (a plain column name on the left side)."""
         data = _as_pandas(data)
+        if self.counts_columns is not None:
+            return self._counts(data)
         if self.response not in data.columns:
             raise ValueError(f"the data have no response column {self.response!r}")
         return data[self.response].to_numpy()
 
+    def _counts(self, data):
+        """The (n, K) counts of a ``cbind(...)`` response, a frame named by its columns."""
+        missing = [c for c in self.counts_columns if c not in data.columns]
+        if missing:
+            raise ValueError(f"the data have no counts columns {missing} of {self.response!r}")
+        return data[self.counts_columns]
+
     def _response(self, data, lhs):
+        if self.counts_columns is not None:
+            return self._counts(data)
         if self.response in data.columns:
             return data[self.response].to_numpy()
         if lhs.shape[1] == 1:

@@ -42,7 +42,7 @@ from formulaic.formula import DEFAULT_PARSER, SimpleFormula
 from formulaic.parser.types import ASTNode, Token
 from formulaic.utils.code import sanitize_variable_names
 
-__all__ = ["FUNCTIONS", "NUMPY_FUNCTIONS", "check_formula"]
+__all__ = ["FUNCTIONS", "NUMPY_FUNCTIONS", "cbind_columns", "check_formula"]
 
 #: Longest formula accepted, in characters.
 MAX_FORMULA_CHARS = 100_000
@@ -148,6 +148,39 @@ def _short(text, limit=120):
 
 
 # ---------------------------------------------------------------------- the whole formula
+#: A counts response on the left side: ``cbind(s, f)`` or ``cbind(n1, n2, n3)``, of plain
+#: column names (identifiers) only, as R's ``glm`` / ``VGAM::vglm`` write it.
+_CBIND = re.compile(r"\s*cbind\s*\(([^()]*)\)\s*")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+def cbind_columns(lhs):
+    """The column names of a ``cbind(a, b, ...)`` left side (at least two plain names),
+    or None when ``lhs`` is not a ``cbind`` call; a ValueError for a ``cbind`` of anything
+    but two or more column names."""
+    match = _CBIND.fullmatch(lhs)
+    if match is None:
+        return None
+    names = [part.strip() for part in match.group(1).split(",")]
+    if len(names) < 2 or not all(_IDENTIFIER.fullmatch(n) for n in names):
+        raise ValueError(
+            f"the response {_short(lhs.strip())!r}: cbind() on the left side takes two or "
+            "more column names (counts: 'cbind(successes, failures) ~ x')"
+        )
+    for name in names:
+        try:
+            _check_name(name)
+        except _Refused as why:
+            raise ValueError(f"the response {_short(lhs.strip())!r} uses {why}") from None
+    return names
+
+
+def _without_cbind(formula):
+    """``formula`` with a ``cbind(...)`` left side replaced by its first column (the grammar
+    and formulaic see a one-column response; the counts are read by name)."""
+    lhs, sep, rhs = formula.partition("~")
+    names = cbind_columns(lhs) if sep else None
+    return formula if names is None else f"{names[0]} ~{rhs}"
 
 
 def check_formula(formula, columns=None, max_levels=MAX_LEVELS):
@@ -178,6 +211,7 @@ def check_formula(formula, columns=None, max_levels=MAX_LEVELS):
         raise ValueError(f"formula must be a string, got {_short(repr(formula))}")
     if len(formula) > MAX_FORMULA_CHARS:
         raise ValueError(f"formula has {len(formula)} characters, more than {MAX_FORMULA_CHARS}")
+    formula = _without_cbind(formula)
     context = None if columns is None else {"__formulaic_variables_available__": list(columns)}
     try:
         _check_expansion(DEFAULT_PARSER.get_ast(formula), columns)

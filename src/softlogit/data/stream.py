@@ -535,7 +535,14 @@ def _concat(a, b):
 
 
 def scan_parquet(
-    path_or_glob, target, features=None, weight=None, offset=None, batch_rows=None, dask=False
+    path_or_glob,
+    target,
+    features=None,
+    weight=None,
+    offset=None,
+    batch_rows=None,
+    dask=False,
+    trials=None,
 ):
     """Describe Parquet files for an out-of-core fit: ``model.fit(scan)``.
 
@@ -543,8 +550,10 @@ def scan_parquet(
     ----------
     path_or_glob : str, path, or list of them
         A file, a folder (all its files), or a glob such as ``"data/part-*.parquet"``.
-    target : str
-        The label column.
+    target : str or list of str
+        The label column; or a counts response (:mod:`softlogit.data.counts_stream`): two
+        columns ``[successes, failures]`` (LogisticRegression) or K class-count columns
+        (SoftmaxRegression); or, with ``trials``, the proportion of successes.
     features : list of str, optional
         Feature columns (numeric); default every column but target, weight and offset.
     weight : str, optional
@@ -557,6 +566,8 @@ def scan_parquet(
         Read the files with ``dask.dataframe.read_parquet`` instead, so that every pass runs
         on the Dask workers (the default scheduler, or a ``distributed`` cluster), each
         reading its own row groups.
+    trials : str, optional
+        Column of binomial trials; ``target`` is then the proportion of successes.
 
     Returns
     -------
@@ -565,15 +576,27 @@ def scan_parquet(
         full passes over the files (exact MLE, standard errors, fit statistics) with memory
         that does not grow with the number of rows.
     """
-    scan = TableScan(
-        _resolve_paths(path_or_glob), "parquet", target, features, weight, offset, batch_rows
-    )
+    paths = _resolve_paths(path_or_glob)
+    if trials is not None or not isinstance(target, str):
+        scan = _counts_scan(paths, "parquet", target, trials, features, weight, offset, batch_rows)
+    else:
+        scan = TableScan(paths, "parquet", target, features, weight, offset, batch_rows)
     return scan.on_dask() if dask else scan
 
 
-def scan_csv(path_or_glob, target, features=None, weight=None, offset=None, batch_rows=None):
+def scan_csv(
+    path_or_glob, target, features=None, weight=None, offset=None, batch_rows=None, trials=None
+):
     """Describe CSV files (with a header row) for an out-of-core fit; parameters and result
     as :func:`scan_parquet`. Column types are inferred by pyarrow's CSV reader."""
-    return TableScan(
-        _resolve_paths(path_or_glob), "csv", target, features, weight, offset, batch_rows
-    )
+    paths = _resolve_paths(path_or_glob)
+    if trials is not None or not isinstance(target, str):
+        return _counts_scan(paths, "csv", target, trials, features, weight, offset, batch_rows)
+    return TableScan(paths, "csv", target, features, weight, offset, batch_rows)
+
+
+def _counts_scan(paths, file_format, target, trials, *rest):
+    """A :class:`~softlogit.data.counts_stream.CountsTableScan` (counts responses)."""
+    from .counts_stream import CountsTableScan  # it builds on this module
+
+    return CountsTableScan(paths, file_format, target, trials, *rest)

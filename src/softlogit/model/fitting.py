@@ -75,6 +75,10 @@ class FitSpec:
     options: object
     feature_names: list
     binary_fast: bool = True
+    #: counts responses (:mod:`softlogit.data.counts`): ``(GroupedScale, origin, n)``, the
+    #: grouped-scale sums, each expanded row's counts row and the number of counts rows;
+    #: None for label responses
+    counts: object = None
 
 
 @dataclass

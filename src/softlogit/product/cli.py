@@ -28,7 +28,7 @@ import warnings
 
 import click
 
-from . import cli_data
+from . import cli_counts, cli_data
 from .cli_data import DataError
 
 MODELS = ("logistic", "softmax")
@@ -387,6 +387,12 @@ def _split_offset(ctx, param, value):
     "second, sorted; with --model softmax, a 2-class softmax against the other).",
 )
 @click.option("--weight", metavar="COL", help="Column of non-negative sample (frequency) weights.")
+@click.option(
+    "--trials",
+    metavar="COL",
+    help="Binomial trials per row: --target is then the proportion of successes (a counts "
+    "response; --target s,f with two or more columns gives counts without --trials).",
+)
 @_offset_option("Offset column added to the linear predictor (softmax: one, or one per class).")
 @click.option(
     "--class-weight",
@@ -472,7 +478,9 @@ def fit(data, **options):
         return _estimator(choice, classes, {**params, **extra})
 
     request = {**o, "special": special}
-    if stream:
+    if cli_counts.counts_columns(o["target"], o["trials"], o["formula"]) is not None:
+        model, train = cli_counts.fit_counts(table, request, make, stream), None
+    elif stream:
         model, train = _fit_streamed(table, request, make), (None, None, None)
     else:
         model, train = _fit_in_memory(table, request, make)

@@ -46,6 +46,7 @@ from ..model.solvers import SOLVERS
 from ..selection.cv import LogisticRegressionCV, SoftmaxRegressionCV
 from ..stats.inference import COV_TYPES, small_sample_factor
 from ..stats.results import FitResults
+from .modelfile_counts import counts_stats_in, counts_stats_out
 from .modelfile_values import (
     ModelFileError,
     _array_in,
@@ -434,6 +435,7 @@ def _results_out(model):
         "covariance_omitted": omitted,
         "covariance_hc0": None if hc0 is None else _array_out(hc0, "covariance_hc0"),
         "covariance_hc0_omitted": hc0_omitted,
+        **counts_stats_out(model),
     }
 
 
@@ -563,10 +565,11 @@ def _restore_results(model, doc):
     )
     k = results.k_params
     _need(stats["df_model_"] == results.df_model, "results.stats.df_model_ does not fit")
-    _need(np.isclose(stats["df_resid_"], stats["nobs_"] - k, rtol=1e-12), "bad df_resid_")
-    _need(np.isclose(stats["deviance_"], -2.0 * stats["loglike_"], rtol=1e-12), "bad deviance_")
+    counts = counts_stats_in(doc, stats, k)
+    per_row = (K - 1) if counts else 1  # a counts row has K - 1 residual df (VGAM)
+    _need(np.isclose(stats["df_resid_"], stats["nobs_"] * per_row - k, rtol=1e-12), "bad df_resid_")
     model.results_ = results
-    for name, value in stats.items():
+    for name, value in {**stats, **counts}.items():
         setattr(model, name, value)
 
 

@@ -111,6 +111,22 @@ def score_products(objective, theta, groups=None, n_groups=None):
     return C.T @ C
 
 
+def local_score_products(objective, theta):
+    r"""``B`` over the groups each chunk carries in ``chunk.groups`` (codes local to the
+    chunk, a group never spanning chunks: the counts rows of a streamed or Dask counts fit,
+    :mod:`softlogit.data.counts_stream`): :math:`\sum_g S_g S_g^T` with :math:`S_g` the
+    summed weighted scores of group :math:`g`."""
+
+    def sums(chunk):
+        S = _scores(objective, theta, chunk) * chunk.weight[:, None]
+        n_local = int(chunk.groups.max()) + 1 if chunk.groups.size else 0
+        total = np.zeros((n_local, S.shape[1]))
+        np.add.at(total, chunk.groups, S)
+        return (total.T @ total,)
+
+    return objective.source.reduce(sums)[0]
+
+
 def _inverse(A):
     """Inverse of a symmetric positive definite matrix by Cholesky (least squares if singular)."""
     try:

@@ -23,6 +23,7 @@ from .inference import (
     covariance,
     independent_restrictions,
     information,
+    local_score_products,
     parse_restriction,
     score_products,
     small_sample_factor,
@@ -64,6 +65,18 @@ class FitResults:
         self.null_loglike = float(null_loglike)
         self.loglike = objective.loglike(self._theta)
         self._info = None
+        self._cov_cache = {}
+        self._units = None  # counts fits: (origin row per expanded row, grouped rows)
+
+    def set_counts_units(self, origin, n_units, n_input):
+        """Make the sandwich covariances of a counts fit (:mod:`softlogit.data.counts`)
+        sum scores per counts row: ``origin`` is each training (expanded) row's counts row,
+        ``n_units`` the number of counts rows of positive weight (the ``n`` of HC1),
+        ``n_input`` the number of counts rows (``origin``'s range). Then
+        ``HC0``/``HC1`` equal R's ``sandwich::vcovHC`` on the grouped ``glm``, and
+        ``cluster`` groups are given per counts row."""
+        origin = None if origin is None else np.asarray(origin, dtype=np.intp)
+        self._units = (origin, float(n_units), int(n_input))
         self._cov_cache = {}
 
     @property
@@ -172,19 +185,49 @@ class FitResults:
             check_dense_square(self._theta.size, "the covariance", copies=4)
             self._info = information(self._objective, self._theta)
         A_pen, A = self._info
-        n_groups = None
+        n_groups, nobs = None, self.nobs
         if cov_type == "nonrobust":
             meat = A
+        elif self._units is not None:
+            meat, n_groups, nobs = self._counts_meat(cov_type, groups)
         elif cov_type == "cluster":
             codes, n_groups = _group_codes(groups, self._objective.source.n_rows)
             meat = score_products(self._objective, self._theta, codes, n_groups)
         else:
             meat = score_products(self._objective, self._theta)
-        factor = small_sample_factor(cov_type, self.nobs, self.k_params, n_groups)
+        factor = small_sample_factor(cov_type, nobs, self.k_params, n_groups)
         V = covariance(A_pen, meat, self._free, factor)
         if groups is None:
             self._cov_cache[key] = V
         return V
+
+    @property
+    def robust_unavailable(self):
+        """Why cluster covariances are not available (a streamed or Dask counts fit, whose
+        batches know their counts rows but not the clusters of them), or None."""
+        if self._units is not None and self._units[0] is None:
+            return (
+                "cluster covariances of a streamed or Dask counts fit are not supported (the "
+                "groups are given per counts row, which the batches do not number); fit in "
+                "memory"
+            )
+        return None
+
+    def _counts_meat(self, cov_type, groups):
+        """The summed score products of a counts fit over its counts rows (or over the
+        clusters ``groups`` of the counts rows), their number and the counts rows' count."""
+        origin, n_units, n_input = self._units
+        if origin is None and cov_type == "cluster":
+            raise ValueError(f"cov_type={cov_type!r}: {self.robust_unavailable}")
+        if origin is None:  # streamed or Dask: each chunk carries its counts rows
+            return local_score_products(self._objective, self._theta), None, n_units
+        if cov_type == "cluster":
+            codes, n_groups = _group_codes(groups, n_input)
+            codes = codes[origin]
+        else:
+            codes, n_groups = origin, n_input
+        meat = score_products(self._objective, self._theta, codes, n_groups)
+        return meat, (n_groups if cov_type == "cluster" else None), n_units
 
     def cov_params(self, cov_type="nonrobust", groups=None):
         """Covariance of the estimates as a DataFrame over :attr:`index` (NaN where aliased).

@@ -515,6 +515,16 @@ def _header(model, cov_type):
         ("BIC", float(model.bic_)),
         ("Converged", status),
         ("Covariance", cov_type),
+    ] + _counts_header(model)
+
+
+def _counts_header(model):
+    """A counts fit's grouped-scale deviances (:mod:`softlogit.stats.grouped`)."""
+    if not getattr(model, "counts_response_", False):
+        return []
+    return [
+        ("Deviance", float(model.deviance_)),
+        ("Null deviance", float(model.null_deviance_)),
     ]
 
 
@@ -551,6 +561,12 @@ def _notes(model, cov_type):
         )
     if cov_type != "nonrobust":
         notes.append(f"standard errors: {cov_type} sandwich (see softlogit.stats.inference)")
+    if getattr(model, "counts_response_", False):
+        notes.append(
+            "counts response: observations, log-likelihoods, deviances, AIC, BIC and Df "
+            "residuals on the grouped scale (as R's glm with cbind / VGAM); the expanded 0/1 "
+            "rows' values are the *_bernoulli_ attributes; Pseudo R2 on the Bernoulli scale"
+        )
     return notes
 
 
