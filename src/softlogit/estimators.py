@@ -38,6 +38,7 @@ from .data.external import (
     is_external,
 )
 from .data.formula import FormulaDesign
+from .data.formula_stream import data_formula, formula_external_data
 from .estimator_inference import Inference
 from .fitted_state import FittedState
 from .model.fitting import FitSpec, fit_model, solver_for
@@ -54,6 +55,8 @@ from .stats.profile import rebased_results
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
+#: Key of the training rows' ``offset(...)`` terms among the attributes of a fit under way.
+FORMULA_OFFSET = "_formula_offset_rows"
 DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "gd": 5000, "sgd": 5000, "adam": 5000, "cd": 100}
 DEFAULT_TOL = {"newton": 1e-8, "lbfgs": 1e-8, "gd": 1e-6, "sgd": 1e-6, "adam": 1e-6, "cd": 1e-8}
 
@@ -120,6 +123,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         the rest of the fit)."""
         if reset:
             X, y, fitted = self._fit_design(X, y)
+            fitted.pop(FORMULA_OFFSET, None)
             self.__dict__.update(fitted)
             return X, y
         if self.formula is None:
@@ -144,7 +148,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
             return Xv, y, fitted
         check_unique_columns(X)
         formula = FormulaDesign(self.formula)
-        frame, response = formula.fit(X)
+        frame, response, formula_offset = formula.fit_parts(X)
         _check_same_response(self.formula, y, response)
         y = response
         if formula.has_intercept and not self.fit_intercept:
@@ -154,6 +158,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
             )
         Xv, fitted = validate_design(self, frame, reset=True, allow_no_features=True)
         fitted["_formula"] = formula
+        fitted[FORMULA_OFFSET] = formula_offset
         return Xv, y, fitted
 
     def _fit_intercept(self, fitted=None):
@@ -245,13 +250,19 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         """The fit spec of streamed (``scan_parquet``/``scan_csv``) or Dask data, and its
         design attributes: one descriptive pass for the labels and class totals, nothing
         loaded into memory."""
-        if self.formula is not None:
-            raise ValueError(
-                "formula= needs in-memory data; for streamed or Dask data, encode the columns "
-                "first and name them with features="
-            )
-        data = external_data(X, y, sample_weight, offset)
+        design = None
+        if self.formula is not None or data_formula(X) is not None:
+            data = formula_external_data(X, self.formula, y, sample_weight, offset)
+        else:
+            data = external_data(X, y, sample_weight, offset)
         summary = data.describe()
+        if self.formula is not None:
+            design = data.design
+            if design.has_intercept and not self.fit_intercept:
+                raise ValueError(
+                    "fit_intercept=False but the formula has an intercept: write '... - 1' "
+                    "in the formula instead"
+                )
         classes = summary.classes
         if classes.size < 2:
             raise ValueError(f"y has a single class {classes[0]!r}: classification needs 2")
@@ -264,6 +275,9 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         names = getattr(data, "feature_names", None)
         if names is not None:
             fitted["feature_names_in_"] = np.asarray(names, dtype=object)
+        if design is not None:
+            fitted["_formula"] = design
+            fitted[FORMULA_OFFSET] = data.user_offset  # the offset= part: has_offset_
         return self._make_spec(bound, classes, None, None, None, fitted), fitted
 
     def _penalty(self, X, weight, fitted=None):
@@ -319,12 +333,16 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         self
         """
         check_penalty_settings(self)
+        self._adopt_data_formula(X)
         old = self._snapshot()
         fitted = {"response_name_": _response_name(X, y)}
+        given_offset = offset is not None
         if is_external(X):
             spec, design = self._external_spec(X, y, sample_weight, offset)
+            given_offset = design.pop(FORMULA_OFFSET, None)
         else:
             X, y, design = self._fit_design(X, y)
+            offset = _add_offsets(offset, design.pop(FORMULA_OFFSET, None))
             spec = self._spec(X, y, sample_weight, offset, fitted=design)
         fitted.update(design)
         if self.formula is not None:
@@ -333,8 +351,22 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         out = fit_model(spec, theta0=old._warm_start_theta(spec))
         fitted.update(self._fitted_attributes(spec, out))
         fitted.update(self._result_attributes(spec, out))
+        if self.formula is not None and fitted["_formula"].has_offset:
+            fitted["has_offset_"] = bool(given_offset)  # offset(...) terms come with the rows
         self._publish(fitted)
         return self
+
+    def _adopt_data_formula(self, X):
+        """A scan made with ``formula=`` (``scan_parquet(path, formula=...)``) gives its
+        formula to an estimator without one, as if passed to it: ``self.formula`` is set,
+        and set back to None by the next fit on other data. A different formula on both is
+        an error (raised by :func:`~softlogit.data.formula_stream.formula_external_data`)."""
+        carried = data_formula(X)
+        if self.__dict__.pop("_formula_from_data", False):
+            self.formula = None
+        if carried is not None and self.formula is None:
+            self.formula = carried
+            self._formula_from_data = True
 
     @available_if(lambda self: self.solver in STOCHASTIC)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -349,6 +381,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         first = not hasattr(old, "coef_")
         if first:
             X, y, fitted = self._fit_design(X, y)
+            offset = _add_offsets(offset, fitted.pop(FORMULA_OFFSET, None))
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
             classes = np.unique(np.asarray(classes))
@@ -375,6 +408,17 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = not self._binary_only
         return tags
+
+
+def _add_offsets(offset, terms):
+    """The ``offset=`` passed plus the sum of a formula's ``offset(...)`` terms (either may
+    be None); an (n, K) offset gets the terms in every column."""
+    if terms is None:
+        return offset
+    if offset is None:
+        return terms
+    given = np.asarray(offset, dtype=float)
+    return given + (terms if given.ndim == 1 else terms[:, None])
 
 
 def _response_name(X, y):

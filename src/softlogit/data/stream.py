@@ -535,7 +535,14 @@ def _concat(a, b):
 
 
 def scan_parquet(
-    path_or_glob, target, features=None, weight=None, offset=None, batch_rows=None, dask=False
+    path_or_glob,
+    target=None,
+    features=None,
+    weight=None,
+    offset=None,
+    batch_rows=None,
+    dask=False,
+    formula=None,
 ):
     """Describe Parquet files for an out-of-core fit: ``model.fit(scan)``.
 
@@ -557,6 +564,12 @@ def scan_parquet(
         Read the files with ``dask.dataframe.read_parquet`` instead, so that every pass runs
         on the Dask workers (the default scheduler, or a ``distributed`` cluster), each
         reading its own row groups.
+    formula : str, optional
+        A Wilkinson formula such as ``"admit ~ gre + gpa + C(rank)"`` instead of ``target``
+        and ``features``: the descriptive pass learns its encoding from every batch (levels,
+        transforms' state) and every later pass applies it batch by batch; see
+        :mod:`softlogit.data.formula_stream`. With neither ``target`` nor ``formula``, the
+        scan waits for the estimator's ``formula=``.
 
     Returns
     -------
@@ -565,15 +578,41 @@ def scan_parquet(
         full passes over the files (exact MLE, standard errors, fit statistics) with memory
         that does not grow with the number of rows.
     """
-    scan = TableScan(
-        _resolve_paths(path_or_glob), "parquet", target, features, weight, offset, batch_rows
-    )
+    paths = _resolve_paths(path_or_glob)
+    if formula is not None or target is None:
+        scan = _formula_scan(
+            paths, "parquet", target, features, weight, offset, batch_rows, formula
+        )
+    else:
+        scan = TableScan(paths, "parquet", target, features, weight, offset, batch_rows)
     return scan.on_dask() if dask else scan
 
 
-def scan_csv(path_or_glob, target, features=None, weight=None, offset=None, batch_rows=None):
+def scan_csv(
+    path_or_glob,
+    target=None,
+    features=None,
+    weight=None,
+    offset=None,
+    batch_rows=None,
+    formula=None,
+):
     """Describe CSV files (with a header row) for an out-of-core fit; parameters and result
     as :func:`scan_parquet`. Column types are inferred by pyarrow's CSV reader."""
-    return TableScan(
-        _resolve_paths(path_or_glob), "csv", target, features, weight, offset, batch_rows
-    )
+    paths = _resolve_paths(path_or_glob)
+    if formula is not None or target is None:
+        return _formula_scan(paths, "csv", target, features, weight, offset, batch_rows, formula)
+    return TableScan(paths, "csv", target, features, weight, offset, batch_rows)
+
+
+def _formula_scan(paths, file_format, target, features, weight, offset, batch_rows, formula):
+    """A :class:`~softlogit.data.formula_stream.FormulaScan` (a formula names the target
+    and the terms: ``target=``/``features=`` with it are an error)."""
+    from .formula_stream import FormulaScan
+
+    if target is not None or features is not None:
+        raise ValueError(
+            f"formula={formula!r} names the target and the terms itself: leave out "
+            f"{'target=' if target is not None else 'features='}"
+        )
+    return FormulaScan(paths, file_format, formula, weight, offset, batch_rows)
