@@ -197,3 +197,34 @@ def test_unsupported_and_conflicting_formulas(data, parts):
                                                                    features=["x"]))  # fmt: skip
     with pytest.raises(ValueError, match="offset.*term of its own"):
         sl.LogisticRegression(formula="y ~ x + offset(t):x").fit(data)
+
+
+def test_offset_terms_reach_residuals_goodness_and_paths(data):
+    """Where new rows are evaluated, offset(...) terms count as offset= does."""
+    m = sl.LogisticRegression(formula=OFFSET_FORMULA).fit(data)
+    plain = sl.LogisticRegression(formula="y ~ x + C(g)").fit(data, offset=np.log(data.t))
+    o = np.log(data.t)
+    np.testing.assert_allclose(m.residuals(data), plain.residuals(data, offset=o), rtol=1e-8)
+    a = m.goodness_of_fit(data)
+    b = plain.goodness_of_fit(data, offset=o)
+    assert str(a) == str(b)
+    path_a = sl.regularization_path(
+        data, None, model=sl.LogisticRegression(formula=OFFSET_FORMULA), n_alphas=5
+    )
+    path_b = sl.regularization_path(
+        data, None, model=sl.LogisticRegression(formula="y ~ x + C(g)"), offset=o, n_alphas=5
+    )
+    np.testing.assert_allclose(path_a.coefs, path_b.coefs, rtol=1e-8, atol=1e-12)
+
+
+def test_softmax_and_weights_on_streams(data, parts):
+    frame = data.assign(k=np.where(data.y == 1, "yes", np.where(data.x > 0, "no", "maybe")))
+    frame["w"] = np.linspace(0.5, 2.0, len(frame))
+    folder = parts / "softmax"
+    folder.mkdir(exist_ok=True)
+    for i, start in enumerate(range(0, len(frame), 300)):
+        frame.iloc[start : start + 300].to_parquet(folder / f"p{i}.parquet")
+    formula = "k ~ x + C(g) + poly(z, 2)"
+    ref = sl.SoftmaxRegression(formula=formula).fit(frame, sample_weight=frame.w)
+    scan = sl.scan_parquet(folder, formula=formula, weight="w", batch_rows=111)
+    _assert_same_fit(_fit(sl.SoftmaxRegression(), scan), ref)

@@ -261,8 +261,7 @@ class FormulaScan(TableScan):
         for batch in self.record_batches(self._columns()):
             frame = _pandas_batch(batch)
             self.learner.add(frame, n)
-            self._check_batch(batch.select([c for c in batch.schema.names
-                                            if c not in self.learner.columns]), n)  # fmt: skip
+            self._check_batch(batch.select([c for c in [self.weight, *self.offset] if c]), n)
             labels = frame[self.target].to_numpy()
             uniq, inv = np.unique(labels, return_inverse=True)
             sums = np.bincount(inv, weights=self._weights(batch), minlength=uniq.size)
