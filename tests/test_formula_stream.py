@@ -228,3 +228,20 @@ def test_softmax_and_weights_on_streams(data, parts):
     ref = sl.SoftmaxRegression(formula=formula).fit(frame, sample_weight=frame.w)
     scan = sl.scan_parquet(folder, formula=formula, weight="w", batch_rows=111)
     _assert_same_fit(_fit(sl.SoftmaxRegression(), scan), ref)
+
+
+def test_fitted_encoding_is_applied_to_new_scans(data, parts, tmp_path):
+    """Evaluating a fitted formula model on new files applies its encoding (no level "d"
+    in the new rows: the columns stay the model's)."""
+    m = sl.LogisticRegression(formula=OFFSET_FORMULA).fit(data)
+    new = data.iloc[:300]
+    assert "d" not in set(new.g)
+    new.to_parquet(tmp_path / "new.parquet")
+    scan = sl.scan_parquet(tmp_path / "new.parquet", batch_rows=70)
+    assert str(m.goodness_of_fit(scan)) == str(m.goodness_of_fit(new))
+    from softlogit.stats.influence import write_diagnostics
+
+    write_diagnostics(m, tmp_path / "diag.csv", data=scan)
+    got = pd.read_csv(tmp_path / "diag.csv")
+    np.testing.assert_allclose(got["linear_predictor"], m.decision_function(new), rtol=1e-10)
+    np.testing.assert_allclose(got["deviance"], m.residuals(new, kind="deviance"), rtol=1e-10)

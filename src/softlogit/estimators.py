@@ -246,13 +246,16 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
                 "for multinomial (softmax) regression"
             )
 
-    def _external_spec(self, X, y, sample_weight, offset):
+    def _external_spec(self, X, y, sample_weight, offset, fitted_design=None):
         """The fit spec of streamed (``scan_parquet``/``scan_csv``) or Dask data, and its
         design attributes: one descriptive pass for the labels and class totals, nothing
-        loaded into memory."""
+        loaded into memory. ``fitted_design``: a formula model's fitted encoding, applied
+        as it is (evaluating the model on new data) instead of learning one."""
         design = None
         if self.formula is not None or data_formula(X) is not None:
-            data = formula_external_data(X, self.formula, y, sample_weight, offset)
+            data = formula_external_data(
+                X, self.formula, y, sample_weight, offset, design=fitted_design
+            )
         else:
             data = external_data(X, y, sample_weight, offset)
         summary = data.describe()

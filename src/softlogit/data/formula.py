@@ -180,6 +180,12 @@ class FormulaDesign:
         return [] if self.spec is None else offset_columns(self.spec)
 
     @property
+    def feature_names(self):
+        """The design's feature columns: no intercept, no ``offset(...)`` terms."""
+        skip = {INTERCEPT, *self.offset_columns}
+        return [str(c) for c in self.spec.column_names if c not in skip]
+
+    @property
     def has_offset(self):
         """Whether the formula has an ``offset(...)`` term."""
         return bool(self.offset_columns)

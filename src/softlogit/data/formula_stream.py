@@ -95,8 +95,14 @@ class EncodingLearner:
             c for c in self.variables if c in categorical or c in set(text_columns)
         ]
         self.formula, self.response = formula, design.response
-        self.levels = {c: set() for c in self.level_columns}
-        self.states = {c: [] for c in self.state_columns}
+        self.reset()
+
+    def reset(self, collect=True):
+        """Forget what earlier passes collected; ``collect=False``: only check the values
+        (a fitted encoding is applied, none is learnt)."""
+        self.collect = collect
+        self.levels = {c: set() for c in self.level_columns} if collect else {}
+        self.states = {c: [] for c in self.state_columns} if collect else {}
         self.first = None
 
     @property
@@ -113,10 +119,11 @@ class EncodingLearner:
                 raise ValueError(f"column {col!r} has a missing value at row {row}")
         if self.first is None:
             self.first = frame.iloc[: min(len(frame), 64)].reset_index(drop=True)
-            self._check_terms(self.first)
-        for col in self.level_columns:
+            if self.collect:
+                self._check_terms(self.first)
+        for col in self.levels:
             self.levels[col].update(pd.unique(frame[col]).tolist())
-        for col in self.state_columns:
+        for col in self.states:
             self.states[col].append(frame[col].to_numpy())
 
     def _check_terms(self, frame):
@@ -197,7 +204,7 @@ class FormulaScan(TableScan):
         self.files = TableFiles(paths, file_format)
         self.dataset = self.files.dataset
         self.weight, self.offset = weight, _as_list(offset, "offset")
-        self.formula, self.design, self.learner = None, None, None
+        self.formula, self.design, self.learner, self.fitted_design = None, None, None, None
         self.target, self.feature_names = None, None
         self.batch_rows = int(batch_rows) if batch_rows else 65536
         if self.batch_rows < 1:
@@ -217,6 +224,16 @@ class FormulaScan(TableScan):
         bound = copy.copy(self)
         bound.__dict__.pop("_reference_point", None)
         bound._bind(formula)
+        return bound
+
+    def with_design(self, design):
+        """This scan with the fitted encoding ``design`` applied as it is (a fitted model's,
+        for evaluating it on new files): its passes learn nothing."""
+        bound = self.with_formula(design.formula)
+        bound = copy.copy(bound)
+        bound.__dict__.pop("_reference_point", None)
+        bound.fitted_design = bound.design = design
+        bound.feature_names = design.feature_names
         return bound
 
     def _bind(self, formula):
@@ -249,7 +266,10 @@ class FormulaScan(TableScan):
 
     def _columns(self, features=True):
         if self.learner is None:
-            raise ValueError("the scan has no formula: pass formula= to the scan or estimator")
+            raise ValueError(
+                "the scan has neither target= nor formula=: give one to scan_parquet / "
+                "scan_csv, or formula= to the estimator"
+            )
         extra = [c for c in [self.weight, *self.offset] if c is not None]
         return list(dict.fromkeys([*self.learner.columns, *extra]))
 
@@ -258,6 +278,7 @@ class FormulaScan(TableScan):
         (:attr:`design`, :attr:`feature_names`); missing values are errors naming column
         and row."""
         n, totals, counts = 0, {}, {}
+        self.learner.reset(collect=self.fitted_design is None)
         for batch in self.record_batches(self._columns()):
             frame = _pandas_batch(batch)
             self.learner.add(frame, n)
@@ -271,8 +292,8 @@ class FormulaScan(TableScan):
             n += batch.num_rows
         if n == 0:
             raise ValueError(f"{self.paths[0]!r} has no rows")
-        self.design = self.learner.learn()
-        self.feature_names = list(self.design.transform(self.learner.first).columns)
+        self.design = self.fitted_design or self.learner.learn()
+        self.feature_names = self.design.feature_names
         order = sorted(totals)
         return DataSummary(
             n,
@@ -318,12 +339,13 @@ def data_formula(X):
     return X.formula if isinstance(X, (FormulaScan, DaskFormulaFrame)) else None
 
 
-def formula_external_data(X, formula, y=None, sample_weight=None, offset=None):
+def formula_external_data(X, formula, y=None, sample_weight=None, offset=None, design=None):
     """Streamed or Dask data read through ``formula`` (the estimator's; None: the scan's):
     a :class:`FormulaScan` (its encoding learnt by its ``describe``) or a
     :class:`~softlogit.data.dask_source.DaskData` of the design columns (the encoding
     learnt in a pass over the partitions first). The data object has ``design`` and
-    ``user_offset``."""
+    ``user_offset``. ``design``: a fitted encoding to apply as it is (evaluating a fitted
+    model on new data), instead of learning one."""
     from .external import external_data
 
     if isinstance(X, DaskFormulaFrame):
@@ -338,7 +360,7 @@ def formula_external_data(X, formula, y=None, sample_weight=None, offset=None):
         weight = None if X.weight is None else frame[X.weight]
         cols = _as_list(X.offset, "offset")
         user = None if not cols else frame[cols[0]] if len(cols) == 1 else frame[cols]
-        return _dask_design(frame, X.formula, weight, user)
+        return _dask_design(frame, X.formula, weight, user, design)
     if isinstance(X, TableScan):
         if not isinstance(X, FormulaScan):
             raise ValueError(
@@ -346,6 +368,8 @@ def formula_external_data(X, formula, y=None, sample_weight=None, offset=None):
                 "(scan_parquet(path)) or with formula= (scan_parquet(path, formula=...))"
             )
         external_data(X, y, sample_weight, offset)  # refuses y=, sample_weight=, offset=
+        if design is not None:
+            return X.with_design(design)
         return X.with_formula(formula) if formula is not None else X
     if not hasattr(X, "map_partitions"):
         raise ValueError(
@@ -354,28 +378,35 @@ def formula_external_data(X, formula, y=None, sample_weight=None, offset=None):
         )
     if y is not None:
         raise ValueError(f"formula={formula!r} takes the response from the data: no y")
-    return _dask_design(X, formula, sample_weight, offset)
+    return _dask_design(X, formula, sample_weight, offset, design)
 
 
 def _partition_summary(frame, learner, start):
+    """What one partition gives the learner: its first rows, levels and state columns."""
     part = copy.deepcopy(learner)
-    part.first = None
+    part.reset()
     part.add(frame.reset_index(drop=True), start)
     return part.first, part.levels, part.states
 
 
-def _dask_design(frame, formula, weight, offset):
+def _dask_design(frame, formula, weight, offset, design=None):
     """The design of a Dask data frame through ``formula``: one pass over the partitions
-    collects the levels and the columns stateful transforms read, then every partition is
-    mapped through the learnt encoding (on the workers)."""
-    import dask
-
-    from .dask_source import DaskData
-
+    collects the levels and the columns stateful transforms read (unless a fitted
+    ``design`` is given), then every partition is mapped through the encoding (on the
+    workers)."""
     columns = [str(c) for c in frame.columns]
     text = [c for c in columns if frame[c].dtype.kind not in "fiuc"]
     learner = EncodingLearner(formula, columns, text)
     sub = frame[learner.columns]
+    design = design or _learn_on_partitions(sub, learner)
+    return _dask_rows(sub, learner.response, design, weight, offset)
+
+
+def _learn_on_partitions(sub, learner):
+    """The encoding learnt from every partition of ``sub`` (one pass on the workers: each
+    returns its levels and the columns stateful transforms read)."""
+    import dask
+
     lengths = sub.map_partitions(len).compute().tolist()
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
     parts = [
@@ -390,9 +421,14 @@ def _dask_design(frame, formula, weight, offset):
             learner.levels[c].update(levels[c])
         for c in learner.states:
             learner.states[c].extend(states[c])
-    design = learner.learn()
-    names = list(design.transform(learner.first).columns)
-    meta = pd.DataFrame({n: pd.Series([], dtype=float) for n in names})
+    return learner.learn()
+
+
+def _dask_rows(sub, response, design, weight, offset):
+    """DaskData of the design columns, labels, weights and offsets of ``sub``."""
+    from .dask_source import DaskData
+
+    meta = pd.DataFrame({n: pd.Series([], dtype=float) for n in design.feature_names})
     X = sub.map_partitions(lambda p: _design_rows(design, p), meta=meta)
     user_given = offset is not None
     if design.has_offset:
@@ -401,7 +437,7 @@ def _dask_design(frame, formula, weight, offset):
             meta=pd.Series([], dtype=float),
         )
         offset = terms if offset is None else offset + terms
-    data = DaskData(X, sub[learner.response], weight, offset).persist()
+    data = DaskData(X, sub[response], weight, offset).persist()
     data.design, data.user_offset = design, user_given
     return data
 
