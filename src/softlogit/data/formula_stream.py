@@ -47,6 +47,8 @@ __all__ = [
     "formula_external_data",
 ]
 
+#: Rows per batch of a formula scan when ``batch_rows`` is not given.
+FORMULA_BATCH_ROWS = 65536
 #: formulaic's transforms whose state comes from the data (C's levels are found apart).
 STATEFUL = ("center", "scale", "standardize", "poly", "bs", "cr", "cs", "cc")
 _STATEFUL_CALL = re.compile(r"(?<![A-Za-z0-9_.])(" + "|".join(STATEFUL) + r")\s*\(")
@@ -190,7 +192,9 @@ class FormulaScan(TableScan):
     :meth:`describe` learns the encoding from all batches (see the module) besides the
     labels and weights; :meth:`chunk` applies it to each batch. Made without a formula
     (``scan_parquet(path)`` with neither target nor formula), it waits for the estimator's
-    formula (:meth:`with_formula`).
+    formula (:meth:`with_formula`). Batches are of :data:`FORMULA_BATCH_ROWS` rows unless
+    ``batch_rows`` says otherwise (each batch goes through pandas and formulaic, so larger
+    batches than a plain scan's pay off).
 
     Attributes
     ----------
@@ -206,7 +210,7 @@ class FormulaScan(TableScan):
         self.weight, self.offset = weight, _as_list(offset, "offset")
         self.formula, self.design, self.learner, self.fitted_design = None, None, None, None
         self.target, self.feature_names = None, None
-        self.batch_rows = int(batch_rows) if batch_rows else 65536
+        self.batch_rows = int(batch_rows) if batch_rows else FORMULA_BATCH_ROWS
         if self.batch_rows < 1:
             raise ValueError(f"batch_rows must be a positive integer, got {batch_rows!r}")
         if formula is not None:
