@@ -245,3 +245,21 @@ def test_fitted_encoding_is_applied_to_new_scans(data, parts, tmp_path):
     got = pd.read_csv(tmp_path / "diag.csv")
     np.testing.assert_allclose(got["linear_predictor"], m.decision_function(new), rtol=1e-10)
     np.testing.assert_allclose(got["deviance"], m.residuals(new, kind="deviance"), rtol=1e-10)
+
+
+def test_missing_values_and_category_columns(data, tmp_path):
+    dd = pytest.importorskip("dask.dataframe")
+    ref = sl.LogisticRegression(formula=OFFSET_FORMULA).fit(data)
+    cat = data.assign(g=data.g.astype("category"))  # read as its values: levels sorted
+    _assert_same_fit(
+        _fit(sl.LogisticRegression(formula=OFFSET_FORMULA), dd.from_pandas(cat, 4)), ref
+    )
+    bad = data.copy()
+    bad.loc[500, "g"] = None
+    bad.to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(ValueError, match="column 'g' has a missing value at row 500"):
+        sl.LogisticRegression().fit(
+            sl.scan_parquet(tmp_path / "bad.parquet", formula=OFFSET_FORMULA, batch_rows=90)
+        )
+    with pytest.raises(ValueError, match="column 'g' has a missing value at row 500"):
+        _fit(sl.LogisticRegression(formula=OFFSET_FORMULA), dd.from_pandas(bad, npartitions=3))

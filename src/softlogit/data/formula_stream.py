@@ -129,10 +129,17 @@ class EncodingLearner:
             self.states[col].append(frame[col].to_numpy())
 
     def _check_terms(self, frame):
-        """Refuse, on the first batch, a categorical term that is not a column."""
+        """Refuse, on the first batch, a categorical term that is not a column (a formula
+        that does not evaluate on a few rows is checked on the learnt encoding instead)."""
         probe = FormulaDesign(self.formula)
-        probe.fit_parts(frame)
-        for factor, (kind, _) in probe.spec.encoder_state.items():
+        try:
+            probe.fit_parts(frame)
+        except ValueError:
+            return
+        self._check_categorical(probe.spec)
+
+    def _check_categorical(self, spec):
+        for factor, (kind, _) in spec.encoder_state.items():
             if getattr(kind, "value", kind) != "categorical":
                 continue
             column = _factor_column(factor, self.variables)
@@ -153,14 +160,16 @@ class EncodingLearner:
         for col in self.columns:
             if col in states:
                 proto[col] = states[col]
-            elif col in self.levels:
-                values = sorted(self.levels[col])
-                proto[col] = pd.Series(values, dtype=self.first[col].dtype).to_numpy()
-                proto[col] = np.resize(proto[col], n)
+            elif col in self.levels:  # a pandas category column: its values, sorted
+                dtype = self.first[col].dtype
+                dtype = object if isinstance(dtype, pd.CategoricalDtype) else dtype
+                values = pd.Series(sorted(self.levels[col]), dtype=dtype).to_numpy()
+                proto[col] = np.resize(values, n)
             else:
                 proto[col] = np.resize(self.first[col].to_numpy(), n)
         design = FormulaDesign(self.formula)
         design.fit_parts(pd.DataFrame(proto))
+        self._check_categorical(design.spec)
         return design
 
 
