@@ -263,3 +263,15 @@ def test_missing_values_and_category_columns(data, tmp_path):
         )
     with pytest.raises(ValueError, match="column 'g' has a missing value at row 500"):
         _fit(sl.LogisticRegression(formula=OFFSET_FORMULA), dd.from_pandas(bad, npartitions=3))
+
+
+def test_partial_fit_takes_the_offset_terms(data):
+    kwargs = {"solver": "sgd", "random_state": 0, "batch_size": 100}
+    m = sl.LogisticRegression(formula=OFFSET_FORMULA, **kwargs)
+    plain = sl.LogisticRegression(formula="y ~ x + C(g)", **kwargs)
+    o = np.log(data.t)
+    for part in (slice(0, None, 2), slice(1, None, 2)):  # "d" in both halves
+        m.partial_fit(data.iloc[part], data.y.iloc[part], classes=[0, 1])
+        plain.partial_fit(data.iloc[part], data.y.iloc[part], classes=[0, 1], offset=o[part])
+    assert not m.has_offset_
+    np.testing.assert_allclose(m.coef_, plain.coef_, rtol=1e-12)

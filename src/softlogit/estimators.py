@@ -382,6 +382,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         check_penalty_settings(self)
         old = self._snapshot()
         first = not hasattr(old, "coef_")
+        given_offset = offset is not None
         if first:
             X, y, fitted = self._fit_design(X, y)
             offset = _add_offsets(offset, fitted.pop(FORMULA_OFFSET, None))
@@ -391,7 +392,9 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
             if classes.size < 2:
                 raise ValueError("classes must hold at least 2 classes")
         else:
+            rows = X
             X, y = old._design(X, y, reset=False)
+            offset = old._with_formula_offset(rows, offset, X.shape[0])
             fitted, classes = {}, old.classes_
         spec = old._spec(X, y, sample_weight, offset, classes=classes, fitted=fitted or None)
         spec.options = self._options(self.solver, max_iter=1)
@@ -402,6 +405,9 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         new["loss_curve_"] = ([] if first else old.loss_curve_) + new["loss_curve_"]
         new["n_iter_"] = out.state.epoch
         new["has_offset_"] = new["has_offset_"] or bool(not first and old.has_offset_)
+        design = fitted.get("_formula", getattr(old, "_formula", None))
+        if self.formula is not None and design is not None and design.has_offset:
+            new["has_offset_"] = given_offset or bool(not first and old.has_offset_)
         kept = {k: v for k, v in vars(old).items() if is_fitted_name(k)}
         self._publish({**kept, **fitted, **new})
         return self
