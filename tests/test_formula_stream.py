@@ -193,8 +193,8 @@ def test_unsupported_and_conflicting_formulas(data, parts):
     with pytest.raises(ValueError, match="leave out target="):
         sl.scan_parquet(parts / "*.parquet", target="y", formula="y ~ x")
     with pytest.raises(ValueError, match="make the scan without target="):
-        sl.LogisticRegression(formula="y ~ x").fit(sl.scan_parquet(parts / "*.parquet", target="y",
-                                                                   features=["x"]))  # fmt: skip
+        target_scan = sl.scan_parquet(parts / "*.parquet", target="y", features=["x"])
+        sl.LogisticRegression(formula="y ~ x").fit(target_scan)
     with pytest.raises(ValueError, match="offset.*term of its own"):
         sl.LogisticRegression(formula="y ~ x + offset(t):x").fit(data)
 

@@ -58,8 +58,8 @@ def _factor_variables(expr, columns):
     """The data columns the code of one factor reads (backtick-quoted names included)."""
     aliases = {}
     code = sanitize_variable_names(expr, {}, aliases)
-    names = {aliases.get(n.id, n.id) for n in ast.walk(ast.parse(code, mode="eval"))
-             if isinstance(n, ast.Name)}  # fmt: skip
+    nodes = ast.walk(ast.parse(code, mode="eval"))
+    names = {aliases.get(n.id, n.id) for n in nodes if isinstance(n, ast.Name)}
     return [c for c in columns if c in names]
 
 
