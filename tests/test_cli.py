@@ -400,7 +400,6 @@ def test_usage_errors_exit_2(files, tmp_path, model_file):
         (["fit", adm], "give either --target"),
         (["fit", adm, "--target", "admit", "--formula", "admit ~ gre"], "give either"),
         (["fit", adm, "--formula", "admit ~ gre", "--features", "gre"], "--features goes"),
-        (["fit", adm, "--formula", "admit ~ gre", "--stream"], "in memory"),
         (["fit", adm, "--target", "admit", "--features", "admit,gre"], "also in --features"),
         (["fit", adm, "--target", "admit", "--features", ","], "--features"),
         (["fit", adm, "--target", "admit", "--solver", "magic"], "'magic' is not one of"),

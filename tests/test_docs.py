@@ -37,6 +37,7 @@ CHAPTERS = [
     "margins.md",
     "positive-class.md",
     "counts.md",
+    "formulas-at-scale.md",
 ]
 CLI_CHAPTER = DOCS / "cli.md"  # its bash blocks run in one folder
 

@@ -153,7 +153,7 @@ def test_scan_errors_name_the_problem(tmp_path):
     scan = sl.scan_parquet(path, target="y", features=FEATURES)
     with pytest.raises(ValueError, match="takes y from the scan"):
         sl.LogisticRegression().fit(scan, frame["y"])
-    with pytest.raises(ValueError, match="formula= needs in-memory data"):
+    with pytest.raises(ValueError, match="make the scan without target="):
         sl.LogisticRegression(formula="y ~ f0").fit(scan)
     bad = frame.drop(columns="text")
     bad.loc[17, "f2"] = np.nan

@@ -46,6 +46,7 @@ from .data.external import (
     is_external,
 )
 from .data.formula import FormulaDesign
+from .data.formula_stream import data_formula, formula_external_data
 from .estimator_inference import Inference
 from .fitted_state import FittedState
 from .model.fitting import FitSpec, fit_model, solver_for
@@ -64,6 +65,8 @@ from .stats.profile import rebased_results
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
+#: Key of the training rows' ``offset(...)`` terms among the attributes of a fit under way.
+FORMULA_OFFSET = "_formula_offset_rows"
 DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "gd": 5000, "sgd": 5000, "adam": 5000, "cd": 100}
 DEFAULT_TOL = {"newton": 1e-8, "lbfgs": 1e-8, "gd": 1e-6, "sgd": 1e-6, "adam": 1e-6, "cd": 1e-8}
 
@@ -130,6 +133,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         the rest of the fit)."""
         if reset:
             X, y, fitted = self._fit_design(X, y)
+            fitted.pop(FORMULA_OFFSET, None)
             self.__dict__.update(fitted)
             return X, y
         if self.formula is None:
@@ -154,7 +158,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
             return Xv, y, fitted
         check_unique_columns(X)
         formula = FormulaDesign(self.formula)
-        frame, response = formula.fit(X)
+        frame, response, formula_offset = formula.fit_parts(X)
         _check_same_response(self.formula, y, response)
         y = response
         if formula.has_intercept and not self.fit_intercept:
@@ -164,6 +168,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
             )
         Xv, fitted = validate_design(self, frame, reset=True, allow_no_features=True)
         fitted["_formula"] = formula
+        fitted[FORMULA_OFFSET] = formula_offset
         return Xv, y, fitted
 
     def _fit_intercept(self, fitted=None):
@@ -292,18 +297,32 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
                 "for multinomial (softmax) regression"
             )
 
-    def _external_spec(self, X, y, sample_weight, offset):
+    def _external_spec(self, X, y, sample_weight, offset, fitted_design=None):
         """The fit spec of streamed (``scan_parquet``/``scan_csv``) or Dask data, and its
         design attributes: one descriptive pass for the labels and class totals, nothing
-        loaded into memory."""
-        if self.formula is not None:
-            raise ValueError(
-                "formula= needs in-memory data; for streamed or Dask data, encode the columns "
-                "first and name them with features="
+        loaded into memory. ``fitted_design``: a formula model's fitted encoding, applied
+        as it is (evaluating the model on new data) instead of learning one."""
+        design = None
+        if self.formula is not None or data_formula(X) is not None:
+            data = formula_external_data(
+                X, self.formula, y, sample_weight, offset, design=fitted_design
             )
-        data = external_data(X, y, sample_weight, offset)
+        else:
+            data = external_data(X, y, sample_weight, offset)
         counts = hasattr(data, "describe_counts")  # a counts response (counts_stream)
         summary = data.describe_counts(self._binary_only) if counts else data.describe()
+        if self.formula is not None:
+            design = data.design
+            if design.has_intercept and not self.fit_intercept:
+                raise ValueError(
+                    "fit_intercept=False but the formula has an intercept: write '... - 1' "
+                    "in the formula instead"
+                )
+        if counts and getattr(self, "positive_class", None) not in (None, 1):
+            raise ValueError(
+                f"positive_class={self.positive_class!r} with a counts response: the "
+                "modelled class of [successes, failures] counts is the successes"
+            )
         classes = summary.classes
         if classes.size < 2:
             raise ValueError(f"y has a single class {classes[0]!r}: classification needs 2")
@@ -318,6 +337,9 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         names = getattr(data, "feature_names", None)
         if names is not None:
             fitted["feature_names_in_"] = np.asarray(names, dtype=object)
+        if design is not None:
+            fitted["_formula"] = design
+            fitted[FORMULA_OFFSET] = data.user_offset  # the offset= part: has_offset_
         spec = self._make_spec(bound, classes, None, None, None, fitted)
         if counts:
             if self.class_weight is not None:
@@ -388,8 +410,10 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         self
         """
         check_penalty_settings(self)
+        self._adopt_data_formula(X)
         old = self._snapshot()
         fitted = {"response_name_": _response_name(X, y)}
+        given_offset = offset is not None
         if is_external(X):
             if trials is not None:
                 raise ValueError(
@@ -397,8 +421,10 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
                     "trials=column); on Dask pass y as the two columns [successes, failures]"
                 )
             spec, design = self._external_spec(X, y, sample_weight, offset)
+            given_offset = design.pop(FORMULA_OFFSET, None)
         else:
             X, y, design = self._fit_design(X, y)
+            offset = _add_offsets(offset, design.pop(FORMULA_OFFSET, None))
             if trials is not None or is_counts_response(y):
                 spec = self._counts_spec(X, y, trials, sample_weight, offset, design)
             else:
@@ -410,8 +436,22 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         out = fit_model(spec, theta0=old._warm_start_theta(spec))
         fitted.update(self._fitted_attributes(spec, out))
         fitted.update(self._result_attributes(spec, out))
+        if self.formula is not None and fitted["_formula"].has_offset:
+            fitted["has_offset_"] = bool(given_offset)  # offset(...) terms come with the rows
         self._publish(fitted)
         return self
+
+    def _adopt_data_formula(self, X):
+        """A scan made with ``formula=`` (``scan_parquet(path, formula=...)``) gives its
+        formula to an estimator without one, as if passed to it: ``self.formula`` is set,
+        and set back to None by the next fit on other data. A different formula on both is
+        an error (raised by :func:`~softlogit.data.formula_stream.formula_external_data`)."""
+        carried = data_formula(X)
+        if self.__dict__.pop("_formula_from_data", False):
+            self.formula = None
+        if carried is not None and self.formula is None:
+            self.formula = carried
+            self._formula_from_data = True
 
     @available_if(lambda self: self.solver in STOCHASTIC)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -424,8 +464,10 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         check_penalty_settings(self)
         old = self._snapshot()
         first = not hasattr(old, "coef_")
+        given_offset = offset is not None
         if first:
             X, y, fitted = self._fit_design(X, y)
+            offset = _add_offsets(offset, fitted.pop(FORMULA_OFFSET, None))
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
             classes = np.unique(np.asarray(classes))
@@ -433,7 +475,9 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
                 raise ValueError("classes must hold at least 2 classes")
             classes = classes[self._class_order(classes)]
         else:
+            rows = X
             X, y = old._design(X, y, reset=False)
+            offset = old._with_formula_offset(rows, offset, X.shape[0])
             fitted, classes = {}, old.classes_
         spec = old._spec(X, y, sample_weight, offset, classes=classes, fitted=fitted or None)
         spec.options = self._options(self.solver, max_iter=1)
@@ -444,6 +488,9 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         new["loss_curve_"] = ([] if first else old.loss_curve_) + new["loss_curve_"]
         new["n_iter_"] = out.state.epoch
         new["has_offset_"] = new["has_offset_"] or bool(not first and old.has_offset_)
+        design = fitted.get("_formula", getattr(old, "_formula", None))
+        if self.formula is not None and design is not None and design.has_offset:
+            new["has_offset_"] = given_offset or bool(not first and old.has_offset_)
         kept = {k: v for k, v in vars(old).items() if is_fitted_name(k)}
         self._publish({**kept, **fitted, **new})
         return self
@@ -453,6 +500,17 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = not self._binary_only
         return tags
+
+
+def _add_offsets(offset, terms):
+    """The ``offset=`` passed plus the sum of a formula's ``offset(...)`` terms (either may
+    be None); an (n, K) offset gets the terms in every column."""
+    if terms is None:
+        return offset
+    if offset is None:
+        return terms
+    given = np.asarray(offset, dtype=float)
+    return given + (terms if given.ndim == 1 else terms[:, None])
 
 
 def _response_name(X, y):

@@ -49,12 +49,26 @@ class Prediction:
                 "rows (as R's predict needs the offset in newdata); offset=np.zeros(n) "
                 "predicts without it"
             )
+        rows = X
         X, _ = self._design(X, None, reset=False)
         eta = np.asarray(X @ self.coef_.T) + self.intercept_
+        offset = self._with_formula_offset(rows, offset, X.shape[0])
         if offset is not None:
             o = validate_offset(offset, X.shape[0], self.classes_.size)
             eta = eta + self._family.offset_to_free(o)
         return eta
+
+    def _with_formula_offset(self, rows, offset, n_rows):
+        """``offset`` plus the ``offset(...)`` terms of a formula model evaluated on the
+        data frame ``rows`` (the offset passed alone when the formula has none)."""
+        design = getattr(self, "_formula", None) if self.formula is not None else None
+        if design is None or not design.has_offset:
+            return offset
+        terms = design.transform_parts(rows)[1]
+        if offset is None:
+            return terms
+        given = validate_offset(offset, n_rows, self.classes_.size)
+        return given + (terms if given.ndim == 1 else terms[:, None])
 
     def decision_function(self, X, offset=None):
         """Linear predictor: log-odds (n,) for two classes, else the K full logits (n, K)."""
@@ -90,9 +104,11 @@ class Prediction:
         if not return_ci:
             return model._family.probabilities(eta)
         check_is_fitted(model, "results_")
+        rows = X
         X, _ = model._design(X, None, reset=False)
         res = model.results_
         o = None
+        offset = model._with_formula_offset(rows, offset, X.shape[0])
         if offset is not None:
             o = validate_offset(offset, X.shape[0], model.classes_.size)
             o = res._objective.family.offset_to_free(o)

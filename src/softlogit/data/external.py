@@ -13,6 +13,7 @@ import numpy as np
 
 from ..numerics import scales_from_moments
 from .dask_source import DaskData
+from .formula_stream import DaskFormulaFrame
 from .stream import TableScan
 
 __all__ = [
@@ -26,7 +27,7 @@ __all__ = [
 
 def is_external(X):
     """Whether ``X`` is a streamed scan or a Dask collection (not an in-memory array)."""
-    if isinstance(X, (TableScan, DaskData)):
+    if isinstance(X, (TableScan, DaskData, DaskFormulaFrame)):
         return True
     module = type(X).__module__ or ""
     return module.split(".")[0] == "dask"

@@ -23,9 +23,42 @@ from formulaic.errors import FormulaicError
 
 from .formula_grammar import cbind_columns, check_formula
 
-__all__ = ["FormulaDesign"]
+__all__ = ["FormulaDesign", "offset_columns"]
 
 INTERCEPT = "Intercept"
+#: ``offset(...)`` as a call in a factor's code.
+OFFSET_CALL = re.compile(r"(?<![A-Za-z0-9_.])offset\s*\(")
+
+
+def _offset(values):
+    """R's ``offset(x)``: the values themselves, a column that joins the linear predictor
+    with coefficient 1 instead of being estimated (split off the design by
+    :class:`FormulaDesign`)."""
+    return values
+
+
+#: What formulaic sees besides the data and its own transforms.
+CONTEXT = {"offset": _offset}
+
+
+def offset_columns(spec):
+    """The design columns of ``spec`` that are ``offset(...)`` terms; a ValueError for an
+    ``offset(...)`` that is not a whole term of its own (``offset(t):x``, ``I(offset(t))``)."""
+    found = []
+    for structure in spec.structure:
+        factors = [f.expr for f in structure.term.factors]
+        hits = [e for e in factors if OFFSET_CALL.search(e)]
+        if not hits:
+            continue
+        if len(factors) != 1 or not OFFSET_CALL.match(factors[0]):
+            raise ValueError(
+                f"formula term {str(structure.term)!r}: offset(...) must be a term of its own "
+                "('y ~ x + offset(np.log(t))'), not part of an interaction or an expression"
+            )
+        found.extend(str(c) for c in structure.columns)
+    return found
+
+
 #: ``C(name`` or ``C(`a name`,``: a categorical term of one column.
 CATEGORICAL_CALL = re.compile(r"^C\(\s*(`[^`]+`|[A-Za-z_][A-Za-z0-9_.]*)\s*[,)]")
 
@@ -50,7 +83,7 @@ def _evaluate(spec_or_formula, data):
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message=".*categories outside.*")
-            return model_matrix(spec_or_formula, data, na_action="raise", context={})
+            return model_matrix(spec_or_formula, data, na_action="raise", context=dict(CONTEXT))
     except Warning as warn:  # a categorical term of an expression (not a plain column)
         levels = re.search(r"\{.*\}", str(warn))
         raise ValueError(
@@ -111,7 +144,7 @@ def _first_missing_row(data):
 
 
 class FormulaDesign:
-    """A formula with the encoding state learnt at fit time.
+    r"""A formula with the encoding state learnt at fit time.
 
     Parameters
     ----------
@@ -120,6 +153,17 @@ class FormulaDesign:
         ``a*b`` and transforms such as ``np.log(x)`` work as in formulaic, within the grammar
         of :func:`~softlogit.data.formula_grammar.check_formula`. ``"y ~ 1"`` is the null
         (intercept-only) model, ``"y ~ 0 + x"`` or ``"y ~ x - 1"`` a model without intercept.
+        ``offset(np.log(t))`` is R's offset term: its values :math:`o_i` join the linear
+        predictor, :math:`\eta_i = x_i^T\beta + o_i`, with coefficient 1 (not estimated);
+        several offset terms add up.
+
+    Attributes
+    ----------
+    spec : formulaic.ModelSpec or None
+        The fitted encoding (None before ``fit``).
+    has_intercept : bool or None
+    offset_columns : list of str
+        The design columns of the ``offset(...)`` terms (not features).
     """
 
     def __init__(self, formula):
@@ -132,8 +176,30 @@ class FormulaDesign:
         #: the columns of a counts response ``cbind(a, b, ...)``, else None
         self.counts_columns = cbind_columns(self.response)
 
+    @property
+    def offset_columns(self):
+        """Design columns of the ``offset(...)`` terms (empty before ``fit``)."""
+        return [] if self.spec is None else offset_columns(self.spec)
+
+    @property
+    def feature_names(self):
+        """The design's feature columns: no intercept, no ``offset(...)`` terms."""
+        skip = {INTERCEPT, *self.offset_columns}
+        return [str(c) for c in self.spec.column_names if c not in skip]
+
+    @property
+    def has_offset(self):
+        """Whether the formula has an ``offset(...)`` term."""
+        return bool(self.offset_columns)
+
     def fit(self, data):
         """Design (a DataFrame of term columns, no intercept column) and response of ``data``."""
+        frame, y, _ = self.fit_parts(data)
+        return frame, y
+
+    def fit_parts(self, data):
+        """Design, response and the ``offset(...)`` terms' sum (None without one) of
+        ``data``; learns the encoding."""
         data = _as_pandas(data)
         if not self.response:
             raise ValueError(f"formula {self.formula!r} has no response on its left side")
@@ -145,13 +211,19 @@ class FormulaDesign:
                 f"formula {self.formula!r} has neither terms nor an intercept: nothing to fit "
                 f"(the null model is '{self.response} ~ 1')"
             )
-        self.spec = rhs.model_spec
-        self.has_intercept = INTERCEPT in rhs.columns
+        spec, has_intercept = rhs.model_spec, INTERCEPT in rhs.columns
+        offset_columns(spec)  # offset(...) only as a term of its own
+        self.spec, self.has_intercept = spec, has_intercept
         y = self._response(data, matrices.lhs)
-        return self._terms(rhs), y
+        frame, offset = self._terms(rhs)
+        return frame, y, offset
 
     def transform(self, data):
         """Design of new ``data`` with the fit-time encoding (the response is not needed)."""
+        return self.transform_parts(data)[0]
+
+    def transform_parts(self, data):
+        """Design of new ``data`` and the sum of its ``offset(...)`` terms (None without)."""
         if self.spec is None:
             raise ValueError("the formula has not been fitted")
         data = _as_pandas(data)
@@ -159,8 +231,12 @@ class FormulaDesign:
         return self._terms(_evaluate(self.spec, data))
 
     def _terms(self, matrix):
+        """The feature columns (no intercept, no offset terms) and the offsets' sum."""
         frame = pd.DataFrame(np.asarray(matrix, dtype=float), columns=list(matrix.columns))
-        return frame.drop(columns=[INTERCEPT]) if INTERCEPT in frame.columns else frame
+        offsets = offset_columns(self.spec)
+        offset = frame[offsets].to_numpy().sum(axis=1) if offsets else None
+        drop = [c for c in (INTERCEPT, *offsets) if c in frame.columns]
+        return frame.drop(columns=drop), offset
 
     def response_values(self, data):
         """The response column of new ``data`` (a plain column name on the left side)."""

@@ -14,7 +14,8 @@ accepts only this grammar:
   ``**`` needs a numeric exponent of at most :data:`MAX_EXPONENT`, and constant arithmetic
   must stay below :data:`MAX_MAGNITUDE`, so ``9**9**9`` is refused instead of computed;
 - the functions of :data:`FUNCTIONS` (``I``, ``C``, ``poly``, ``bs``, ``cr``, ``cs``, ``cc``,
-  ``center``, ``scale``, ``standardize``, formulaic's ``log``/``exp`` family, ``abs``) and
+  ``center``, ``scale``, ``standardize``, formulaic's ``log``/``exp`` family, ``abs``, and
+  ``offset``, R's offset term, which softlogit itself supplies as the identity) and
   ``np.<name>`` for the numpy functions of :data:`NUMPY_FUNCTIONS`, with the keyword
   arguments listed there; spline and polynomial sizes are at most :data:`MAX_BASIS`;
 - in ``C(x, contrasts, levels=[...])``: the contrasts ``Treatment``, ``Sum``, ``Helmert``,
@@ -87,6 +88,7 @@ NUMPY_CONSTANTS = {"pi": math.pi, "e": math.e}
 FUNCTIONS = {
     **{name: _X for name in ("I", "abs", "center", "log", "log10", "log2", "exp", "exp2")},
     "exp10": _X,  # formulaic's exp10(x) is x**10
+    "offset": _X,  # R's offset term: softlogit's identity, split off the design
     "C": (
         ("data", "value"),
         ("contrasts", "contrast"),

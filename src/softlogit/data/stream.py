@@ -536,13 +536,14 @@ def _concat(a, b):
 
 def scan_parquet(
     path_or_glob,
-    target,
+    target=None,
     features=None,
     weight=None,
     offset=None,
     batch_rows=None,
     dask=False,
     trials=None,
+    formula=None,
 ):
     """Describe Parquet files for an out-of-core fit: ``model.fit(scan)``.
 
@@ -568,6 +569,12 @@ def scan_parquet(
         reading its own row groups.
     trials : str, optional
         Column of binomial trials; ``target`` is then the proportion of successes.
+    formula : str, optional
+        A Wilkinson formula such as ``"admit ~ gre + gpa + C(rank)"`` instead of ``target``
+        and ``features``: the descriptive pass learns its encoding from every batch (levels,
+        transforms' state) and every later pass applies it batch by batch; see
+        :mod:`softlogit.data.formula_stream`. With neither ``target`` nor ``formula``, the
+        scan waits for the estimator's ``formula=``.
 
     Returns
     -------
@@ -577,7 +584,11 @@ def scan_parquet(
         that does not grow with the number of rows.
     """
     paths = _resolve_paths(path_or_glob)
-    if trials is not None or not isinstance(target, str):
+    if formula is not None or target is None:
+        scan = _formula_scan(
+            paths, "parquet", target, features, weight, offset, batch_rows, formula, trials
+        )
+    elif trials is not None or not isinstance(target, str):
         scan = _counts_scan(paths, "parquet", target, trials, features, weight, offset, batch_rows)
     else:
         scan = TableScan(paths, "parquet", target, features, weight, offset, batch_rows)
@@ -585,11 +596,22 @@ def scan_parquet(
 
 
 def scan_csv(
-    path_or_glob, target, features=None, weight=None, offset=None, batch_rows=None, trials=None
+    path_or_glob,
+    target=None,
+    features=None,
+    weight=None,
+    offset=None,
+    batch_rows=None,
+    trials=None,
+    formula=None,
 ):
     """Describe CSV files (with a header row) for an out-of-core fit; parameters and result
     as :func:`scan_parquet`. Column types are inferred by pyarrow's CSV reader."""
     paths = _resolve_paths(path_or_glob)
+    if formula is not None or target is None:
+        return _formula_scan(
+            paths, "csv", target, features, weight, offset, batch_rows, formula, trials
+        )
     if trials is not None or not isinstance(target, str):
         return _counts_scan(paths, "csv", target, trials, features, weight, offset, batch_rows)
     return TableScan(paths, "csv", target, features, weight, offset, batch_rows)
@@ -600,3 +622,23 @@ def _counts_scan(paths, file_format, target, trials, *rest):
     from .counts_stream import CountsTableScan  # it builds on this module
 
     return CountsTableScan(paths, file_format, target, trials, *rest)
+
+
+def _formula_scan(
+    paths, file_format, target, features, weight, offset, batch_rows, formula, trials=None
+):
+    """A :class:`~softlogit.data.formula_stream.FormulaScan` (a formula names the target
+    and the terms: ``target=``/``features=`` with it are an error)."""
+    from .formula_stream import FormulaScan
+
+    if target is not None or features is not None:
+        raise ValueError(
+            f"formula={formula!r} names the target and the terms itself: leave out "
+            f"{'target=' if target is not None else 'features='}"
+        )
+    if trials is not None:
+        raise ValueError(
+            "trials= with a streamed formula is not supported: name the counts on the "
+            "formula's left side, or use target= and trials= without a formula"
+        )
+    return FormulaScan(paths, file_format, formula, weight, offset, batch_rows)

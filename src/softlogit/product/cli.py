@@ -152,10 +152,6 @@ def _check_fit_usage(target, features, formula, stream, cv):
         raise click.UsageError("--features goes with --target; a formula names its own terms")
     if target is not None and target in (features or ()):
         raise click.UsageError(f"--target {target!r} is also in --features")
-    if formula is not None and stream:
-        raise click.UsageError(
-            "--stream needs --target/--features: formulas need the data in memory"
-        )
     if cv is not None and stream:
         raise click.UsageError("--cv needs the data in memory: leave out --stream")
 
@@ -309,15 +305,16 @@ def _fit_streamed(table, request, make):
     from ..data.stream import scan_csv, scan_parquet
 
     scan_of = scan_parquet if table.format == "parquet" else scan_csv
-    offset = request["offset"]
+    offset, formula = request["offset"], request["formula"]
+    columns = {"target": request["target"], "features": request["features"]}
     scan = scan_of(
         table.paths,
-        target=request["target"],
-        features=request["features"],
+        **(columns if formula is None else {"formula": formula}),
         weight=request["weight"],
         offset=None if not offset else offset[0] if len(offset) == 1 else list(offset),
     )
-    model = make(cli_data.scan_labels(scan), {"verbose": 1})
+    extra = {"verbose": 1} if formula is None else {"verbose": 1, "formula": formula}
+    model = make(cli_data.scan_labels(scan), extra)
     _note(f"streaming {table.n_bytes / 2**20:.1f} MiB from {table.path!r}")
     with contextlib.redirect_stdout(sys.stderr):  # solver iteration lines: stderr
         return model.fit(scan)
@@ -443,7 +440,8 @@ def _split_offset(ctx, param, value):
     "--stream/--no-stream",
     default=None,
     help=f"Fit out of core, batch by batch (default: when DATA is over "
-    f"{cli_data.STREAM_BYTES // 2**20} MiB and there is neither a formula nor --cv).",
+    f"{cli_data.STREAM_BYTES // 2**20} MiB and there is neither a formula nor --cv; "
+    "--stream with --formula learns the formula's encoding in one pass over DATA).",
 )
 def fit(data, **options):
     """Fit a model to DATA and print its summary.

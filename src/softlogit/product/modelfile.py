@@ -36,7 +36,7 @@ from formulaic.transforms.contrasts import ContrastsState
 from sklearn.utils.validation import check_is_fitted
 
 from ..coordinates import Centering
-from ..data.formula import INTERCEPT, FormulaDesign
+from ..data.formula import INTERCEPT, FormulaDesign, offset_columns
 from ..data.formula_grammar import check_formula
 from ..estimators import LogisticRegression, SoftmaxRegression
 from ..files import atomic_path, file_kind
@@ -223,9 +223,13 @@ def _formula_in(doc, feature_names):
     _need([str(s.term) for s in structure] == terms, f"formula.structure: not the terms {terms}")
     spec = spec.update(structure=structure)
     columns = [c for s in spec.structure for c in s.columns]
+    try:
+        offsets = offset_columns(spec)  # offset(...) terms: not features
+    except ValueError as err:
+        raise ModelFileError(str(err)) from None
     has_intercept = _get(doc, "has_intercept", "bool", "formula")
     _need(
-        [c for c in columns if c != INTERCEPT] == list(feature_names)
+        [c for c in columns if c not in (INTERCEPT, *offsets)] == list(feature_names)
         and has_intercept == (INTERCEPT in columns),
         f"formula: its columns {columns} do not match the features {list(feature_names)}",
     )

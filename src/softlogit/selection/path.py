@@ -253,6 +253,7 @@ def path_setup(X, y, model, l1_ratio, sample_weight, offset):
         ratio = template.l1_ratio if template.penalty == "elasticnet" else 1.0
     template.set_params(penalty="elasticnet", l1_ratio=ratio, alpha=0.0, solver="cd")
     Xv, y = template._design(X, y, reset=True)
+    offset = template._with_formula_offset(X, offset, Xv.shape[0])  # offset(...) terms
     spec = template._spec(Xv, y, sample_weight, offset)
     spec = replace(spec, penalty=_penalty_at(spec, 1.0, ratio))  # any alpha > 0
     family, _ = _solver_family(spec, "cd")

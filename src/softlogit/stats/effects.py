@@ -88,6 +88,8 @@ class _Data:
         else:
             frame = _as_frame(data) if self.formula else _design_array(model, data)
             weight = weights
+            if self.formula:  # offset(...) terms, evaluated on the rows as given
+                offset = model._with_formula_offset(frame, offset, frame.shape[0])
             free_offset = _free_offset(model, offset, frame.shape[0])
         n = frame.shape[0]
         weight = np.ones(n) if weight is None else np.asarray(weight, dtype=float)

@@ -216,9 +216,11 @@ def _evaluation(model, X, y, sample_weight, offset):
         res = model.results_
         return res._objective, res._theta
     if is_external(X):
-        spec, _ = model._external_spec(X, y, sample_weight, offset)
+        fitted = getattr(model, "_formula", None) if model.formula is not None else None
+        spec, _ = model._external_spec(X, y, sample_weight, offset, fitted_design=fitted)
     else:
         Xd, yd = model._design(X, y, reset=False, need_y=True)
+        offset = model._with_formula_offset(X, offset, Xd.shape[0])  # offset(...) terms
         spec = model._spec(Xd, yd, sample_weight, offset, classes=model.classes_)
     return build_objective(spec, model._family), model._stored_theta(spec.fit_intercept)
 

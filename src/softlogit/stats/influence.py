@@ -195,6 +195,10 @@ def scan_source(model, scan):
         raise ValueError(
             "the model was fitted with an offset: name the scan's offset column (offset=)"
         )
+    if model.formula is not None:  # the fitted encoding, applied batch by batch
+        from ..data.formula_stream import formula_external_data
+
+        scan = formula_external_data(scan, model.formula, design=model._formula)
     summary = scan.describe()
     classes = model.classes_
     unknown = [c for c in summary.classes if c not in set(classes.tolist())]

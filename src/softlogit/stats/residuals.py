@@ -163,7 +163,9 @@ def row_source(model, X=None, y=None, sample_weight=None, offset=None):
         return results._objective.source
     from ..model.fitting import make_source
 
+    rows = X
     X, y = model._design(X, y, reset=False, need_y=model.formula is not None)
+    offset = model._with_formula_offset(rows, offset, X.shape[0])  # offset(...) terms
     if y is None:
         raise ValueError("residuals need the labels y of the rows X")
     if offset is None and getattr(model, "has_offset_", False):
