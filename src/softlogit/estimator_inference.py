@@ -54,7 +54,7 @@ class Inference:
             )
         return model.results_
 
-    def coef_table(self, alpha=0.05, cov_type="nonrobust", groups=None, ci="wald"):
+    def coef_table(self, alpha=0.05, cov_type=None, groups=None, ci="wald"):
         """Coefficient table: ``coef, std_err, z, p_value, ci_low, ci_high`` (a DataFrame).
 
         Parameters
@@ -74,11 +74,11 @@ class Inference:
         table = self._inference().coef_table(alpha, cov_type, groups)
         return self._with_interval(table, ci, alpha)
 
-    def cov_params(self, cov_type="nonrobust", groups=None):
+    def cov_params(self, cov_type=None, groups=None):
         """Covariance matrix of the estimates over the rows of :meth:`coef_table`."""
         return self._inference().cov_params(cov_type, groups)
 
-    def wald_test(self, hypotheses, cov_type="nonrobust", groups=None):
+    def wald_test(self, hypotheses, cov_type=None, groups=None):
         """Wald chi-squared test of linear hypotheses such as ``"gpa = 0, gre = 0"``.
 
         Parameters
@@ -105,7 +105,7 @@ class Inference:
     def summary(
         self,
         alpha=0.05,
-        cov_type="nonrobust",
+        cov_type=None,
         groups=None,
         signif_stars=None,
         goodness_of_fit=False,
@@ -182,6 +182,12 @@ class Inference:
 
         model = self._snapshot()
         results = model._inference(allow_symmetric=True)
+        if results.weight_type == "probability":
+            raise ValueError(
+                "no analysis of deviance under probability (survey) weights: the weighted "
+                "log-likelihood is not a likelihood, so LR and score tests do not hold. Test "
+                "terms with the design-based Wald test, model.wald_test('x1 = 0, x2 = 0')"
+            )
         terms = model_terms(getattr(model, "_formula", None), results.terms)
         return TermTests(results, terms).table(test, type)
 
@@ -364,7 +370,7 @@ class Inference:
         return model_delong_test(model, other, X, y, sample_weight, offset, offset_b)
 
     # ---- issue 13: profile-likelihood confidence intervals
-    def conf_int(self, alpha=0.05, method="wald", cov_type="nonrobust", groups=None, terms=None):
+    def conf_int(self, alpha=0.05, method="wald", cov_type=None, groups=None, terms=None):
         r"""Confidence intervals of the coefficients: ``ci_low, ci_high`` over the rows of
         :meth:`coef_table`.
 
@@ -418,7 +424,7 @@ class Inference:
         at="overall",
         dummy=False,
         alpha=0.05,
-        cov_type="nonrobust",
+        cov_type=None,
         groups=None,
         *,
         kind="variable",

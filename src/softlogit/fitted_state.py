@@ -80,8 +80,10 @@ class FittedState:
             "_train_state": out.state,
         }
 
-    def _result_attributes(self, spec, out):
-        """The inference object and its fit statistics, as attributes."""
+    def _result_attributes(self, spec, out, weights=None):
+        """The inference object and its fit statistics, as attributes; ``weights``: what
+        the weights mean (a :class:`~softlogit.stats.survey.WeightDesign`, default
+        frequency)."""
         objective, theta = out.objective, out.theta
         if spec.reference is None:
             # statistics from the equivalent reference-0 fit: the solver's own when it was
@@ -95,11 +97,12 @@ class FittedState:
         rows = None if self._binary_only else list(np.delete(spec.classes, spec.reference or 0))
         args = (objective, theta, free.ravel(), spec.feature_names, rows, null_loglike(spec))
         r = (
-            FitResults(*args)
+            FitResults(*args, weights=weights)
             if out.covariance is None
             else CorrectedFitResults(*args, out.covariance)
         )
-        return {"results_": r, **{f"{name}_": getattr(r, name) for name in RESULT_STATISTICS}}
+        stats = {f"{name}_": getattr(r, name) for name in RESULT_STATISTICS}
+        return {"results_": r, "weight_type_": r.weight_type, **stats}
 
     def _warm_start_theta(self, spec):
         """The stored solution as a start, when ``warm_start`` is on and the layouts match."""

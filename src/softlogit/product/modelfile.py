@@ -44,7 +44,7 @@ from ..model.families import Categorical, make_family
 from ..model.separation import SeparationResult
 from ..model.solvers import SOLVERS
 from ..selection.cv import LogisticRegressionCV, SoftmaxRegressionCV
-from ..stats.inference import COV_TYPES, small_sample_factor
+from ..stats.inference import small_sample_factor
 from ..stats.results import FitResults
 from .modelfile_values import (
     ModelFileError,
@@ -306,10 +306,9 @@ class StoredResults(FitResults):
         self._stored_cov, self._omitted = covariance, omitted
         self._stored_hc0, self._hc0_omitted = robust, robust_omitted
 
-    def _cov_centered(self, cov_type="nonrobust", groups=None):
+    def _cov_centered(self, cov_type=None, groups=None):
         """The stored covariance and the reference point of its coordinates."""
-        if cov_type not in COV_TYPES:
-            raise ValueError(f"cov_type={cov_type!r} is not one of {COV_TYPES}")
+        cov_type = self.resolve_cov_type(cov_type)
         if (cov_type == "cluster") != (groups is not None):
             raise ValueError("cov_type='cluster' needs groups=..., and groups needs 'cluster'")
         if cov_type == "cluster":
@@ -752,7 +751,7 @@ def load(path, max_bytes=None):
     -------
     LogisticRegression, SoftmaxRegression or a CV variant
         Fitted: predictions equal the saved model's bitwise; ``summary()``, ``coef_table()``
-        and ``cov_params()`` work with ``cov_type="nonrobust"``, ``"HC0"`` and ``"HC1"``
+        and ``cov_params()`` work with ``cov_type=None``, ``"HC0"`` and ``"HC1"``
         (see :class:`StoredResults`).
 
     Raises

@@ -516,7 +516,7 @@ def avg_predictions(
     weights=None,
     offset=None,
     alpha=0.05,
-    cov_type="nonrobust",
+    cov_type=None,
     groups=None,
 ):
     r"""Average predicted probabilities :math:`\sum_i w_i P_k(x_i)` (per ``by`` group and
@@ -568,7 +568,7 @@ def avg_slopes(
     offset=None,
     eps=1e-4,
     alpha=0.05,
-    cov_type="nonrobust",
+    cov_type=None,
     groups=None,
 ):
     r"""Average slopes of the predicted probabilities in each numeric variable, through
@@ -621,7 +621,7 @@ def avg_comparisons(
     weights=None,
     offset=None,
     alpha=0.05,
-    cov_type="nonrobust",
+    cov_type=None,
     groups=None,
 ):
     r"""Average counterfactual comparisons :math:`\sum_i w_i [P_k(x_i; v = b) - P_k(x_i;
@@ -658,7 +658,7 @@ def effects_by_variable(
     at="overall",
     dummy=False,
     alpha=0.05,
-    cov_type="nonrobust",
+    cov_type=None,
     groups=None,
     variables=None,
     slope="dydx",

@@ -50,7 +50,7 @@ BLOCK_ELEMENTS = 1 << 21  # largest per-block temporary, in numbers
 
 
 def marginal_effects(
-    model, X=None, at="overall", dummy=False, alpha=0.05, cov_type="nonrobust", groups=None
+    model, X=None, at="overall", dummy=False, alpha=0.05, cov_type=None, groups=None
 ):
     r"""Marginal effects :math:`\partial P(y = k \mid x) / \partial x_j` with delta-method
     standard errors (statsmodels' ``get_margeff(method="dydx")``).
