@@ -199,3 +199,19 @@ def test_streamed_and_dask_fits_equal_in_memory(tmp_path, kind):
             np.testing.assert_allclose(b["coef"], a["coef"], rtol=1e-8)
             np.testing.assert_allclose(b["std_err"], a["std_err"], rtol=1e-8)
         assert other.nobs_ == memory.nobs_
+
+
+@pytest.mark.parametrize("kind", ["probability", "analytic"])
+def test_model_files_keep_the_weight_type_and_its_covariance(tmp_path, kind):
+    X, y, w, clusters, strata = _data()
+    design = {"clusters": clusters, "strata": strata} if kind == "probability" else {}
+    m = sl.LogisticRegression().fit(X, y, **{f"{kind}_weight": w}, **design)
+    m.save(tmp_path / "m.json")
+    loaded = sl.load(tmp_path / "m.json")
+    assert loaded.weight_type_ == kind
+    for cov_type in (None, "HC0", "HC1"):
+        pd.testing.assert_frame_equal(
+            loaded.coef_table(cov_type=cov_type), m.coef_table(cov_type=cov_type)
+        )
+    assert loaded.nobs_ == m.nobs_
+    assert str(loaded.summary()) == str(m.summary())
