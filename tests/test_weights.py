@@ -215,3 +215,79 @@ def test_model_files_keep_the_weight_type_and_its_covariance(tmp_path, kind):
         )
     assert loaded.nobs_ == m.nobs_
     assert str(loaded.summary()) == str(m.summary())
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from softlogit.product import cli
+
+    result = CliRunner().invoke(cli.main, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_cli_weight_types(tmp_path, stream):
+    X, y, w, clusters, strata = _data()
+    frame = pd.DataFrame({"x0": X[:, 0], "x1": X[:, 1], "y": y, "w": w, "c": clusters})
+    frame["s"] = strata
+    path = tmp_path / "rows.csv"
+    frame.to_csv(path, index=False)
+    flag = "--stream" if stream else "--no-stream"
+    design = [] if stream else ["--cluster", "c", "--strata", "s"]
+    out = tmp_path / "m.json"
+    text = _cli(
+        "fit",
+        path,
+        "--target",
+        "y",
+        "--features",
+        "x0,x1",
+        "--weight",
+        "w",
+        "--weight-type",
+        "probability",
+        *design,
+        flag,
+        "--out",
+        out,
+    )
+    m = sl.LogisticRegression().fit(
+        X, y, probability_weight=w, **({} if stream else {"clusters": clusters, "strata": strata})
+    )
+    loaded = sl.load(out)
+    assert loaded.weight_type_ == "probability"
+    np.testing.assert_allclose(loaded.coef_table()["std_err"], m.coef_table()["std_err"], rtol=1e-8)
+    assert "Weights:" in text and "probability" in text and "survey" in text
+    assert "Wald chi2(2)" in text
+    text = _cli("summary", out)
+    assert "survey" in text
+    analytic = _cli(
+        "fit",
+        path,
+        "--target",
+        "y",
+        "--features",
+        "x0,x1",
+        "--weight",
+        "w",
+        "--weight-type",
+        "analytic",
+        flag,
+    )
+    assert "analytic" in analytic and "LR chi2(2)" in analytic
+
+
+def test_cli_refuses_a_design_without_probability_weights(tmp_path):
+    from click.testing import CliRunner
+
+    from softlogit.product import cli
+
+    X, y, w, clusters, _ = _data(n=50)
+    frame = pd.DataFrame({"x0": X[:, 0], "x1": X[:, 1], "y": y, "w": w, "c": clusters})
+    path = tmp_path / "rows.csv"
+    frame.to_csv(path, index=False)
+    args = ["fit", str(path), "--target", "y", "--weight", "w", "--cluster", "c"]
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code != 0 and "--weight-type probability" in result.output

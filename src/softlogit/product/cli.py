@@ -34,7 +34,10 @@ from .cli_data import DataError
 MODELS = ("logistic", "softmax")
 PENALTIES = ("none", "l1", "l2", "elasticnet", "firth", "flic", "flac")
 SOLVER_NAMES = ("auto", "newton", "lbfgs", "cd", "gd", "sgd", "adam")
-COV_TYPES = ("nonrobust", "HC0", "HC1")
+COV_TYPES = ("nonrobust", "HC0", "HC1", "survey")
+#: What --weight means (--weight-type): fit's sample_weight, probability_weight or
+#: analytic_weight (see softlogit.stats.survey).
+WEIGHT_TYPES = ("frequency", "probability", "analytic")
 _CLICK_EXITS = (click.ClickException, click.exceptions.Exit, click.exceptions.Abort)
 
 
@@ -176,6 +179,36 @@ def _special_columns(target, features, weight, offset):
     return [column for _, column in special]
 
 
+def _design_columns(o, special):
+    """The --cluster and --strata columns, checked against the weight type and the other
+    columns (usage errors)."""
+    columns = [(opt, o[key]) for opt, key in (("--cluster", "cluster"), ("--strata", "strata"))]
+    columns = [(opt, col) for opt, col in columns if col]
+    if o["weight_type"] != "frequency" and not o["weight"]:
+        raise click.UsageError(f"--weight-type {o['weight_type']} needs --weight COL")
+    if columns and o["weight_type"] != "probability":
+        raise click.UsageError(f"{columns[0][0]} needs --weight-type probability")
+    if columns and o["stream"]:
+        raise click.UsageError(f"{columns[0][0]} needs the data in memory: leave out --stream")
+    for opt, col in columns:
+        if col == o["target"] or col in (o["features"] or ()) or col in special:
+            raise click.UsageError(f"{opt} {col!r} is also the target, a feature or a weight")
+    return [col for _, col in columns]
+
+
+def _typed_weights(frame, request, args):
+    """``fit`` arguments with --weight as its --weight-type, and the survey design."""
+    kind = request["weight_type"]
+    if kind == "frequency":
+        return args
+    args = dict(args)
+    args[f"{kind}_weight"] = args.pop("sample_weight")
+    for key, option in (("clusters", "cluster"), ("strata", "strata")):
+        if request[option]:
+            args[key] = frame[request[option]].to_numpy()
+    return args
+
+
 def _penalty_params(penalty, alpha, l1_ratio, cv):
     """Estimator parameters of the penalty options (a usage error when they do not fit).
     Without ``--penalty`` a plain fit has none and a cross-validated one the lasso."""
@@ -279,6 +312,7 @@ def _fit_in_memory(table, request, make):
             y = design.fit(frame)[1]
         model = make(cli_data.sorted_labels(y), {"formula": formula})
         args = _fit_arguments(frame, request["weight"], request["offset"])
+        args = _typed_weights(frame, request, args)
         return model.fit(frame, **args), (frame, None, args.get("offset"))
     table.require([target])
     columns = None if features is None else [target, *features, *special]
@@ -287,6 +321,7 @@ def _fit_in_memory(table, request, make):
     cli_data.check_labels(y, target)
     model = make(cli_data.sorted_labels(y), {})
     args = _fit_arguments(frame, request["weight"], request["offset"])
+    args = _typed_weights(frame, request, args)
     return model.fit(X, y, **args), (X, y, args.get("offset"))
 
 
@@ -305,8 +340,11 @@ def _fit_streamed(table, request, make):
     )
     model = make(cli_data.scan_labels(scan), {"verbose": 1})
     _note(f"streaming {table.n_bytes / 2**20:.1f} MiB from {table.path!r}")
+    typed = {}
+    if request["weight_type"] != "frequency":  # the scan reads --weight; say what it means
+        typed = {f"{request['weight_type']}_weight": request["weight"]}
     with contextlib.redirect_stdout(sys.stderr):  # solver iteration lines: stderr
-        return model.fit(scan)
+        return model.fit(scan, **typed)
 
 
 REPORT_EXTENSIONS = (".html", ".htm")
@@ -373,6 +411,16 @@ def _split_offset(ctx, param, value):
     "sorted; the first is fitted as a 2-class softmax against the other).",
 )
 @click.option("--weight", metavar="COL", help="Column of non-negative sample (frequency) weights.")
+@click.option(
+    "--weight-type",
+    type=click.Choice(WEIGHT_TYPES),
+    default="frequency",
+    show_default=True,
+    help="What --weight means: frequency (replicated rows), probability (survey weights: "
+    "design-based standard errors as R's svyglm) or analytic (statsmodels' var_weights).",
+)
+@click.option("--cluster", metavar="COL", help="Survey clusters (PSUs): probability weights.")
+@click.option("--strata", metavar="COL", help="Survey strata: with probability weights.")
 @_offset_option("Offset column added to the linear predictor (softmax: one, or one per class).")
 @click.option(
     "--class-weight",
@@ -408,9 +456,9 @@ def _split_offset(ctx, param, value):
 @click.option(
     "--cov-type",
     type=click.Choice(COV_TYPES),
-    default="nonrobust",
-    show_default=True,
-    help="Covariance of the printed summary.",
+    default=None,
+    help="Covariance of the printed summary (default: the weight type's own, survey for "
+    "probability weights, else nonrobust).",
 )
 @click.option("--out", type=click.Path(dir_okay=False), help="Save the model (JSON).")
 @click.option("--report", type=click.Path(dir_okay=False), help="Write an HTML report (.html).")
@@ -435,6 +483,7 @@ def fit(data, **options):
     o = options
     _check_fit_usage(o["target"], o["features"], o["formula"], o["stream"], o["cv"])
     special = _special_columns(o["target"], o["features"], o["weight"], o["offset"])
+    special += _design_columns(o, special)
     params = {
         "solver": o["solver"],
         **_penalty_params(o["penalty"], o["alpha"], o["l1_ratio"], o["cv"]),
@@ -450,6 +499,7 @@ def fit(data, **options):
     stream = o["stream"]
     if stream is None:
         stream = o["formula"] is None and o["cv"] is None and table.n_bytes > cli_data.STREAM_BYTES
+        stream = stream and not (o["cluster"] or o["strata"])  # survey designs: in memory
     choice = {k: o[k] for k in ("kind", "reference", "positive", "class_weight", "cv")}
     if o["positive"] is not None and o["reference"] is not None:
         raise click.UsageError("--positive and --reference both choose the class order: give one")
@@ -588,9 +638,9 @@ def predict(model_file, data, out, proba, ids, offset, batch_rows, force):
 @click.option(
     "--cov-type",
     type=click.Choice(COV_TYPES),
-    default="nonrobust",
-    show_default=True,
-    help="HC0/HC1: the robust covariances the model file stored at fit time.",
+    default=None,
+    help="HC0/HC1: the robust covariances the model file stored at fit time (default: the "
+    "weight type's own, survey or nonrobust).",
 )
 def summary(model_file, cov_type):
     """Print the summary of the model saved in MODEL."""

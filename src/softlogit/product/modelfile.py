@@ -45,8 +45,8 @@ from ..model.separation import SeparationResult
 from ..model.solvers import SOLVERS
 from ..selection.cv import LogisticRegressionCV, SoftmaxRegressionCV
 from ..stats.inference import small_sample_factor
-from ..stats.survey import WEIGHT_TYPES, WeightDesign
 from ..stats.results import FitResults
+from ..stats.survey import WEIGHT_TYPES, WeightDesign
 from .modelfile_values import (
     ModelFileError,
     _array_in,
