@@ -235,7 +235,7 @@ def test_cli_weight_types(tmp_path, stream):
     path = tmp_path / "rows.csv"
     frame.to_csv(path, index=False)
     flag = "--stream" if stream else "--no-stream"
-    design = [] if stream else ["--cluster", "c", "--strata", "s"]
+    design = ["--cluster", "c", "--strata", "s"]
     out = tmp_path / "m.json"
     text = _cli(
         "fit",
@@ -253,9 +253,7 @@ def test_cli_weight_types(tmp_path, stream):
         "--out",
         out,
     )
-    m = sl.LogisticRegression().fit(
-        X, y, probability_weight=w, **({} if stream else {"clusters": clusters, "strata": strata})
-    )
+    m = sl.LogisticRegression().fit(X, y, probability_weight=w, clusters=clusters, strata=strata)
     loaded = sl.load(out)
     assert loaded.weight_type_ == "probability"
     np.testing.assert_allclose(loaded.coef_table()["std_err"], m.coef_table()["std_err"], rtol=1e-8)
@@ -291,3 +289,26 @@ def test_cli_refuses_a_design_without_probability_weights(tmp_path):
     args = ["fit", str(path), "--target", "y", "--weight", "w", "--cluster", "c"]
     result = CliRunner().invoke(cli.main, args)
     assert result.exit_code != 0 and "--weight-type probability" in result.output
+
+
+@pytest.mark.parametrize("use_clusters, use_strata", [(True, True), (True, False), (False, True)])
+def test_streamed_survey_design_equals_in_memory(tmp_path, use_clusters, use_strata):
+    X, y, w, clusters, strata = _data()
+    frame = pd.DataFrame({"x0": X[:, 0], "x1": X[:, 1], "y": y, "w": w})
+    frame["c"], frame["s"] = clusters, np.array(["a", "b", "c", "d"])[strata]
+    frame.to_parquet(tmp_path / "rows.parquet", row_group_size=97)
+    design = {"clusters": clusters if use_clusters else None}
+    design["strata"] = strata if use_strata else None
+    memory = sl.LogisticRegression().fit(X, y, probability_weight=w, **design)
+    scan = sl.scan_parquet(tmp_path / "rows.parquet", "y", features=["x0", "x1"], batch_rows=89)
+    streamed = sl.LogisticRegression().fit(
+        scan,
+        probability_weight="w",
+        clusters="c" if use_clusters else None,
+        strata="s" if use_strata else None,
+    )
+    a, b = memory.coef_table(), streamed.coef_table()
+    np.testing.assert_allclose(b["coef"], a["coef"], rtol=1e-8)
+    np.testing.assert_allclose(b["std_err"], a["std_err"], rtol=1e-8)
+    assert streamed.nobs_ == memory.nobs_
+    assert "clusters" in str(streamed.summary()) or not use_clusters

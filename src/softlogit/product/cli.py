@@ -188,8 +188,8 @@ def _design_columns(o, special):
         raise click.UsageError(f"--weight-type {o['weight_type']} needs --weight COL")
     if columns and o["weight_type"] != "probability":
         raise click.UsageError(f"{columns[0][0]} needs --weight-type probability")
-    if columns and o["stream"]:
-        raise click.UsageError(f"{columns[0][0]} needs the data in memory: leave out --stream")
+    if columns and o["stream"] and not o["features"]:
+        raise click.UsageError(f"{columns[0][0]} with --stream needs --features")
     for opt, col in columns:
         if col == o["target"] or col in (o["features"] or ()) or col in special:
             raise click.UsageError(f"{opt} {col!r} is also the target, a feature or a weight")
@@ -343,6 +343,7 @@ def _fit_streamed(table, request, make):
     typed = {}
     if request["weight_type"] != "frequency":  # the scan reads --weight; say what it means
         typed = {f"{request['weight_type']}_weight": request["weight"]}
+        typed.update({k: request[o] for k, o in (("clusters", "cluster"), ("strata", "strata"))})
     with contextlib.redirect_stdout(sys.stderr):  # solver iteration lines: stderr
         return model.fit(scan, **typed)
 
@@ -499,7 +500,7 @@ def fit(data, **options):
     stream = o["stream"]
     if stream is None:
         stream = o["formula"] is None and o["cv"] is None and table.n_bytes > cli_data.STREAM_BYTES
-        stream = stream and not (o["cluster"] or o["strata"])  # survey designs: in memory
+        stream = stream and (o["features"] or not (o["cluster"] or o["strata"]))
     choice = {k: o[k] for k in ("kind", "reference", "positive", "class_weight", "cv")}
     if o["positive"] is not None and o["reference"] is not None:
         raise click.UsageError("--positive and --reference both choose the class order: give one")

@@ -73,7 +73,10 @@ class WeightDesign:
     psu_stratum : ndarray of int or None
         Per PSU (or per row when ``psu`` is None), its stratum code; None: one stratum.
     has_clusters, has_strata : bool
-        Whether ``clusters=`` and ``strata=`` were given (for the summary).
+        Whether ``clusters=`` and ``strata=`` were given.
+    labelled : bool
+        The design travels with the chunks as labels (``chunk.groups``, a record array
+        with fields ``stratum`` and ``psu``: streamed scans) instead of ``psu`` codes.
     """
 
     weight_type: str = "frequency"
@@ -81,6 +84,7 @@ class WeightDesign:
     psu_stratum: np.ndarray | None = None
     has_clusters: bool = False
     has_strata: bool = False
+    labelled: bool = False
 
     @property
     def default_cov_type(self):
@@ -228,6 +232,8 @@ def _psu_totals(objective, theta, psu, n_psu):
 def survey_meat(objective, theta, design):
     """The stratified between-PSU meat of ``cov_type="survey"`` (see the module docstring),
     in centred coordinates."""
+    if design.labelled:
+        return _labelled_meat(objective, theta, design.has_clusters)
     if design.psu is None:
         outer, total, count = _rows_as_psus(objective, theta, design.psu_stratum)
         meat = np.zeros(outer.shape[1:])
@@ -283,20 +289,29 @@ def external_weights(X, sample_weight, probability_weight, analytic_weight, clus
     WeightDesign)``. A ``scan_parquet``/``scan_csv`` scan takes the weight column's name
     (the scan's own ``weight=`` column, or another column that is not a feature); Dask
     arrays take a Dask array. Clusters and strata need in-memory data."""
-    if clusters is not None or strata is not None:
+    from ..data.stream import TableScan
+
+    has_design = clusters is not None or strata is not None
+    if has_design and not isinstance(X, TableScan):
         raise ValueError(
-            "clusters= and strata= need in-memory data for now; for streamed or Dask data "
-            "probability weights treat every row as a PSU of one stratum"
+            "clusters= and strata= need in-memory data or a scan_parquet/scan_csv scan "
+            "(column names); Dask fits treat every row as a PSU of one stratum"
         )
     weight, design = resolve_weights(
         None, sample_weight, probability_weight, analytic_weight, clusters, strata
     )
     if design.weight_type == "frequency":
         return X, sample_weight, design
-    from ..data.stream import TableScan
-
     if isinstance(X, TableScan):
-        return _scan_with_weight(X, weight, design.weight_type), None, design
+        X = _scan_with_weight(X, weight, design.weight_type)
+        if has_design:
+            from ..data.survey_scan import with_design
+
+            X = with_design(X, strata, clusters)
+            design = WeightDesign(
+                "probability", None, None, clusters is not None, strata is not None, labelled=True
+            )
+        return X, None, design
     if isinstance(weight, str):
         raise ValueError(
             f"{design.weight_type}_weight={weight!r} names a column: that needs a scan_parquet/"
@@ -328,3 +343,59 @@ def _scan_with_weight(scan, column, weight_type):
     new.weight = column
     new._check_columns(new.files.names, [new.target, column, *new.offset])
     return new
+
+
+class KeyedSums:
+    """A summary that adds: arrays keyed by labels (``+`` adds those with equal keys)."""
+
+    def __init__(self, sums):
+        self.sums = sums
+
+    def __add__(self, other):
+        out = dict(self.sums)
+        for key, value in other.sums.items():
+            out[key] = out[key] + value if key in out else value
+        return KeyedSums(out)
+
+
+def _labelled_meat(objective, theta, has_clusters):
+    """:func:`survey_meat` from design labels in the chunks: per PSU its score total, or
+    (rows as PSUs) per stratum ``[sum u u^T, sum u, rows]``, in one pass."""
+
+    def keyed(chunk):
+        S = _scores(objective, theta, chunk) * chunk.weight[:, None]
+        groups = chunk.groups if has_clusters else chunk.groups["stratum"]
+        keys, inv = np.unique(groups, return_inverse=True)
+        inv = inv.ravel()
+        out = {}
+        for i, key in enumerate(keys.tolist()):
+            Si = S[inv == i]
+            if has_clusters:
+                out[tuple(key)] = Si.sum(axis=0)
+            else:
+                out[key] = np.concatenate([(Si.T @ Si).ravel(), Si.sum(axis=0), [len(Si)]])
+        return (KeyedSums(out),)
+
+    sums = objective.source.reduce(keyed)[0].sums
+    d = objective.m * objective.q
+    meat = np.zeros((d, d))
+    if not has_clusters:
+        for packed in sums.values():
+            outer, total, n_h = packed[: d * d].reshape(d, d), packed[d * d : -1], packed[-1]
+            _need_two(n_h)
+            meat += n_h / (n_h - 1) * (outer - np.outer(total, total) / n_h)
+        return meat
+    for h in {key[0] for key in sums}:
+        U = np.array([v for key, v in sums.items() if key[0] == h])
+        _need_two(U.shape[0])
+        U = U - U.mean(axis=0)
+        meat += U.shape[0] / (U.shape[0] - 1) * (U.T @ U)
+    return meat
+
+
+def _need_two(n_h):
+    if n_h < 2:
+        raise ValueError(
+            "strata: a stratum has only one PSU; the design-based variance needs at least 2 "
+            "PSUs per stratum (as survey's lonely.psu='fail')"
+        )
