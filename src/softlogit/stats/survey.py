@@ -35,7 +35,9 @@ say about the sampling, hence in the standard errors, ``nobs`` and the valid tes
     ``options(survey.lonely.psu="fail")``). It does not change when the weights are
     multiplied by a constant. ``nobs`` counts rows with positive weight; there is no
     likelihood, so no likelihood-ratio test, AIC or BIC (NaN, as ``svyglm`` gives none):
-    use the Wald test (:meth:`wald_test`, survey's ``regTermTest``). softlogit's p-values
+    use the Wald test (:meth:`wald_test`, survey's ``regTermTest``). Streamed scans read
+    the design from columns (:mod:`softlogit.data.survey_scan`: one score total per PSU is
+    kept); Dask fits treat every row as a PSU of one stratum. softlogit's p-values
     and intervals use the normal distribution where ``svyglm``'s summary uses a t with the
     design's degrees of freedom; the standard errors are the same.
 """
