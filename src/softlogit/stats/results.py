@@ -32,7 +32,12 @@ from .inference import (
 )
 from .survey import FREQUENCY, survey_meat, weighted_hc_meat
 
-__all__ = ["FitResults"]
+__all__ = ["INFORMATION", "FitResults"]
+
+#: The ``cov_type`` of internal uses of the inverse information (hat values, influence
+#: measures) that hold under every weight type; users ask for ``"nonrobust"``, which
+#: probability weights refuse.
+INFORMATION = "_information"
 
 TABLE_COLUMNS = ["coef", "std_err", "z", "p_value", "ci_low", "ci_high"]
 
@@ -86,6 +91,8 @@ class FitResults:
         """``cov_type``, or the weight type's own for None; ``"nonrobust"`` is refused under
         probability weights and ``"survey"`` needs them."""
         cov_type = self.default_cov_type if cov_type is None else cov_type
+        if cov_type == INFORMATION:  # hat values, influence: A^-1 whatever the weights
+            return "nonrobust"
         if cov_type not in COV_TYPES:
             raise ValueError(f"cov_type={cov_type!r} is not one of {COV_TYPES}")
         if cov_type == "nonrobust" and self.weight_type == "probability":
