@@ -4,6 +4,8 @@ covariance (streamed and Dask fits equal to the in-memory ones)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -97,22 +99,27 @@ def test_softmax_probability_weights_are_scale_invariant_and_match_binary():
     )
 
 
-def _statsmodels_glm(X, y, w, cov_type):
+def _statsmodels_glm(X, y, w, cov_type, groups=None):
     sm = pytest.importorskip("statsmodels.api")
     exog = sm.add_constant(X)
-    return sm.GLM(y, exog, family=sm.families.Binomial(), var_weights=w).fit(cov_type=cov_type)
+    glm = sm.GLM(y, exog, family=sm.families.Binomial(), var_weights=w)
+    kwds = {} if groups is None else {"cov_kwds": {"groups": groups}}
+    with warnings.catch_warnings():  # "cov_type not fully supported with var_weights"
+        warnings.simplefilter("ignore")
+        return glm.fit(cov_type=cov_type, **kwds)
 
 
-@pytest.mark.parametrize("cov_type", ["nonrobust", "HC0", "HC1"])
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC0", "HC1", "cluster"])
 def test_analytic_weights_match_statsmodels_var_weights(cov_type):
-    X, y, w, _, _ = _data()
+    X, y, w, clusters, _ = _data()
+    groups = clusters if cov_type == "cluster" else None
     # statsmodels' GLM gives HC0's sandwich for "HC1" too (no correction outside OLS):
     # softlogit's HC1 is HC0 times n / (n - k) with n rows, OLS's definition
-    ref = _statsmodels_glm(X, y, w, "HC0" if cov_type == "HC1" else cov_type)
+    ref = _statsmodels_glm(X, y, w, "HC0" if cov_type == "HC1" else cov_type, groups)
     n, k = X.shape[0], X.shape[1] + 1
     factor = np.sqrt(n / (n - k)) if cov_type == "HC1" else 1.0
     m = sl.LogisticRegression().fit(X, y, analytic_weight=w)
-    table = m.coef_table(cov_type=cov_type)
+    table = m.coef_table(cov_type=cov_type, groups=groups)
     np.testing.assert_allclose(table["coef"], ref.params, rtol=RTOL)
     np.testing.assert_allclose(table["std_err"], factor * ref.bse, rtol=RTOL)
     assert m.weight_type_ == "analytic"
