@@ -299,7 +299,7 @@ def test_cli_refuses_a_design_without_probability_weights(tmp_path):
 
 
 @pytest.mark.parametrize("use_clusters, use_strata", [(True, True), (True, False), (False, True)])
-def test_streamed_survey_design_equals_in_memory(tmp_path, use_clusters, use_strata):
+def test_streamed_and_dask_survey_designs_equal_in_memory(tmp_path, use_clusters, use_strata):
     X, y, w, clusters, strata = _data()
     frame = pd.DataFrame({"x0": X[:, 0], "x1": X[:, 1], "y": y, "w": w})
     frame["c"], frame["s"] = clusters, np.array(["a", "b", "c", "d"])[strata]
@@ -314,8 +314,18 @@ def test_streamed_survey_design_equals_in_memory(tmp_path, use_clusters, use_str
         clusters="c" if use_clusters else None,
         strata="s" if use_strata else None,
     )
-    a, b = memory.coef_table(), streamed.coef_table()
-    np.testing.assert_allclose(b["coef"], a["coef"], rtol=1e-8)
-    np.testing.assert_allclose(b["std_err"], a["std_err"], rtol=1e-8)
-    assert streamed.nobs_ == memory.nobs_
-    assert "clusters" in str(streamed.summary()) or not use_clusters
+    da = pytest.importorskip("dask.array")
+    on_dask = sl.LogisticRegression().fit(
+        da.from_array(X, chunks=113),
+        da.from_array(y, chunks=113),
+        probability_weight=da.from_array(w, chunks=113),
+        clusters=da.from_array(clusters, chunks=113) if use_clusters else None,
+        strata=da.from_array(frame["s"].to_numpy(), chunks=113) if use_strata else None,
+    )
+    a = memory.coef_table()
+    for other in (streamed, on_dask):
+        b = other.coef_table()
+        np.testing.assert_allclose(b["coef"], a["coef"], rtol=1e-8)
+        np.testing.assert_allclose(b["std_err"], a["std_err"], rtol=1e-8)
+        assert other.nobs_ == memory.nobs_
+        assert "clusters" in str(other.summary()) or not use_clusters

@@ -338,7 +338,8 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
             covariances that square the weights. One weight type per fit.
         clusters, strata : array-like of shape (n,), optional
             With ``probability_weight``: the primary sampling unit (cluster) and stratum
-            of each row (``svydesign(ids=, strata=, nest=TRUE)``); in-memory data only.
+            of each row (``svydesign(ids=, strata=, nest=TRUE)``): arrays, column names
+            of a scan, or Dask arrays.
 
         Returns
         -------
@@ -348,8 +349,8 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         old = self._snapshot()
         fitted = {"response_name_": _response_name(X, y)}
         if is_external(X):
-            X, sample_weight, weights = external_weights(
-                X, sample_weight, probability_weight, analytic_weight, clusters, strata
+            X, y, sample_weight, offset, weights = external_weights(
+                X, y, sample_weight, offset, probability_weight, analytic_weight, clusters, strata
             )
             spec, design = self._external_spec(X, y, sample_weight, offset)
         else:

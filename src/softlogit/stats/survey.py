@@ -36,8 +36,8 @@ say about the sampling, hence in the standard errors, ``nobs`` and the valid tes
     multiplied by a constant. ``nobs`` counts rows with positive weight; there is no
     likelihood, so no likelihood-ratio test, AIC or BIC (NaN, as ``svyglm`` gives none):
     use the Wald test (:meth:`wald_test`, survey's ``regTermTest``). Streamed scans read
-    the design from columns (:mod:`softlogit.data.survey_scan`: one score total per PSU is
-    kept); Dask fits treat every row as a PSU of one stratum. softlogit's p-values
+    the design from columns (:mod:`softlogit.data.survey_scan`), Dask fits from Dask arrays
+    (:mod:`softlogit.data.survey_dask`): one score total per PSU is kept. softlogit's p-values
     and intervals use the normal distribution where ``svyglm``'s summary uses a t with the
     design's degrees of freedom; the standard errors are the same.
 """
@@ -286,40 +286,45 @@ def weights_header(model, header, cov_type, groups=None):
     return rows, notes
 
 
-def external_weights(X, sample_weight, probability_weight, analytic_weight, clusters, strata):
-    """The streamed or Dask data of a fit with typed weights: ``(X, sample_weight,
-    WeightDesign)``. A ``scan_parquet``/``scan_csv`` scan takes the weight column's name
-    (the scan's own ``weight=`` column, or another column that is not a feature); Dask
-    arrays take a Dask array. Clusters and strata need in-memory data."""
+def external_weights(
+    X, y, sample_weight, offset, probability_weight, analytic_weight, clusters, strata
+):
+    """The streamed or Dask data of a fit with typed weights: ``(X, y, sample_weight,
+    offset, WeightDesign)`` for ``_external_spec``. A ``scan_parquet``/``scan_csv`` scan
+    takes column names (the weight column: the scan's own ``weight=`` or another column
+    that is not a feature; ``clusters``, ``strata``); Dask arrays take Dask arrays."""
+    from ..data.dask_source import DaskData
     from ..data.stream import TableScan
 
     has_design = clusters is not None or strata is not None
-    if has_design and not isinstance(X, TableScan):
-        raise ValueError(
-            "clusters= and strata= need in-memory data or a scan_parquet/scan_csv scan "
-            "(column names); Dask fits treat every row as a PSU of one stratum"
-        )
     weight, design = resolve_weights(
         None, sample_weight, probability_weight, analytic_weight, clusters, strata
     )
     if design.weight_type == "frequency":
-        return X, sample_weight, design
+        return X, y, sample_weight, offset, design
     if isinstance(X, TableScan):
-        X = _scan_with_weight(X, weight, design.weight_type)
+        X, weight = _scan_with_weight(X, weight, design.weight_type), None  # read by the scan
         if has_design:
             from ..data.survey_scan import with_design
 
             X = with_design(X, strata, clusters)
-            design = WeightDesign(
-                "probability", None, None, clusters is not None, strata is not None, labelled=True
-            )
-        return X, None, design
-    if isinstance(weight, str):
+    elif isinstance(weight, str) or isinstance(X, DaskData):
         raise ValueError(
-            f"{design.weight_type}_weight={weight!r} names a column: that needs a scan_parquet/"
-            "scan_csv scan; pass an array with Dask data"
+            f"{design.weight_type}_weight= with Dask data is an array of weights (pass X and "
+            "y as Dask arrays or frames); a column name needs a scan_parquet/scan_csv scan"
         )
-    return X, weight, design
+    elif has_design:
+        from ..data.survey_dask import DesignDaskData
+
+        X = DesignDaskData(X, y, weight, offset, strata, clusters).persist()
+        y = weight = offset = None
+    else:
+        return X, y, weight, offset, design
+    if has_design:
+        design = WeightDesign(
+            "probability", None, None, clusters is not None, strata is not None, labelled=True
+        )
+    return X, y, weight, offset, design
 
 
 def _scan_with_weight(scan, column, weight_type):
