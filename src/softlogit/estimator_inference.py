@@ -61,9 +61,12 @@ class Inference:
         ----------
         alpha : float
             Intervals have coverage ``1 - alpha``.
-        cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
+        cov_type : {None, "nonrobust", "HC0", "HC1", "cluster", "survey"}
             Inverse Fisher information or a sandwich estimator (see
-            :mod:`softlogit.stats.inference` for the conventions).
+            :mod:`softlogit.stats.inference` for the conventions); ``"survey"``: the
+            design-based covariance of probability weights (:mod:`softlogit.stats.survey`).
+            None (the default of every inference method): the weight type's own,
+            ``"survey"`` under probability weights, else ``"nonrobust"``.
         groups : array-like of shape (n,), optional
             Cluster labels of the training rows, with ``cov_type="cluster"``.
         ci : {"wald", "profile"}

@@ -542,7 +542,7 @@ def avg_predictions(
         The rows' offset, required when the model was fitted with one.
     alpha : float
         Intervals have coverage ``1 - alpha``.
-    cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
+    cov_type : {None, "nonrobust", "HC0", "HC1", "cluster", "survey"}
     groups : array-like of shape (n_train,), optional
         Cluster labels of the training rows, with ``cov_type="cluster"``.
 

@@ -77,8 +77,9 @@ def marginal_effects(
         then averaged) or at their means (``"mean"``).
     alpha : float
         Intervals have coverage ``1 - alpha``.
-    cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
-        Covariance :math:`V` of the estimates used in :math:`J V J^T`.
+    cov_type : {None, "nonrobust", "HC0", "HC1", "cluster", "survey"}
+        Covariance :math:`V` of the estimates used in :math:`J V J^T` (None: the weight
+        type's own, see :meth:`FitResults.resolve_cov_type`).
     groups : array-like of shape (n_train,), optional
         Cluster labels of the training rows, with ``cov_type="cluster"``.
 

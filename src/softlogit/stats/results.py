@@ -127,9 +127,9 @@ class FitResults:
         number of rows with positive weight (one more pass for streamed data)."""
         if self.weight_type == "frequency":
             return self._objective.total_weight
-        if "_rows" not in self.__dict__.get("_counted", {}):
-            self.__dict__.setdefault("_counted", {})["_rows"] = _positive_rows(self._objective)
-        return self._counted["_rows"]
+        if getattr(self, "_rows_counted", None) is None:
+            self._rows_counted = _positive_rows(self._objective)
+        return self._rows_counted
 
     @property
     def k_params(self):
