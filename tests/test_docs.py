@@ -38,6 +38,7 @@ CHAPTERS = [
     "positive-class.md",
     "counts.md",
     "formulas-at-scale.md",
+    "weights.md",
 ]
 CLI_CHAPTER = DOCS / "cli.md"  # its bash blocks run in one folder
 

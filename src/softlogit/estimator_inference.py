@@ -55,16 +55,19 @@ class Inference:
             )
         return model.results_
 
-    def coef_table(self, alpha=0.05, cov_type="nonrobust", groups=None, ci="wald"):
+    def coef_table(self, alpha=0.05, cov_type=None, groups=None, ci="wald"):
         """Coefficient table: ``coef, std_err, z, p_value, ci_low, ci_high`` (a DataFrame).
 
         Parameters
         ----------
         alpha : float
             Intervals have coverage ``1 - alpha``.
-        cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
+        cov_type : {None, "nonrobust", "HC0", "HC1", "cluster", "survey"}
             Inverse Fisher information or a sandwich estimator (see
-            :mod:`softlogit.stats.inference` for the conventions).
+            :mod:`softlogit.stats.inference` for the conventions); ``"survey"``: the
+            design-based covariance of probability weights (:mod:`softlogit.stats.survey`).
+            None (the default of every inference method): the weight type's own,
+            ``"survey"`` under probability weights, else ``"nonrobust"``.
         groups : array-like of shape (n,), optional
             Cluster labels of the training rows, with ``cov_type="cluster"``.
         ci : {"wald", "profile"}
@@ -75,11 +78,11 @@ class Inference:
         table = self._inference().coef_table(alpha, cov_type, groups)
         return label_table(self._with_interval(table, ci, alpha), self)
 
-    def cov_params(self, cov_type="nonrobust", groups=None):
+    def cov_params(self, cov_type=None, groups=None):
         """Covariance matrix of the estimates over the rows of :meth:`coef_table`."""
         return self._inference().cov_params(cov_type, groups)
 
-    def wald_test(self, hypotheses, cov_type="nonrobust", groups=None):
+    def wald_test(self, hypotheses, cov_type=None, groups=None):
         """Wald chi-squared test of linear hypotheses such as ``"gpa = 0, gre = 0"``.
 
         Parameters
@@ -106,7 +109,7 @@ class Inference:
     def summary(
         self,
         alpha=0.05,
-        cov_type="nonrobust",
+        cov_type=None,
         groups=None,
         signif_stars=None,
         goodness_of_fit=False,
@@ -183,6 +186,12 @@ class Inference:
 
         model = self._snapshot()
         results = model._inference(allow_symmetric=True)
+        if results.weight_type == "probability":
+            raise ValueError(
+                "no analysis of deviance under probability (survey) weights: the weighted "
+                "log-likelihood is not a likelihood, so LR and score tests do not hold. Test "
+                "terms with the design-based Wald test, model.wald_test('x1 = 0, x2 = 0')"
+            )
         terms = model_terms(getattr(model, "_formula", None), results.terms)
         return TermTests(results, terms).table(test, type)
 
@@ -368,7 +377,7 @@ class Inference:
         return model_delong_test(model, other, X, y, sample_weight, offset, offset_b)
 
     # ---- issue 13: profile-likelihood confidence intervals
-    def conf_int(self, alpha=0.05, method="wald", cov_type="nonrobust", groups=None, terms=None):
+    def conf_int(self, alpha=0.05, method="wald", cov_type=None, groups=None, terms=None):
         r"""Confidence intervals of the coefficients: ``ci_low, ci_high`` over the rows of
         :meth:`coef_table`.
 
@@ -422,7 +431,7 @@ class Inference:
         at="overall",
         dummy=False,
         alpha=0.05,
-        cov_type="nonrobust",
+        cov_type=None,
         groups=None,
         *,
         kind="variable",

@@ -62,6 +62,7 @@ from .params import (
 from .prediction import Prediction
 from .stats.modelled import label_table, shown_label
 from .stats.profile import rebased_results
+from .stats.survey import external_weights, resolve_weights
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
@@ -372,7 +373,19 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
 
     # ----------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None, offset=None, trials=None):
+    def fit(
+        self,
+        X,
+        y=None,
+        sample_weight=None,
+        offset=None,
+        *,
+        probability_weight=None,
+        analytic_weight=None,
+        clusters=None,
+        strata=None,
+        trials=None,
+    ):
         """Fit by maximum likelihood (or penalised likelihood).
 
         Every parameter is validated first (``_parameter_constraints``; an
@@ -398,6 +411,21 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         offset : array-like of shape (n,) or (n, K), optional
             Known part of the linear predictor, added before the inverse link. A model
             fitted with one (``has_offset_``) needs the offset of new rows to predict.
+        probability_weight : array-like of shape (n,), optional
+            Survey (sampling) weights, the inverse inclusion probabilities: the estimate of
+            ``sample_weight``, with design-based standard errors (``cov_type="survey"``,
+            the default of every inference method, as R's ``survey::svyglm``), ``nobs_``
+            counting rows, and no likelihood-ratio test, AIC or BIC. For a
+            ``scan_parquet``/``scan_csv`` scan: the weight column's name. See
+            :mod:`softlogit.stats.survey`.
+        analytic_weight : array-like of shape (n,), optional
+            Inverse-variance weights (statsmodels' ``var_weights``): the estimate and
+            nonrobust covariance of ``sample_weight``, ``nobs_`` counting rows and robust
+            covariances that square the weights. One weight type per fit.
+        clusters, strata : array-like of shape (n,), optional
+            With ``probability_weight``: the primary sampling unit (cluster) and stratum
+            of each row (``svydesign(ids=, strata=, nest=TRUE)``): arrays, column names
+            of a scan, or Dask arrays.
         trials : array-like of shape (n,), optional
             LogisticRegression: trials per row; ``y`` is then the proportion of successes
             (R's ``glm(y ~ x, binomial, weights = trials)``). A counts response (``y`` of
@@ -420,22 +448,31 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
                     "trials= needs in-memory data: for a scan pass scan_parquet(..., "
                     "trials=column); on Dask pass y as the two columns [successes, failures]"
                 )
+            X, y, sample_weight, offset, weights = external_weights(
+                X, y, sample_weight, offset, probability_weight, analytic_weight, clusters, strata
+            )
             spec, design = self._external_spec(X, y, sample_weight, offset)
             given_offset = design.pop(FORMULA_OFFSET, None)
         else:
             X, y, design = self._fit_design(X, y)
             offset = _add_offsets(offset, design.pop(FORMULA_OFFSET, None))
+            sample_weight, weights = resolve_weights(
+                X.shape[0], sample_weight, probability_weight, analytic_weight, clusters, strata
+            )
             if trials is not None or is_counts_response(y):
                 spec = self._counts_spec(X, y, trials, sample_weight, offset, design)
             else:
                 spec = self._spec(X, y, sample_weight, offset, fitted=design)
+        _check_weights_penalty(self.penalty, weights)
+        if spec.counts is not None:
+            _check_counts_weights(weights)
         fitted.update(design)
         if self.formula is not None:
             fitted["response_name_"] = design["_formula"].response
         spec.options = self._options(solver_for(spec))
         out = fit_model(spec, theta0=old._warm_start_theta(spec))
         fitted.update(self._fitted_attributes(spec, out))
-        fitted.update(self._result_attributes(spec, out))
+        fitted.update(self._result_attributes(spec, out, weights))
         if self.formula is not None and fitted["_formula"].has_offset:
             fitted["has_offset_"] = bool(given_offset)  # offset(...) terms come with the rows
         self._publish(fitted)
@@ -502,6 +539,23 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         return tags
 
 
+def _check_counts_weights(weights):
+    """A counts response takes frequency weights only (its grouped-scale statistics and
+    its sandwich per counts row are those of frequency weights)."""
+    if weights.weight_type != "frequency":
+        raise ValueError(
+            f"{weights.weight_type} weights with a counts response are not supported: pass "
+            "frequency weights (sample_weight), or expand the counts to rows"
+        )
+
+
+def _check_weights_penalty(penalty, weights):
+    """Firth-type fits keep their own covariance: frequency weights only."""
+    if penalty in ("firth", "flic", "flac") and weights.weight_type != "frequency":
+        raise ValueError(
+            f"penalty={penalty!r} takes frequency weights (sample_weight) only, not "
+            f"{weights.weight_type} weights"
+        )
 def _add_offsets(offset, terms):
     """The ``offset=`` passed plus the sum of a formula's ``offset(...)`` terms (either may
     be None); an (n, K) offset gets the terms in every column."""
@@ -649,7 +703,13 @@ class LogisticRegression(_LinearClassifier):
         intercept-only model and its chi-squared p-value on ``df_model_`` degrees of freedom.
     df_model_, df_resid_, nobs_ : int, float, float
         Parameters other than the intercepts; ``nobs_ - k``; the sum of the (frequency)
-        weights.
+        weights, or the rows with positive weight under probability and analytic weights.
+    weight_type_ : {"frequency", "probability", "analytic"}
+        What the fit's weights meant (``sample_weight``, ``probability_weight`` or
+        ``analytic_weight``; see :mod:`softlogit.stats.survey`). It sets the covariance
+        that ``cov_type=None`` (the default of every inference method) means:
+        ``"survey"`` under probability weights, else ``"nonrobust"``; under probability
+        weights ``lr_stat_``, ``lr_pvalue_``, ``aic_`` and ``bic_`` are NaN.
     results_ : FitResults
         The inference object (:class:`softlogit.stats.results.FitResults`) behind
         ``coef_table``, ``cov_params``, ``wald_test`` and ``predict_proba(return_ci=True)``.
@@ -738,7 +798,7 @@ class LogisticRegression(_LinearClassifier):
         self._check_binary(classes)
         return positive_order(classes, self.positive_class)
 
-    def odds_ratios(self, alpha=0.05, cov_type="nonrobust", groups=None, ci="wald"):
+    def odds_ratios(self, alpha=0.05, cov_type=None, groups=None, ci="wald"):
         """``exp(coef)`` (column ``odds_ratio``) with the p-values and the exponentiated
         interval ends: odds ratios per unit change; ``ci="profile"``: the exponentiated
         profile-likelihood intervals (see :meth:`conf_int`)."""
@@ -774,7 +834,8 @@ class SoftmaxRegression(_LinearClassifier):
         The reference class used.
     feature_names_in_, n_features_in_, response_name_, n_iter_, converged_, loss_curve_, \
     solver_, aliased_, separation_, loglike_, null_loglike_, deviance_, aic_, bic_, \
-    pseudo_r2_, lr_stat_, lr_pvalue_, df_model_, df_resid_, nobs_, results_, has_offset_
+    pseudo_r2_, lr_stat_, lr_pvalue_, df_model_, df_resid_, nobs_, results_, has_offset_, \
+    weight_type_
         As for :class:`LogisticRegression` (``null_loglike_``: the model with one intercept
         per class; ``coef_table`` rows are ``(class, term)`` pairs).
 
@@ -862,9 +923,7 @@ class SoftmaxRegression(_LinearClassifier):
         fitted["reference_"] = None if ref is None else spec.classes[ref]
         return fitted
 
-    def relative_risk_ratios(
-        self, alpha=0.05, cov_type="nonrobust", groups=None, base=None, ci="wald"
-    ):
+    def relative_risk_ratios(self, alpha=0.05, cov_type=None, groups=None, base=None, ci="wald"):
         """Relative-risk ratios ``exp(coef)`` against a base class (column ``rrr``) with the
         p-values and the exponentiated interval ends.
 

@@ -81,8 +81,10 @@ class FittedState:
             "_train_state": out.state,
         }
 
-    def _result_attributes(self, spec, out):
-        """The inference object and its fit statistics, as attributes."""
+    def _result_attributes(self, spec, out, weights=None):
+        """The inference object and its fit statistics, as attributes; ``weights``: what
+        the weights mean (a :class:`~softlogit.stats.survey.WeightDesign`, default
+        frequency)."""
         objective, theta = out.objective, out.theta
         if spec.reference is None:
             # statistics from the equivalent reference-0 fit: the solver's own when it was
@@ -96,7 +98,7 @@ class FittedState:
         rows = None if self._binary_only else list(np.delete(spec.classes, spec.reference or 0))
         args = (objective, theta, free.ravel(), spec.feature_names, rows, null_loglike(spec))
         r = (
-            FitResults(*args)
+            FitResults(*args, weights=weights)
             if out.covariance is None
             else CorrectedFitResults(*args, out.covariance)
         )
@@ -105,7 +107,7 @@ class FittedState:
             scale, origin, n_input = spec.counts
             r.set_counts_units(origin, scale.n_rows, n_input)
             stats.update(grouped_statistics(r, scale))
-        return {"results_": r, **stats}
+        return {"results_": r, "weight_type_": r.weight_type, **stats}
 
     def _warm_start_theta(self, spec):
         """The stored solution as a start, when ``warm_start`` is on and the layouts match."""

@@ -79,7 +79,7 @@ class Prediction:
     def _full(self, eta):
         return self._family.full_logits(eta)
 
-    def predict_proba(self, X, offset=None, return_ci=False, alpha=0.05, cov_type="nonrobust"):
+    def predict_proba(self, X, offset=None, return_ci=False, alpha=0.05, cov_type=None):
         """Class probabilities (n, K): sigmoid (binary) or softmax of the linear predictor.
 
         Parameters

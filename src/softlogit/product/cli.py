@@ -34,7 +34,10 @@ from .cli_data import DataError
 MODELS = ("logistic", "softmax")
 PENALTIES = ("none", "l1", "l2", "elasticnet", "firth", "flic", "flac")
 SOLVER_NAMES = ("auto", "newton", "lbfgs", "cd", "gd", "sgd", "adam")
-COV_TYPES = ("nonrobust", "HC0", "HC1")
+COV_TYPES = ("nonrobust", "HC0", "HC1", "survey")
+#: What --weight means (--weight-type): fit's sample_weight, probability_weight or
+#: analytic_weight (see softlogit.stats.survey).
+WEIGHT_TYPES = ("frequency", "probability", "analytic")
 _CLICK_EXITS = (click.ClickException, click.exceptions.Exit, click.exceptions.Abort)
 
 
@@ -172,6 +175,36 @@ def _special_columns(target, features, weight, offset):
     return [column for _, column in special]
 
 
+def _design_columns(o, special):
+    """The --cluster and --strata columns, checked against the weight type and the other
+    columns (usage errors)."""
+    columns = [(opt, o[key]) for opt, key in (("--cluster", "cluster"), ("--strata", "strata"))]
+    columns = [(opt, col) for opt, col in columns if col]
+    if o["weight_type"] != "frequency" and not o["weight"]:
+        raise click.UsageError(f"--weight-type {o['weight_type']} needs --weight COL")
+    if columns and o["weight_type"] != "probability":
+        raise click.UsageError(f"{columns[0][0]} needs --weight-type probability")
+    if columns and o["stream"] and not o["features"]:
+        raise click.UsageError(f"{columns[0][0]} with --stream needs --features")
+    for opt, col in columns:
+        if col == o["target"] or col in (o["features"] or ()) or col in special:
+            raise click.UsageError(f"{opt} {col!r} is also the target, a feature or a weight")
+    return [col for _, col in columns]
+
+
+def _typed_weights(frame, request, args):
+    """``fit`` arguments with --weight as its --weight-type, and the survey design."""
+    kind = request["weight_type"]
+    if kind == "frequency":
+        return args
+    args = dict(args)
+    args[f"{kind}_weight"] = args.pop("sample_weight")
+    for key, option in (("clusters", "cluster"), ("strata", "strata")):
+        if request[option]:
+            args[key] = frame[request[option]].to_numpy()
+    return args
+
+
 def _penalty_params(penalty, alpha, l1_ratio, cv):
     """Estimator parameters of the penalty options (a usage error when they do not fit).
     Without ``--penalty`` a plain fit has none and a cross-validated one the lasso."""
@@ -289,6 +322,7 @@ def _fit_in_memory(table, request, make):
             y = design.fit(frame)[1]
         model = make(cli_data.sorted_labels(y), {"formula": formula})
         args = _fit_arguments(frame, request["weight"], request["offset"])
+        args = _typed_weights(frame, request, args)
         return model.fit(frame, **args), (frame, None, args.get("offset"))
     table.require([target])
     columns = None if features is None else [target, *features, *special]
@@ -297,6 +331,7 @@ def _fit_in_memory(table, request, make):
     cli_data.check_labels(y, target)
     model = make(cli_data.sorted_labels(y), {})
     args = _fit_arguments(frame, request["weight"], request["offset"])
+    args = _typed_weights(frame, request, args)
     return model.fit(X, y, **args), (X, y, args.get("offset"))
 
 
@@ -316,8 +351,12 @@ def _fit_streamed(table, request, make):
     extra = {"verbose": 1} if formula is None else {"verbose": 1, "formula": formula}
     model = make(cli_data.scan_labels(scan), extra)
     _note(f"streaming {table.n_bytes / 2**20:.1f} MiB from {table.path!r}")
+    typed = {}
+    if request["weight_type"] != "frequency":  # the scan reads --weight; say what it means
+        typed = {f"{request['weight_type']}_weight": request["weight"]}
+        typed.update({k: request[o] for k, o in (("clusters", "cluster"), ("strata", "strata"))})
     with contextlib.redirect_stdout(sys.stderr):  # solver iteration lines: stderr
-        return model.fit(scan)
+        return model.fit(scan, **typed)
 
 
 REPORT_EXTENSIONS = (".html", ".htm")
@@ -390,6 +429,16 @@ def _split_offset(ctx, param, value):
     help="Binomial trials per row: --target is then the proportion of successes (a counts "
     "response; --target s,f with two or more columns gives counts without --trials).",
 )
+@click.option(
+    "--weight-type",
+    type=click.Choice(WEIGHT_TYPES),
+    default="frequency",
+    show_default=True,
+    help="What --weight means: frequency (replicated rows), probability (survey weights: "
+    "design-based standard errors as R's svyglm) or analytic (statsmodels' var_weights).",
+)
+@click.option("--cluster", metavar="COL", help="Survey clusters (PSUs): probability weights.")
+@click.option("--strata", metavar="COL", help="Survey strata: with probability weights.")
 @_offset_option("Offset column added to the linear predictor (softmax: one, or one per class).")
 @click.option(
     "--class-weight",
@@ -425,9 +474,9 @@ def _split_offset(ctx, param, value):
 @click.option(
     "--cov-type",
     type=click.Choice(COV_TYPES),
-    default="nonrobust",
-    show_default=True,
-    help="Covariance of the printed summary.",
+    default=None,
+    help="Covariance of the printed summary (default: the weight type's own, survey for "
+    "probability weights, else nonrobust).",
 )
 @click.option("--out", type=click.Path(dir_okay=False), help="Save the model (JSON).")
 @click.option("--report", type=click.Path(dir_okay=False), help="Write an HTML report (.html).")
@@ -453,6 +502,7 @@ def fit(data, **options):
     o = options
     _check_fit_usage(o["target"], o["features"], o["formula"], o["stream"], o["cv"])
     special = _special_columns(o["target"], o["features"], o["weight"], o["offset"])
+    special += _design_columns(o, special)
     params = {
         "solver": o["solver"],
         **_penalty_params(o["penalty"], o["alpha"], o["l1_ratio"], o["cv"]),
@@ -468,6 +518,7 @@ def fit(data, **options):
     stream = o["stream"]
     if stream is None:
         stream = o["formula"] is None and o["cv"] is None and table.n_bytes > cli_data.STREAM_BYTES
+        stream = stream and (o["features"] or not (o["cluster"] or o["strata"]))
     choice = {k: o[k] for k in ("kind", "reference", "positive", "class_weight", "cv")}
     if o["positive"] is not None and o["reference"] is not None:
         raise click.UsageError("--positive and --reference both choose the class order: give one")
@@ -613,9 +664,9 @@ def predict(model_file, data, out, proba, ids, offset, batch_rows, force):
 @click.option(
     "--cov-type",
     type=click.Choice(COV_TYPES),
-    default="nonrobust",
-    show_default=True,
-    help="HC0/HC1: the robust covariances the model file stored at fit time.",
+    default=None,
+    help="HC0/HC1: the robust covariances the model file stored at fit time (default: the "
+    "weight type's own, survey or nonrobust).",
 )
 def summary(model_file, cov_type):
     """Print the summary of the model saved in MODEL."""

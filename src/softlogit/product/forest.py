@@ -203,7 +203,7 @@ def plot_coefficients(
     ax=None,
     *,
     include_intercept=False,
-    cov_type="nonrobust",
+    cov_type=None,
     groups=None,
     X=None,
 ):

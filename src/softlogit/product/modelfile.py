@@ -44,8 +44,9 @@ from ..model.families import Categorical, make_family
 from ..model.separation import SeparationResult
 from ..model.solvers import SOLVERS
 from ..selection.cv import LogisticRegressionCV, SoftmaxRegressionCV
-from ..stats.inference import COV_TYPES, small_sample_factor
+from ..stats.inference import small_sample_factor
 from ..stats.results import FitResults
+from ..stats.survey import WEIGHT_TYPES, WeightDesign
 from .modelfile_counts import counts_stats_in, counts_stats_out
 from .modelfile_values import (
     ModelFileError,
@@ -292,7 +293,15 @@ class StoredResults(FitResults):
         The HC0 sandwich covariance, in the same coordinates; None when the file has none.
     robust_omitted : str or None
         Why the file holds no HC0 covariance.
+    weights : WeightDesign, optional
+        The weight type of the fit (files before typed weights: frequency); ``covariance``
+        is then the weight type's own (``"survey"`` under probability weights).
     """
+
+    @property
+    def nobs(self):
+        """The stored number of observations."""
+        return self._objective.total_weight
 
     def __init__(
         self,
@@ -306,15 +315,15 @@ class StoredResults(FitResults):
         omitted=None,
         robust=None,
         robust_omitted=None,
+        weights=None,
     ):
-        super().__init__(layout, theta, free, names, row_labels, null_loglike)
+        super().__init__(layout, theta, free, names, row_labels, null_loglike, weights)
         self._stored_cov, self._omitted = covariance, omitted
         self._stored_hc0, self._hc0_omitted = robust, robust_omitted
 
-    def _cov_centered(self, cov_type="nonrobust", groups=None):
+    def _cov_centered(self, cov_type=None, groups=None):
         """The stored covariance and the reference point of its coordinates."""
-        if cov_type not in COV_TYPES:
-            raise ValueError(f"cov_type={cov_type!r} is not one of {COV_TYPES}")
+        cov_type = self.resolve_cov_type(cov_type)
         if (cov_type == "cluster") != (groups is not None):
             raise ValueError("cov_type='cluster' needs groups=..., and groups needs 'cluster'")
         if cov_type == "cluster":
@@ -324,7 +333,7 @@ class StoredResults(FitResults):
             )
         if cov_type in ("HC0", "HC1"):
             return self._robust(cov_type), self._objective.center
-        if self._stored_cov is None:
+        if self._stored_cov is None:  # the weight type's own: nonrobust or survey
             why = self._omitted or "lasso fits have no standard errors"
             raise ValueError(f"this model was saved without a covariance matrix ({why})")
         return self._stored_cov, self._objective.center
@@ -388,6 +397,18 @@ def _fitted_out(model):
         "loss_curve": _array_out(np.asarray(model.loss_curve_, dtype=float), "loss_curve_"),
         "aliased": _array_out(np.asarray(model.aliased_, dtype=bool), "aliased_"),
         "separation": _value_out(sep and dataclasses.asdict(sep), "separation_"),
+        **_weights_out(model),
+    }
+
+
+def _weights_out(model):
+    """The weight type and whether the survey design had clusters and strata."""
+    results = getattr(model, "results_", None)
+    weights = getattr(results, "weights", None) or WeightDesign()
+    return {
+        "weight_type": str(getattr(model, "weight_type_", weights.weight_type)),
+        "weight_clusters": bool(weights.has_clusters),
+        "weight_strata": bool(weights.has_strata),
     }
 
 
@@ -403,7 +424,7 @@ def _covariance_out(model, results, n_params):
             f"{MAX_STORED_PARAMS:,}; refit on the training rows for standard errors"
         )
         return None, None, why
-    cov, center = results._cov_centered("nonrobust")
+    cov, center = results._cov_centered(None)  # the weight type's own (survey, nonrobust)
     return cov, center, None
 
 
@@ -523,6 +544,12 @@ def _restore_fitted(model, doc):
     model.loss_curve_ = _array_in(_get(doc, "loss_curve", "dict", where), "loss_curve", "f")
     model.loss_curve_ = model.loss_curve_.ravel().tolist()
     model.separation_ = _separation_in(_get(doc, "separation", "dict|none", where))
+    weight_type = doc.get("weight_type", "frequency")  # files before typed weights
+    _need(weight_type in WEIGHT_TYPES, f"fitted.weight_type must be one of {WEIGHT_TYPES}")
+    model.weight_type_ = weight_type
+    design = [doc.get("weight_clusters", False), doc.get("weight_strata", False)]
+    _need(all(isinstance(v, bool) for v in design), "fitted.weight_clusters/strata: booleans")
+    model._weight_design = WeightDesign(weight_type, None, None, *design)
     model._family = _families(K, ref, model._binary_only)[0]
     model._train_state = None
     if not model._binary_only:
@@ -564,8 +591,19 @@ def _restore_results(model, doc):
     hc0_omitted = doc.get("covariance_hc0_omitted")
     _need(hc0_omitted is None or isinstance(hc0_omitted, str), "covariance_hc0_omitted: a string")
     names = model._feature_names(p)
+    weights = model._weight_design
     results = StoredResults(
-        layout, theta, free, names, rows, stats["null_loglike_"], cov, omitted, hc0, hc0_omitted
+        layout,
+        theta,
+        free,
+        names,
+        rows,
+        stats["null_loglike_"],
+        cov,
+        omitted,
+        hc0,
+        hc0_omitted,
+        weights,
     )
     k = results.k_params
     _need(stats["df_model_"] == results.df_model, "results.stats.df_model_ does not fit")
@@ -770,7 +808,7 @@ def load(path, max_bytes=None):
     -------
     LogisticRegression, SoftmaxRegression or a CV variant
         Fitted: predictions equal the saved model's bitwise; ``summary()``, ``coef_table()``
-        and ``cov_params()`` work with ``cov_type="nonrobust"``, ``"HC0"`` and ``"HC1"``
+        and ``cov_params()`` work with ``cov_type=None``, ``"HC0"`` and ``"HC1"``
         (see :class:`StoredResults`).
 
     Raises

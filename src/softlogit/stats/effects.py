@@ -518,7 +518,7 @@ def avg_predictions(
     weights=None,
     offset=None,
     alpha=0.05,
-    cov_type="nonrobust",
+    cov_type=None,
     groups=None,
 ):
     r"""Average predicted probabilities :math:`\sum_i w_i P_k(x_i)` (per ``by`` group and
@@ -544,7 +544,7 @@ def avg_predictions(
         The rows' offset, required when the model was fitted with one.
     alpha : float
         Intervals have coverage ``1 - alpha``.
-    cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
+    cov_type : {None, "nonrobust", "HC0", "HC1", "cluster", "survey"}
     groups : array-like of shape (n_train,), optional
         Cluster labels of the training rows, with ``cov_type="cluster"``.
 
@@ -570,7 +570,7 @@ def avg_slopes(
     offset=None,
     eps=1e-4,
     alpha=0.05,
-    cov_type="nonrobust",
+    cov_type=None,
     groups=None,
 ):
     r"""Average slopes of the predicted probabilities in each numeric variable, through
@@ -623,7 +623,7 @@ def avg_comparisons(
     weights=None,
     offset=None,
     alpha=0.05,
-    cov_type="nonrobust",
+    cov_type=None,
     groups=None,
 ):
     r"""Average counterfactual comparisons :math:`\sum_i w_i [P_k(x_i; v = b) - P_k(x_i;
@@ -660,7 +660,7 @@ def effects_by_variable(
     at="overall",
     dummy=False,
     alpha=0.05,
-    cov_type="nonrobust",
+    cov_type=None,
     groups=None,
     variables=None,
     slope="dydx",

@@ -48,7 +48,7 @@ __all__ = [
     "z_table",
 ]
 
-COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
+COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster", "survey")
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from .residuals import (
     row_source,
     standardized,
 )
+from .results import INFORMATION
 
 __all__ = ["diagnostics_table", "influence", "write_diagnostics"]
 
@@ -67,7 +68,7 @@ class _Influence:
         self.order = results._order  # table order: intercept, then the terms
         self.free = results._free[self.order]
         self.names = [t for t, f in zip(results.index, self.free, strict=True) if f]
-        V = results._cov_theta("nonrobust")
+        V = results._cov_theta(INFORMATION)
         self.se = np.sqrt(np.diag(V)[self.order][self.free])
         self.rank = int(results.k_params)
         self.center = obj.center

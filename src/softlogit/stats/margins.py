@@ -50,7 +50,7 @@ BLOCK_ELEMENTS = 1 << 21  # largest per-block temporary, in numbers
 
 
 def marginal_effects(
-    model, X=None, at="overall", dummy=False, alpha=0.05, cov_type="nonrobust", groups=None
+    model, X=None, at="overall", dummy=False, alpha=0.05, cov_type=None, groups=None
 ):
     r"""Marginal effects :math:`\partial P(y = k \mid x) / \partial x_j` with delta-method
     standard errors (statsmodels' ``get_margeff(method="dydx")``).
@@ -77,8 +77,9 @@ def marginal_effects(
         then averaged) or at their means (``"mean"``).
     alpha : float
         Intervals have coverage ``1 - alpha``.
-    cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
-        Covariance :math:`V` of the estimates used in :math:`J V J^T`.
+    cov_type : {None, "nonrobust", "HC0", "HC1", "cluster", "survey"}
+        Covariance :math:`V` of the estimates used in :math:`J V J^T` (None: the weight
+        type's own, see :meth:`FitResults.resolve_cov_type`).
     groups : array-like of shape (n_train,), optional
         Cluster labels of the training rows, with ``cov_type="cluster"``.
 

@@ -51,6 +51,7 @@ from ..model.families import Bernoulli
 from ..model.objective import scaled_design
 from ..model.penalties import Firth
 from ..numerics import expit, log1pexp
+from .results import INFORMATION
 
 __all__ = ["BINARY_KINDS", "MULTINOMIAL_KINDS", "RowModel", "residuals", "row_source"]
 
@@ -114,7 +115,7 @@ class RowModel:
                     "hat values and influence measures need an unpenalised (or Firth) fit: "
                     "the inverse information of a penalised fit does not give R's hat matrix"
                 )
-            V, _ = results._cov_centered("nonrobust")
+            V, _ = results._cov_centered(INFORMATION)
             cov = np.nan_to_num(V)
         return cls(objective, results._theta, cov, isinstance(objective.family, Bernoulli))
 

@@ -31,8 +31,14 @@ from .inference import (
     wald,
     z_table,
 )
+from .survey import FREQUENCY, survey_meat, weighted_hc_meat
 
-__all__ = ["FitResults"]
+__all__ = ["INFORMATION", "FitResults"]
+
+#: The ``cov_type`` of internal uses of the inverse information (hat values, influence
+#: measures) that hold under every weight type; users ask for ``"nonrobust"``, which
+#: probability weights refuse.
+INFORMATION = "_information"
 
 TABLE_COLUMNS = ["coef", "std_err", "z", "p_value", "ci_low", "ci_high"]
 
@@ -54,9 +60,11 @@ class FitResults:
         Class labels of the parameter rows (None for binary).
     null_loglike : float
         Log-likelihood of the intercept-only model.
+    weights : WeightDesign, optional
+        What the weights mean (:mod:`softlogit.stats.survey`); default frequency weights.
     """
 
-    def __init__(self, objective, theta, free, names, row_labels, null_loglike):
+    def __init__(self, objective, theta, free, names, row_labels, null_loglike, weights=None):
         self._objective = objective
         self._theta = np.asarray(theta, dtype=float)
         self._free = np.asarray(free, dtype=bool)
@@ -67,6 +75,7 @@ class FitResults:
         self._info = None
         self._cov_cache = {}
         self._units = None  # counts fits: (origin row per expanded row, grouped rows)
+        self.weights = FREQUENCY if weights is None else weights
 
     def set_counts_units(self, origin, n_units, n_input):
         """Make the sandwich covariances of a counts fit (:mod:`softlogit.data.counts`)
@@ -80,6 +89,46 @@ class FitResults:
         self._cov_cache = {}
 
     @property
+    def weight_type(self):
+        """``"frequency"``, ``"probability"`` or ``"analytic"`` (see
+        :mod:`softlogit.stats.survey`)."""
+        return self.weights.weight_type
+
+    @property
+    def default_cov_type(self):
+        """The covariance used when ``cov_type=None``: ``"survey"`` under probability
+        weights, else ``"nonrobust"``."""
+        return self.weights.default_cov_type
+
+    def resolve_cov_type(self, cov_type):
+        """``cov_type``, or the weight type's own for None; ``"nonrobust"`` is refused under
+        probability weights and ``"survey"`` needs them."""
+        cov_type = self.default_cov_type if cov_type is None else cov_type
+        if cov_type == INFORMATION:  # hat values, influence: A^-1 whatever the weights
+            return "nonrobust"
+        if cov_type not in COV_TYPES:
+            raise ValueError(f"cov_type={cov_type!r} is not one of {COV_TYPES}")
+        if cov_type == "nonrobust" and self.weight_type == "probability":
+            raise ValueError(
+                "cov_type='nonrobust' is not valid under probability (survey) weights: the "
+                "inverse information treats the weights as replicated rows, so its standard "
+                "errors shrink as the weights grow. Use cov_type='survey' (the default, as "
+                "survey::svyglm) or a sandwich ('HC0', 'HC1', 'cluster')"
+            )
+        if cov_type == "survey" and self.weight_type != "probability":
+            raise ValueError(
+                "cov_type='survey' is the design-based covariance of probability weights: "
+                "fit with probability_weight= (and clusters=, strata=)"
+            )
+        return cov_type
+
+    @property
+    def _is_likelihood(self):
+        """Whether the weighted log-likelihood is a likelihood (not under probability
+        weights, where it is a pseudo-likelihood: no LR test, AIC or BIC)."""
+        return self.weight_type != "probability"
+
+    @property
     def terms(self):
         """Names of the feature terms (without the intercept)."""
         return list(self._names)
@@ -87,8 +136,13 @@ class FitResults:
     # ------------------------------------------------------------------ counts
     @property
     def nobs(self):
-        """Number of observations: the sum of the (frequency) weights."""
-        return self._objective.total_weight
+        """Number of observations: the sum of the weights for frequency weights, else the
+        number of rows with positive weight (one more pass for streamed data)."""
+        if self.weight_type == "frequency":
+            return self._objective.total_weight
+        if getattr(self, "_rows_counted", None) is None:
+            self._rows_counted = _positive_rows(self._objective)
+        return self._rows_counted
 
     @property
     def k_params(self):
@@ -114,12 +168,17 @@ class FitResults:
 
     @property
     def aic(self):
-        """Akaike's criterion ``-2 loglike + 2 k``."""
+        """Akaike's criterion ``-2 loglike + 2 k`` (NaN under probability weights)."""
+        if not self._is_likelihood:
+            return float("nan")
         return -2.0 * self.loglike + 2.0 * self.k_params
 
     @property
     def bic(self):
-        """Schwarz's criterion ``-2 loglike + k log(nobs)``."""
+        """Schwarz's criterion ``-2 loglike + k log(nobs)`` (NaN under probability
+        weights)."""
+        if not self._is_likelihood:
+            return float("nan")
         return -2.0 * self.loglike + self.k_params * np.log(self.nobs)
 
     @property
@@ -129,13 +188,28 @@ class FitResults:
 
     @property
     def lr_stat(self):
-        """Likelihood-ratio statistic against the intercept-only model."""
+        """Likelihood-ratio statistic against the intercept-only model (NaN under
+        probability weights: use :meth:`slopes_test`)."""
+        if not self._is_likelihood:
+            return float("nan")
         return 2.0 * (self.loglike - self.null_loglike)
 
     @property
     def lr_pvalue(self):
         """Chi-squared p-value of ``lr_stat`` on ``df_model`` degrees of freedom."""
+        if not self._is_likelihood:
+            return float("nan")
         return float(stats.chi2.sf(self.lr_stat, self.df_model))
+
+    def slopes_test(self, cov_type=None, groups=None):
+        """Wald test that every coefficient other than the intercepts is 0 (the test of
+        the model that probability-weighted summaries show in place of the LR test)."""
+        V = self.cov_params(cov_type, groups).to_numpy()
+        terms = self.index.get_level_values("term")
+        keep = (terms != "Intercept") & ~np.isnan(np.diag(V))
+        R = np.eye(len(terms))[keep]
+        free = ~np.isnan(np.diag(V))
+        return wald(self.params.to_numpy()[free], V[np.ix_(free, free)], R[:, free])
 
     # ------------------------------------------------------------------ layout
     @property
@@ -161,12 +235,12 @@ class FitResults:
         return pd.Series(self._theta[self._order], index=self.index, name="coef")
 
     # ------------------------------------------------------------------ covariance
-    def _cov_theta(self, cov_type="nonrobust", groups=None):
+    def _cov_theta(self, cov_type=None, groups=None):
         """Covariance in the objective's parameter layout."""
         V, _ = self._cov_centered(cov_type, groups)
         return self._objective.centering.cov_to_theta(V)
 
-    def _cov_centered(self, cov_type="nonrobust", groups=None):
+    def _cov_centered(self, cov_type=None, groups=None):
         """Covariance in the centred coordinates of :mod:`softlogit.coordinates`, and the
         reference point (None: the raw coordinates). BLAS runs on one thread here (see
         :func:`single_threaded_blas`)."""
@@ -174,8 +248,7 @@ class FitResults:
             return self._cov_centered_computed(cov_type, groups), self._objective.center
 
     def _cov_centered_computed(self, cov_type, groups):
-        if cov_type not in COV_TYPES:
-            raise ValueError(f"cov_type={cov_type!r} is not one of {COV_TYPES}")
+        cov_type = self.resolve_cov_type(cov_type)
         if (cov_type == "cluster") != (groups is not None):
             raise ValueError("cov_type='cluster' needs groups=..., and groups needs 'cluster'")
         key = cov_type
@@ -193,8 +266,12 @@ class FitResults:
         elif cov_type == "cluster":
             codes, n_groups = _group_codes(groups, self._objective.source.n_rows)
             meat = score_products(self._objective, self._theta, codes, n_groups)
-        else:
+        elif cov_type == "survey":
+            meat = survey_meat(self._objective, self._theta, self.weights)
+        elif self.weight_type == "frequency":
             meat = score_products(self._objective, self._theta)
+        else:
+            meat = weighted_hc_meat(self._objective, self._theta)
         factor = small_sample_factor(cov_type, nobs, self.k_params, n_groups)
         V = covariance(A_pen, meat, self._free, factor)
         if groups is None:
@@ -229,20 +306,23 @@ class FitResults:
         meat = score_products(self._objective, self._theta, codes, n_groups)
         return meat, (n_groups if cov_type == "cluster" else None), n_units
 
-    def cov_params(self, cov_type="nonrobust", groups=None):
+    def cov_params(self, cov_type=None, groups=None):
         """Covariance of the estimates as a DataFrame over :attr:`index` (NaN where aliased).
 
         Parameters
         ----------
-        cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
-            Inverse Fisher information, or a sandwich (see :mod:`softlogit.stats.inference`).
+        cov_type : {None, "nonrobust", "HC0", "HC1", "cluster", "survey"}
+            Inverse Fisher information, or a sandwich (see :mod:`softlogit.stats.inference`);
+            ``"survey"``: the design-based covariance of probability weights
+            (:mod:`softlogit.stats.survey`). None: the weight type's own
+            (:attr:`default_cov_type`).
         groups : array-like of shape (n,), optional
             Cluster labels of the training rows, for ``cov_type="cluster"``.
         """
         V = self._cov_theta(cov_type, groups)[np.ix_(self._order, self._order)]
         return pd.DataFrame(V, index=self.index, columns=self.index)
 
-    def coef_table(self, alpha=0.05, cov_type="nonrobust", groups=None):
+    def coef_table(self, alpha=0.05, cov_type=None, groups=None):
         r"""Estimates with standard errors, Wald :math:`z = \hat\beta / \mathrm{se}`, two-sided
         normal p-values and :math:`1 - \alpha` confidence intervals
         :math:`\hat\beta \pm z_{1-\alpha/2}\,\mathrm{se}`.
@@ -255,7 +335,7 @@ class FitResults:
         se = np.sqrt(np.diag(self.cov_params(cov_type, groups).to_numpy()))
         return z_table(coef, se, alpha, self.index)
 
-    def exp_table(self, alpha=0.05, cov_type="nonrobust", groups=None, name="exp_coef", base=None):
+    def exp_table(self, alpha=0.05, cov_type=None, groups=None, name="exp_coef", base=None):
         """``exp`` of the estimates (column ``name``: odds or relative-risk ratios) with the
         p-values and the exponentiated interval ends ``ci_low, ci_high``.
 
@@ -272,7 +352,7 @@ class FitResults:
         out.insert(1, "p_value", table["p_value"])
         return out
 
-    def rebased(self, base, reference, classes, cov_type="nonrobust", groups=None):
+    def rebased(self, base, reference, classes, cov_type=None, groups=None):
         r"""Softmax estimates and their covariance against another class: for every class
         :math:`k \ne` ``base``, :math:`\theta_k - \theta_{base}` (the reference class's
         row is 0), a linear map :math:`A` of the estimates with covariance
@@ -313,7 +393,7 @@ class FitResults:
         return params, pd.DataFrame(V, index=index, columns=index)
 
     # ------------------------------------------------------------------ predictions
-    def proba_interval(self, X, offset_free=None, alpha=0.05, cov_type="nonrobust", groups=None):
+    def proba_interval(self, X, offset_free=None, alpha=0.05, cov_type=None, groups=None):
         r"""Probabilities with delta-method intervals computed on the log-odds scale.
 
         For class :math:`k` with full logits :math:`z` (the reference class's is 0),
@@ -347,7 +427,7 @@ class FitResults:
         return obj.family.probabilities(eta), lower, upper
 
     # ------------------------------------------------------------------ tests
-    def wald_test(self, hypotheses, cov_type="nonrobust", groups=None):
+    def wald_test(self, hypotheses, cov_type=None, groups=None):
         """Wald test of linear hypotheses on named terms.
 
         Parameters
@@ -417,6 +497,11 @@ def _dense(X):
     return X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=float)
 
 
+def _positive_rows(objective):
+    """Rows with positive weight, through the source's ``reduce``."""
+    return float(objective.reduce(lambda chunk: (float(np.sum(chunk.weight > 0)),))[0])
+
+
 def _group_codes(groups, n_rows):
     groups = np.asarray(groups)
     if groups.shape != (n_rows,):
@@ -426,6 +511,17 @@ def _group_codes(groups, n_rows):
     if n_groups < 2:
         raise ValueError("cluster-robust covariance needs at least 2 groups")
     return codes, n_groups
+
+
+def refuse_likelihood_tests(restricted, full, test):
+    """A ValueError when either fit has probability weights (no likelihood: Wald only)."""
+    kinds = (getattr(restricted, "weight_type", None), getattr(full, "weight_type", None))
+    if "probability" in kinds:
+        raise ValueError(
+            f"no {test} test under probability (survey) weights: the weighted "
+            "log-likelihood is not a likelihood. Use the Wald test, full.wald_test(...), "
+            "with the design-based covariance (as survey's regTermTest)"
+        )
 
 
 def lr_test(restricted, full):
@@ -438,6 +534,7 @@ def lr_test(restricted, full):
         The restricted model must be nested in the full one and fitted to the same rows.
     """
     r, f = restricted.results_, full.results_
+    refuse_likelihood_tests(r, f, "likelihood-ratio")
     if not np.isclose(r.nobs, f.nobs):
         raise ValueError(f"the models were fitted to different data (nobs {r.nobs} vs {f.nobs})")
     df = f.k_params - r.k_params

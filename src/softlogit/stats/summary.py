@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .modelled import modelled_cell
+from .survey import weights_header
 
 __all__ = [
     "SIGNIF_CODES",
@@ -392,7 +393,7 @@ class Summary:
 
     @classmethod
     def from_model(
-        cls, model, alpha=0.05, cov_type="nonrobust", groups=None, signif_stars=None, goodness=None
+        cls, model, alpha=0.05, cov_type=None, groups=None, signif_stars=None, goodness=None
     ):
         """Collect the summary of a fitted LogisticRegression or SoftmaxRegression.
 
@@ -410,6 +411,7 @@ class Summary:
         """
         kind = "binary logit" if model._binary_only else "multinomial logit (softmax)"
         title = f"softlogit {type(model).__name__}: {kind}"
+        cov_type = model.results_.resolve_cov_type(cov_type)
         notes = _notes(model, cov_type)
         if model._reference is None:
             table = _coef_only(model)
@@ -419,7 +421,11 @@ class Summary:
             notes.append("lasso/elastic net: no standard errors after selection")
         else:
             table = model.coef_table(alpha, cov_type, groups)
-        return cls(title, _header(model, cov_type), table, notes, signif_stars, goodness)
+        header = _header(model, cov_type)
+        if model.results_.weight_type != "frequency":
+            header, more = weights_header(model, header, cov_type, groups)
+            notes.extend(more)
+        return cls(title, header, table, notes, signif_stars, goodness)
 
     def header_values(self):
         """The header as (label, shown text) pairs."""
@@ -559,7 +565,7 @@ def _notes(model, cov_type):
             f"penalty={model.penalty!r} (alpha={model.alpha}): the covariance is the sandwich "
             "H_pen^-1 I H_pen^-1 of the penalised estimator, and estimates are shrunk toward 0"
         )
-    if cov_type != "nonrobust":
+    if cov_type not in ("nonrobust", "survey"):
         notes.append(f"standard errors: {cov_type} sandwich (see softlogit.stats.inference)")
     if getattr(model, "counts_response_", False):
         notes.append(

@@ -36,7 +36,7 @@ from ..model.objective import Objective
 from ..model.rank import aliased_columns
 from ..model.solvers import SOLVERS, SolverOptions
 from .inference import TestResult
-from .results import lr_test
+from .results import lr_test, refuse_likelihood_tests
 
 __all__ = ["Term", "TermTests", "anova_models", "model_terms", "score_test"]
 
@@ -316,6 +316,7 @@ def score_test(restricted, full):
     TestResult
         ``statistic``, ``df``, ``pvalue`` (``name="Rao"``).
     """
+    refuse_likelihood_tests(restricted.results_, full.results_, "score")
     theta = _nested_theta(restricted, full)
     f = full.results_
     df = f.k_params - restricted.results_.k_params
