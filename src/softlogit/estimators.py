@@ -38,6 +38,7 @@ from .data.external import (
     is_external,
 )
 from .data.formula import FormulaDesign
+from .data.missing import drop_missing, drop_missing_formula
 from .estimator_inference import Inference
 from .fitted_state import FittedState
 from .model.fitting import FitSpec, fit_model, solver_for
@@ -87,7 +88,9 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         penalty_factor=None,
         standardize=False,
         grouped=False,
+        missing="raise",
     ):
+        self.missing = missing
         self.formula = formula
         self.l1_ratio = l1_ratio
         self.penalty_factor = penalty_factor
@@ -155,6 +158,21 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         Xv, fitted = validate_design(self, frame, reset=True, allow_no_features=True)
         fitted["_formula"] = formula
         return Xv, y, fitted
+
+    def _drop_missing(self, X, y, sample_weight, offset):
+        """With ``missing="drop"``, the complete rows of the fit's arguments and the fitted
+        attributes ``n_dropped_`` and ``dropped_by_column_`` (:mod:`softlogit.data.missing`);
+        with ``"raise"`` the arguments unchanged (validation names a missing value)."""
+        if getattr(self, "missing", "raise") != "drop":
+            return X, y, sample_weight, offset, {}
+        if self.formula is None:
+            X, y, sample_weight, offset, report = drop_missing(X, y, sample_weight, offset)
+        else:
+            check_unique_columns(X)
+            X, y, sample_weight, offset, report = drop_missing_formula(
+                self.formula, X, y, sample_weight, offset
+            )
+        return X, y, sample_weight, offset, report.attributes()
 
     def _fit_intercept(self, fitted=None):
         """Whether the model has an intercept; ``fitted``: the attributes of a fit under way
@@ -324,6 +342,8 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         if is_external(X):
             spec, design = self._external_spec(X, y, sample_weight, offset)
         else:
+            X, y, sample_weight, offset, dropped = self._drop_missing(X, y, sample_weight, offset)
+            fitted.update(dropped)
             X, y, design = self._fit_design(X, y)
             spec = self._spec(X, y, sample_weight, offset, fitted=design)
         fitted.update(design)
@@ -479,6 +499,16 @@ class LogisticRegression(_LinearClassifier):
         A Wilkinson formula such as ``"admit ~ gre + gpa + C(rank)"`` (formulaic): ``fit(data)``
         then takes the response from the left side, the intercept from the formula, and
         predictions on new data frames reuse the fitted encoding.
+    missing : {"raise", "drop"}
+        What a missing value (NaN, None, ``pd.NA``, an Arrow null) in the data does.
+        "raise" (default): an error naming its row and column. "drop": the fit uses the
+        complete rows only (R's ``na.omit``, statsmodels' ``missing="drop"``): a row is
+        dropped when its features, label, sample weight or offset (with a formula: any
+        column the formula reads) is missing, in memory, streamed and on Dask alike; infinite
+        values stay errors; for sparse ``X`` a stored NaN drops its row. ``predict``,
+        ``predict_proba``, ``predict_log_proba`` and ``decision_function`` then give a row
+        with a missing feature a missing result in its place (R's ``na.exclude``): NaN
+        rows, and None labels in an object array. See :mod:`softlogit.data.missing`.
 
     Attributes
     ----------
@@ -513,6 +543,14 @@ class LogisticRegression(_LinearClassifier):
         Whether the fit had an offset; then ``predict``, ``predict_proba``,
         ``predict_log_proba`` and ``decision_function`` need ``offset=`` (a ValueError
         otherwise), as R's ``predict`` needs the offset in ``newdata``.
+    n_dropped_ : int
+        With ``missing="drop"`` only: rows dropped for a missing value (each counted once);
+        ``nobs_`` counts the rows kept.
+    dropped_by_column_ : dict
+        With ``missing="drop"`` only: column name -> rows with a missing value there (the
+        features' names, ``x0, x1, ...`` for arrays, the label's name or ``"y"``,
+        ``"sample_weight"``, ``"offset"``; only columns with some).
+
     Examples
     --------
     >>> import softlogit as sl
@@ -554,7 +592,7 @@ class SoftmaxRegression(_LinearClassifier):
         "first" (default) makes the lowest label the reference; a label picks that class.
     penalty, alpha, solver, fit_intercept, max_iter, tol, class_weight, warm_start, \
     random_state, verbose, batch_size, learning_rate, learning_rate_init, momentum, formula, \
-    l1_ratio, penalty_factor, standardize, grouped
+    l1_ratio, penalty_factor, standardize, grouped, missing
         As for :class:`LogisticRegression`.
 
     Attributes
@@ -568,7 +606,8 @@ class SoftmaxRegression(_LinearClassifier):
         The reference class used.
     feature_names_in_, n_features_in_, response_name_, n_iter_, converged_, loss_curve_, \
     solver_, aliased_, separation_, loglike_, null_loglike_, deviance_, aic_, bic_, \
-    pseudo_r2_, lr_stat_, lr_pvalue_, df_model_, df_resid_, nobs_, results_, has_offset_
+    pseudo_r2_, lr_stat_, lr_pvalue_, df_model_, df_resid_, nobs_, results_, has_offset_, \
+    n_dropped_, dropped_by_column_
         As for :class:`LogisticRegression` (``null_loglike_``: the model with one intercept
         per class; ``coef_table`` rows are ``(class, term)`` pairs).
 
@@ -613,8 +652,10 @@ class SoftmaxRegression(_LinearClassifier):
         penalty_factor=None,
         standardize=False,
         grouped=False,
+        missing="raise",
     ):
         super().__init__(
+            missing=missing,
             formula=formula,
             l1_ratio=l1_ratio,
             penalty_factor=penalty_factor,

@@ -63,6 +63,7 @@ PARAMETER_CONSTRAINTS = {
     "penalty_factor": ["array-like", None],
     "standardize": ["boolean"],
     "grouped": ["boolean"],
+    "missing": [StrOptions({"raise", "drop"})],
 }
 
 
