@@ -230,3 +230,79 @@ def test_every_row_missing_is_a_clear_error():
     X = np.full((4, 1), np.nan)
     with pytest.raises(ValueError, match="drops every one of the 4 rows"):
         sl.LogisticRegression(missing="drop").fit(X, [0, 1, 0, 1])
+
+
+# ------------------------------------------------------------------ streamed and Dask
+STREAM_RTOL = 1e-8
+
+
+@pytest.fixture(scope="module")
+def table(adm):
+    data = adm[["admit", "gre", "gpa", "rank"]].copy()
+    data["w"] = np.linspace(0.5, 2.0, len(data))
+    data.loc[[3, 4], "w"] = np.nan
+    data.loc[[7], "admit"] = np.nan  # a missing label
+    return data
+
+
+def _in_memory(table, features):
+    return sl.LogisticRegression(missing="drop").fit(
+        table[features], table["admit"], sample_weight=table["w"]
+    )
+
+
+def _same_fit(a, b):
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=STREAM_RTOL)
+    np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=STREAM_RTOL)
+    se_a, se_b = a.coef_table()["std_err"], b.coef_table()["std_err"]
+    np.testing.assert_allclose(se_a.to_numpy(), se_b.to_numpy(), rtol=STREAM_RTOL)
+    np.testing.assert_allclose(a.loglike_, b.loglike_, rtol=STREAM_RTOL)
+    assert a.nobs_ == pytest.approx(b.nobs_, rel=1e-12)
+    assert a.n_dropped_ == b.n_dropped_
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_streamed_drop_equals_in_memory(table, tmp_path, kind):
+    features = ["gre", "gpa", "rank"]
+    path = tmp_path / f"t.{kind}"
+    if kind == "parquet":
+        table.to_parquet(path, row_group_size=64)
+        scan = sl.scan_parquet(path, target="admit", features=features, weight="w", batch_rows=50)
+    else:
+        table.to_csv(path, index=False)
+        scan = sl.scan_csv(path, target="admit", features=features, weight="w", batch_rows=50)
+    streamed = sl.LogisticRegression(missing="drop").fit(scan)
+    ref = _in_memory(table, features)
+    _same_fit(streamed, ref)
+    expected = {c: int(table[c].isna().sum()) for c in ["admit", *features, "w"]}
+    assert streamed.dropped_by_column_ == {k: v for k, v in expected.items() if v}
+    assert streamed.n_dropped_ == int(table[["admit", *features, "w"]].isna().any(axis=1).sum())
+    with pytest.raises(ValueError, match=r"column '\w+' has a missing value at row \d+"):
+        sl.LogisticRegression().fit(scan)
+
+
+def test_dask_drop_equals_in_memory(table):
+    dd = pytest.importorskip("dask.dataframe")
+    features = ["gre", "gpa", "rank"]
+    frame = dd.from_pandas(table, npartitions=4)
+    fitted = sl.LogisticRegression(missing="drop").fit(
+        frame[features], frame["admit"], sample_weight=frame["w"]
+    )
+    ref = _in_memory(table, features)
+    _same_fit(fitted, ref)
+    assert fitted.dropped_by_column_ == ref.dropped_by_column_
+    with pytest.raises(ValueError, match="contains NaN at row"):
+        sl.LogisticRegression().fit(frame[features], frame["admit"].fillna(0))
+
+
+def test_dask_softmax_drop_equals_in_memory():
+    da = pytest.importorskip("dask.array")
+    data = _holes(load_hsbdemo(), ["write", "math"], [6, 4], seed=3)
+    X = data[["write", "math"]].to_numpy()
+    y = data["prog"].to_numpy()
+    fitted = sl.SoftmaxRegression(missing="drop").fit(
+        da.from_array(X, chunks=(37, 2)), da.from_array(y, chunks=37)
+    )
+    ref = sl.SoftmaxRegression(missing="drop").fit(X, y)
+    _same_fit(fitted, ref)
+    assert fitted.dropped_by_column_ == ref.dropped_by_column_ == {"x0": 6, "x1": 4}

@@ -269,7 +269,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
                 "first and name them with features="
             )
         data = external_data(X, y, sample_weight, offset)
-        summary = data.describe()
+        summary = data.describe(missing=getattr(self, "missing", "raise"))
         classes = summary.classes
         if classes.size < 2:
             raise ValueError(f"y has a single class {classes[0]!r}: classification needs 2")
@@ -278,7 +278,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
             data, summary, class_factor(self.class_weight, classes, summary.class_counts)
         )
         _require_two_weighted_classes(classes, bound.class_totals)
-        fitted = {"n_features_in_": data.n_features}
+        fitted = {"n_features_in_": data.n_features, **summary.missing_attributes()}
         names = getattr(data, "feature_names", None)
         if names is not None:
             fitted["feature_names_in_"] = np.asarray(names, dtype=object)
