@@ -306,3 +306,64 @@ def test_dask_softmax_drop_equals_in_memory():
     ref = sl.SoftmaxRegression(missing="drop").fit(X, y)
     _same_fit(fitted, ref)
     assert fitted.dropped_by_column_ == ref.dropped_by_column_ == {"x0": 6, "x1": 4}
+
+
+# ------------------------------------------------------------------ model files and the CLI
+def test_model_file_keeps_missing_and_counts(adm, tmp_path):
+    m = sl.LogisticRegression(formula="admit ~ gre + gpa + C(rank)", missing="drop").fit(adm)
+    path = tmp_path / "m.json"
+    m.save(path)
+    back = sl.load(path)
+    assert back.missing == "drop"
+    assert back.n_dropped_ == m.n_dropped_ and back.dropped_by_column_ == m.dropped_by_column_
+    new = adm.drop(columns="admit")
+    np.testing.assert_array_equal(back.predict_proba(new), m.predict_proba(new))
+    assert "Dropped:" in str(back.summary())
+    plain = sl.LogisticRegression().fit(adm[FEATURES].fillna(0), adm["admit"])
+    plain.save(tmp_path / "p.json")
+    old = sl.load(tmp_path / "p.json")
+    assert old.missing == "raise" and not hasattr(old, "n_dropped_")
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from softlogit.product import cli
+
+    result = CliRunner().invoke(cli.main, [str(a) for a in args])
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+@pytest.mark.parametrize("stream", ["--no-stream", "--stream"])
+def test_cli_fit_and_predict_missing_drop(table, tmp_path, stream):
+    data = tmp_path / "t.parquet"
+    table.to_parquet(data, row_group_size=64)
+    model = tmp_path / "m.json"
+    features = ["gre", "gpa", "rank"]
+    fit = _cli(
+        "fit", data, "--target", "admit", "--features", ",".join(features), "--weight", "w",
+        "--missing", "drop", "--out", model, stream,
+    )  # fmt: skip
+    ref = _in_memory(table, features)
+    n = ref.n_dropped_
+    assert f"dropped {n} rows with missing values" in fit.stderr
+    assert f"Dropped: {n} rows with missing values" in fit.stdout
+    out = tmp_path / "p.csv"
+    _cli("predict", model, data, "--proba", "--batch-rows", "37", "--out", out)
+    pred = pd.read_csv(out)
+    missing = table[features].isna().any(axis=1).to_numpy()
+    assert pred["label"][missing].isna().all() and pred["proba_1.0"][missing].isna().all()
+    expected = ref.predict_proba(table[features][~missing])[:, 1]
+    np.testing.assert_allclose(pred["proba_1.0"][~missing], expected, rtol=1e-8)
+
+
+def test_cli_default_still_raises(table, tmp_path):
+    from click.testing import CliRunner
+
+    from softlogit.product import cli
+
+    data = tmp_path / "t.csv"
+    table.to_csv(data, index=False)
+    result = CliRunner().invoke(cli.main, ["fit", str(data), "--target", "admit"])
+    assert result.exit_code == 1 and "contains NaN at row" in result.stderr

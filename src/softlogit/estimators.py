@@ -548,8 +548,9 @@ class LogisticRegression(_LinearClassifier):
         ``nobs_`` counts the rows kept.
     dropped_by_column_ : dict
         With ``missing="drop"`` only: column name -> rows with a missing value there (the
-        features' names, ``x0, x1, ...`` for arrays, the label's name or ``"y"``,
-        ``"sample_weight"``, ``"offset"``; only columns with some).
+        features' names, ``x0, x1, ...`` for arrays; the names of the label, weight and
+        offset series or columns, else ``"y"``, ``"sample_weight"``, ``"offset"``; only
+        columns with some).
 
     Examples
     --------

@@ -48,8 +48,7 @@ class Prediction:
         check_is_fitted(self, "coef_")
         if getattr(self, "missing", "raise") != "drop" or X is None:
             return None
-        spec = self._formula.spec if self.formula is not None else None
-        return feature_missing_rows(X, offset, spec)
+        return feature_missing_rows(X, offset, self._formula if self.formula is not None else None)
 
     def _placed(self, X, offset, compute, fill=np.nan, tail=(), parts=1):
         """``compute(X, offset)``, on the complete rows only when the model drops missing

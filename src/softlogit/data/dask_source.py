@@ -78,8 +78,10 @@ class DaskData:
     def __init__(self, X, y, weight=None, offset=None):
         _, da = _dask()
         self.feature_names = [str(c) for c in X.columns] if _is_frame(X) else None
-        name = getattr(y, "name", None)
-        self.target_name = name if isinstance(name, str) else "y"
+        self.names = [  # of the label, weight and offset (missing="drop" counts)
+            getattr(v, "name", None) if isinstance(getattr(v, "name", None), str) else default
+            for v, default in ((y, "y"), (weight, "sample_weight"), (offset, "offset"))
+        ]
         X = _as_array(X, "X")
         if X.ndim != 2:
             raise ValueError(f"X must be 2-dimensional, got shape {X.shape}")
@@ -148,7 +150,7 @@ class DaskData:
         if drop and kept == 0:
             raise ValueError("missing='drop' drops every row: each has a missing value")
         names = self.feature_names or [f"x{j}" for j in range(self.n_features)]
-        columns = [*names, self.target_name, "sample_weight", "offset"]
+        columns = [*names, *self.names]
         return DataSummary(
             kept,
             np.asarray(labels)[order],

@@ -218,8 +218,9 @@ def drop_missing(X, y=None, sample_weight=None, offset=None):
     X, y, sample_weight, offset
         The rows where no value is missing (the input types kept).
     report : MissingReport
-        Counts per column: the feature names (``x0, x1, ...`` for arrays), the name of
-        ``y`` (``"y"`` unless it is a named series), ``"sample_weight"``, ``"offset"``.
+        Counts per column: the feature names (``x0, x1, ...`` for arrays), and the names
+        of ``y``, ``sample_weight`` and ``offset`` when they are named series (else
+        ``"y"``, ``"sample_weight"``, ``"offset"``).
     """
     masks = _design_masks(X)
     if masks is None:  # not two-dimensional: validation explains
@@ -228,8 +229,8 @@ def drop_missing(X, y=None, sample_weight=None, offset=None):
     masks = {
         **masks,
         _name(y, "y"): _vector_mask(y, n_rows),
-        "sample_weight": _vector_mask(sample_weight, n_rows),
-        "offset": _vector_mask(offset, n_rows),
+        _name(sample_weight, "sample_weight"): _vector_mask(sample_weight, n_rows),
+        _name(offset, "offset"): _vector_mask(offset, n_rows),
     }
     return _drop(X, y, sample_weight, offset, masks, n_rows)
 
@@ -256,19 +257,31 @@ def drop_missing_formula(formula, data, y=None, sample_weight=None, offset=None)
     n_rows = len(frame)
     columns = formula_columns(formula, frame)
     masks = {str(c): frame[c].isna().to_numpy(dtype=bool) for c in columns}
-    masks["sample_weight"] = _vector_mask(sample_weight, n_rows)
-    masks["offset"] = _vector_mask(offset, n_rows)
+    masks[_name(sample_weight, "sample_weight")] = _vector_mask(sample_weight, n_rows)
+    masks[_name(offset, "offset")] = _vector_mask(offset, n_rows)
     return _drop(frame, y, sample_weight, offset, masks, n_rows)
 
 
-def feature_missing_rows(X, offset=None, formula_spec=None):
-    """Rows of new data whose features (or, with a formula, the columns its right-hand side
-    reads), or offset, are missing: a boolean array, or None when no row is."""
-    if formula_spec is not None:
+def _right_side(design):
+    """What the right-hand side of a fitted :class:`~softlogit.data.formula.FormulaDesign`
+    reads: its model spec's variables, or (a spec restored from a model file lists none)
+    those of the formula's right side."""
+    if design.spec.required_variables:
+        return design.spec
+    from .formula_grammar import check_formula
+
+    return check_formula(design.formula).rhs
+
+
+def feature_missing_rows(X, offset=None, design=None):
+    """Rows of new data whose features (or, with a fitted formula ``design``, the columns
+    its right-hand side reads), or offset, are missing: a boolean array, or None when no
+    row is."""
+    if design is not None:
         from .formula import _as_pandas
 
         frame = _as_pandas(X)
-        columns = formula_columns(formula_spec, frame)
+        columns = formula_columns(_right_side(design), frame)
         masks = {c: frame[c].isna().to_numpy(dtype=bool) for c in columns}
         n_rows = len(frame)
     else:

@@ -256,7 +256,7 @@ def _fit_arguments(frame, weight, offset):
     """``sample_weight`` and ``offset`` for ``fit`` from their columns of ``frame``."""
     args = {}
     if weight:
-        args["sample_weight"] = frame[weight].to_numpy(dtype=float)
+        args["sample_weight"] = frame[weight].astype(float)  # named: --missing drop counts
     if offset:
         args["offset"] = cli_data.offset_values(frame, offset)
     return args
@@ -420,6 +420,14 @@ def _split_offset(ctx, param, value):
     help="Replace an existing output file that softlogit did not write (never an input).",
 )
 @click.option(
+    "--missing",
+    type=click.Choice(["raise", "drop"]),
+    default="raise",
+    show_default=True,
+    help="Rows with a missing value: an error naming the row, or dropped (R's na.omit; "
+    "the model then predicts empty cells for rows with missing features).",
+)
+@click.option(
     "--stream/--no-stream",
     default=None,
     help=f"Fit out of core, batch by batch (default: when DATA is over "
@@ -440,6 +448,10 @@ def fit(data, **options):
         **_penalty_params(o["penalty"], o["alpha"], o["l1_ratio"], o["cv"]),
     }
     params.update({k: o[k] for k in ("max_iter", "tol", "random_state") if o[k] is not None})
+    if o["missing"] != "raise":
+        if o["cv"] is not None:
+            raise click.UsageError("--missing drop does not combine with --cv yet")
+        params["missing"] = o["missing"]
     table = cli_data.open_table(data)
     outputs = [("--out", o["out"], "model"), ("--report", o["report"], "report")]
     cli_data.check_outputs(
@@ -464,6 +476,12 @@ def fit(data, **options):
         model, train = _fit_in_memory(table, request, make)
     if o["cv"] is not None:
         _note(f"--cv {o['cv']}: alpha {model.alpha_selected_:.6g} (l1_ratio {model.l1_ratio_:g})")
+    if hasattr(model, "n_dropped_"):
+        counts = ", ".join(f"{k}: {v}" for k, v in model.dropped_by_column_.items())
+        _note(
+            f"dropped {model.n_dropped_} rows with missing values"
+            + (f" ({counts})" if counts else "")
+        )
     click.echo(str(model.summary(cov_type=o["cov_type"])))
     if o["out"] is not None:
         from .modelfile import save

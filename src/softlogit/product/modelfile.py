@@ -383,7 +383,30 @@ def _fitted_out(model):
         "loss_curve": _array_out(np.asarray(model.loss_curve_, dtype=float), "loss_curve_"),
         "aliased": _array_out(np.asarray(model.aliased_, dtype=bool), "aliased_"),
         "separation": _value_out(sep and dataclasses.asdict(sep), "separation_"),
+        "dropped": _dropped_out(model),
     }
+
+
+def _dropped_out(model):
+    """``{"n": rows, "by_column": {column: rows}}`` of a fit with ``missing="drop"``, else
+    None."""
+    if not hasattr(model, "n_dropped_"):
+        return None
+    counts = {str(k): int(v) for k, v in model.dropped_by_column_.items()}
+    return {"n": int(model.n_dropped_), "by_column": counts}
+
+
+def _dropped_in(model, doc):
+    """Restore ``n_dropped_`` and ``dropped_by_column_`` (files without them: none)."""
+    if doc is None:
+        return
+    ok = isinstance(doc, dict) and set(doc) == {"n", "by_column"}
+    _need(ok, "fitted.dropped must be {'n': int, 'by_column': {column: int}}")
+    n, counts = doc["n"], doc["by_column"]
+    _need(_is_int(n) and n >= 0, f"fitted.dropped.n must be an integer >= 0, got {_short(n)}")
+    ok = isinstance(counts, dict) and all(_is_int(v) and 0 < v <= n for v in counts.values())
+    _need(ok, "fitted.dropped.by_column must map columns to row counts in [1, n]")
+    model.n_dropped_, model.dropped_by_column_ = n, dict(counts)
 
 
 def _covariance_out(model, results, n_params):
@@ -516,6 +539,7 @@ def _restore_fitted(model, doc):
     model.loss_curve_ = _array_in(_get(doc, "loss_curve", "dict", where), "loss_curve", "f")
     model.loss_curve_ = model.loss_curve_.ravel().tolist()
     model.separation_ = _separation_in(_get(doc, "separation", "dict|none", where))
+    _dropped_in(model, doc.get("dropped"))
     model._family = _families(K, ref, model._binary_only)[0]
     model._train_state = None
     if not model._binary_only:
