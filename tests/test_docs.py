@@ -35,6 +35,7 @@ CHAPTERS = [
     "goodness-of-fit.md",
     "profile.md",
     "margins.md",
+    "missing-values.md",
 ]
 CLI_CHAPTER = DOCS / "cli.md"  # its bash blocks run in one folder
 
