@@ -343,7 +343,7 @@ def test_cli_fit_and_predict_missing_drop(table, tmp_path, stream):
     features = ["gre", "gpa", "rank"]
     fit = _cli(
         "fit", data, "--target", "admit", "--features", ",".join(features), "--weight", "w",
-        "--missing", "drop", "--out", model, stream,
+        "--missing", "drop", "--out", model, stream, "--report", tmp_path / "r.html",
     )  # fmt: skip
     ref = _in_memory(table, features)
     n = ref.n_dropped_
@@ -356,6 +356,7 @@ def test_cli_fit_and_predict_missing_drop(table, tmp_path, stream):
     assert pred["label"][missing].isna().all() and pred["proba_1.0"][missing].isna().all()
     expected = ref.predict_proba(table[features][~missing])[:, 1]
     np.testing.assert_allclose(pred["proba_1.0"][~missing], expected, rtol=1e-8)
+    _cli("report", model, data, "--out", tmp_path / "r2.html", "--force")  # complete rows
 
 
 def test_cli_default_still_raises(table, tmp_path):
@@ -367,3 +368,30 @@ def test_cli_default_still_raises(table, tmp_path):
     table.to_csv(data, index=False)
     result = CliRunner().invoke(cli.main, ["fit", str(data), "--target", "admit"])
     assert result.exit_code == 1 and "contains NaN at row" in result.stderr
+
+
+def test_score_uses_the_predicted_rows(adm):
+    m = sl.LogisticRegression(missing="drop").fit(adm[FEATURES], adm["admit"])
+    complete = adm.dropna(subset=FEATURES)
+    assert m.score(adm[FEATURES], adm["admit"]) == m.score(complete[FEATURES], complete["admit"])
+
+
+def test_polars_frame_drop(adm):
+    pl = pytest.importorskip("polars")
+    frame = pl.from_pandas(adm[FEATURES])  # NaN becomes null
+    m = sl.LogisticRegression(missing="drop").fit(frame, adm["admit"].to_numpy())
+    ref = sl.LogisticRegression(missing="drop").fit(adm[FEATURES], adm["admit"])
+    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-12)
+    assert m.dropped_by_column_ == ref.dropped_by_column_
+    proba = m.predict_proba(frame)
+    assert np.isnan(proba[adm[FEATURES].isna().any(axis=1).to_numpy()]).all()
+
+
+def test_partial_fit_drops_each_batch(adm):
+    X, y = adm[FEATURES].to_numpy() / [800, 4], adm["admit"].to_numpy()
+    keep = ~np.isnan(X).any(axis=1)
+    a = sl.LogisticRegression(solver="sgd", missing="drop", random_state=0)
+    b = sl.LogisticRegression(solver="sgd", random_state=0)
+    a.partial_fit(X, y, classes=[0, 1])
+    b.partial_fit(X[keep], y[keep], classes=[0, 1])
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-12)

@@ -362,9 +362,12 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         """One epoch of the gradient-descent solver on a batch of data (streaming use).
 
         The first call needs ``classes`` (all labels that will ever appear) unless the model
-        is already fitted; later calls continue from the stored optimiser state.
+        is already fitted; later calls continue from the stored optimiser state. With
+        ``missing="drop"`` each batch's incomplete rows are left out (not counted in
+        ``n_dropped_``).
         """
         check_penalty_settings(self)
+        X, y, sample_weight, offset, _ = self._drop_missing(X, y, sample_weight, offset)
         old = self._snapshot()
         first = not hasattr(old, "coef_")
         if first:

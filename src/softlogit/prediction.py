@@ -186,6 +186,8 @@ class Prediction:
         Returns
         -------
         float
+            A model fitted with ``missing="drop"`` scores the rows it predicts (those
+            without a missing feature).
         """
         model = self._snapshot()
         check_is_fitted(model, "coef_")
@@ -197,6 +199,11 @@ class Prediction:
                 )
             y = model.response_values(X)
         predicted = model.predict(X, offset=offset)
+        missing = model._missing_rows(X, offset)
+        if missing is not None:  # missing="drop": the rows it predicts (R's na.exclude)
+            keep = ~missing
+            y, predicted = np.asarray(y)[keep], predicted[keep].astype(model.classes_.dtype)
+            sample_weight = None if sample_weight is None else np.asarray(sample_weight)[keep]
         return float(accuracy_score(y, predicted, sample_weight=sample_weight))
 
     def objective(self, X, y=None, sample_weight=None, offset=None):

@@ -498,12 +498,27 @@ def _data_name(table):
     return first if len(table.paths) == 1 else f"{first} and {len(table.paths) - 1} more files"
 
 
+def _complete_rows(model, data):
+    """``(X, y, offset)`` without the rows a model fitted with ``--missing drop`` drops
+    (the report evaluates it on the rows it was fitted on); unchanged otherwise."""
+    X, y, offset = data
+    if X is None or getattr(model, "missing", "raise") != "drop":
+        return data
+    from ..data.missing import drop_missing, drop_missing_formula
+
+    if model.formula is not None:
+        X, y, _, offset, _ = drop_missing_formula(model.formula, X, y, None, offset)
+    else:
+        X, y, _, offset, _ = drop_missing(X, y, None, offset)
+    return X, y, offset
+
+
 def _write_report(model, path, train, streamed, data_name=None):
     from .report import write_report
 
     if streamed:
         _note("report: streamed data are not loaded, so it shows the model only")
-    X, y, offset = train
+    X, y, offset = _complete_rows(model, train)
     write_report(model, path, X=X, y=y, offset=offset, data_name=data_name)
     _note(f"report written to {path}")
 
@@ -680,10 +695,12 @@ def report(model_file, data, out, test, target, offset, force):
     cli_data.check_outputs([("--out", out, "report")], inputs, force)
     _check_report_path(out, "--out")
     _require_offset(model, offset)
-    X, y, off = _report_data(model, tables[0], target, offset)
+    X, y, off = _complete_rows(model, _report_data(model, tables[0], target, offset))
     X_test, y_test, test_off = (None, None, None)
     if test is not None:
-        X_test, y_test, test_off = _report_data(model, tables[1], target, offset)
+        X_test, y_test, test_off = _complete_rows(
+            model, _report_data(model, tables[1], target, offset)
+        )
     names = {"data_name": _data_name(tables[0])}
     if test is not None:
         names["test_data_name"] = _data_name(tables[1])
