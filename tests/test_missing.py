@@ -257,6 +257,7 @@ def _same_fit(a, b):
     se_a, se_b = a.coef_table()["std_err"], b.coef_table()["std_err"]
     np.testing.assert_allclose(se_a.to_numpy(), se_b.to_numpy(), rtol=STREAM_RTOL)
     np.testing.assert_allclose(a.loglike_, b.loglike_, rtol=STREAM_RTOL)
+    np.testing.assert_allclose(a.null_loglike_, b.null_loglike_, rtol=STREAM_RTOL)
     assert a.nobs_ == pytest.approx(b.nobs_, rel=1e-12)
     assert a.n_dropped_ == b.n_dropped_
 

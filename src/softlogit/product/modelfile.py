@@ -388,8 +388,7 @@ def _fitted_out(model):
 
 
 def _dropped_out(model):
-    """``{"n": rows, "by_column": {column: rows}}`` of a fit with ``missing="drop"``, else
-    None."""
+    """``{"n": rows, "by_column": {column: rows}}`` of a ``missing="drop"`` fit, or None."""
     if not hasattr(model, "n_dropped_"):
         return None
     counts = {str(k): int(v) for k, v in model.dropped_by_column_.items()}
@@ -400,12 +399,10 @@ def _dropped_in(model, doc):
     """Restore ``n_dropped_`` and ``dropped_by_column_`` (files without them: none)."""
     if doc is None:
         return
-    ok = isinstance(doc, dict) and set(doc) == {"n", "by_column"}
-    _need(ok, "fitted.dropped must be {'n': int, 'by_column': {column: int}}")
-    n, counts = doc["n"], doc["by_column"]
-    _need(_is_int(n) and n >= 0, f"fitted.dropped.n must be an integer >= 0, got {_short(n)}")
-    ok = isinstance(counts, dict) and all(_is_int(v) and 0 < v <= n for v in counts.values())
-    _need(ok, "fitted.dropped.by_column must map columns to row counts in [1, n]")
+    n, counts = (doc.get(k) for k in ("n", "by_column")) if isinstance(doc, dict) else (0, 0)
+    ok = _is_int(n) and n >= 0 and isinstance(counts, dict) and set(doc) == {"n", "by_column"}
+    ok = ok and all(_is_int(v) and 0 < v <= n for v in counts.values())
+    _need(ok, "fitted.dropped must be {'n': rows >= 0, 'by_column': {column: rows in [1, n]}}")
     model.n_dropped_, model.dropped_by_column_ = n, dict(counts)
 
 
