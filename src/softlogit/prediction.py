@@ -113,7 +113,9 @@ class Prediction:
         -------
         proba : ndarray of shape (n, K)
             Columns in ``classes_`` order. With ``return_ci=True`` the tuple
-            ``(proba, lower, upper)`` of three such arrays.
+            ``(proba, lower, upper)`` of three such arrays. A model fitted with
+            ``missing="drop"`` gives a row with a missing feature NaN in every column
+            (R's ``na.exclude``); so do ``predict_log_proba`` and ``decision_function``.
         """
         model = self._snapshot()
 
@@ -125,6 +127,7 @@ class Prediction:
         return model._placed(X, offset, compute, tail=tail, parts=3 if return_ci else 1)
 
     def _proba(self, X, offset, return_ci, alpha, cov_type):
+        """:meth:`predict_proba` of rows without missing values."""
         model = self
         eta = model._free_logits(X, offset)
         if not return_ci:
