@@ -100,6 +100,10 @@ def test_formula_drop_counts_the_formula_columns(adm):
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-12)
     n, counts = _expected_counts(data, used)
     assert m.n_dropped_ == n and m.dropped_by_column_ == counts  # "unused" is not counted
+    from formulaic import model_matrix  # formulaic's own na_action="drop" keeps those rows
+
+    kept = model_matrix(formula, data, na_action="drop").rhs
+    assert len(kept) == m.nobs_ and list(kept.index) == list(full.index)
     assert m.nobs_ == len(full)
     text = str(m.summary())
     listed = ", ".join(f"{k}: {v}" for k, v in counts.items())
