@@ -39,6 +39,7 @@ CHAPTERS = [
     "counts.md",
     "formulas-at-scale.md",
     "weights.md",
+    "missing-values.md",
 ]
 CLI_CHAPTER = DOCS / "cli.md"  # its bash blocks run in one folder
 

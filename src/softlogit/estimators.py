@@ -13,6 +13,8 @@ penalty (glmnet convention, intercepts unpenalised).
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils.class_weight import compute_class_weight
@@ -47,6 +49,7 @@ from .data.external import (
 )
 from .data.formula import FormulaDesign
 from .data.formula_stream import data_formula, formula_external_data
+from .data.missing import drop_missing, drop_missing_formula
 from .estimator_inference import Inference
 from .fitted_state import FittedState
 from .model.fitting import FitSpec, fit_model, solver_for
@@ -101,7 +104,9 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         penalty_factor=None,
         standardize=False,
         grouped=False,
+        missing="raise",
     ):
+        self.missing = missing
         self.formula = formula
         self.l1_ratio = l1_ratio
         self.penalty_factor = penalty_factor
@@ -171,6 +176,21 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         fitted["_formula"] = formula
         fitted[FORMULA_OFFSET] = formula_offset
         return Xv, y, fitted
+
+    def _drop_missing(self, X, y, sample_weight, offset):
+        """With ``missing="drop"``, the complete rows of the fit's arguments and the fitted
+        attributes ``n_dropped_`` and ``dropped_by_column_`` (:mod:`softlogit.data.missing`);
+        with ``"raise"`` the arguments unchanged (validation names a missing value)."""
+        if getattr(self, "missing", "raise") != "drop":
+            return X, y, sample_weight, offset, {}
+        if self.formula is None:
+            X, y, sample_weight, offset, report = drop_missing(X, y, sample_weight, offset)
+        else:
+            check_unique_columns(X)
+            X, y, sample_weight, offset, report = drop_missing_formula(
+                self.formula, X, y, sample_weight, offset
+            )
+        return X, y, sample_weight, offset, report.attributes()
 
     def _fit_intercept(self, fitted=None):
         """Whether the model has an intercept; ``fitted``: the attributes of a fit under way
@@ -311,7 +331,16 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         else:
             data = external_data(X, y, sample_weight, offset)
         counts = hasattr(data, "describe_counts")  # a counts response (counts_stream)
-        summary = data.describe_counts(self._binary_only) if counts else data.describe()
+        missing = getattr(self, "missing", "raise")
+        if counts:
+            if missing != "raise":
+                raise ValueError(
+                    f"missing={missing!r} with a streamed or Dask counts response is not "
+                    "supported: drop the incomplete rows from the files first"
+                )
+            summary = data.describe_counts(self._binary_only)
+        else:
+            summary = _describe(data, missing)
         if self.formula is not None:
             design = data.design
             if design.has_intercept and not self.fit_intercept:
@@ -334,7 +363,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
             data, summary, class_factor(self.class_weight, classes, summary.class_counts)
         )
         _require_two_weighted_classes(classes, bound.class_totals)
-        fitted = {"n_features_in_": data.n_features}
+        fitted = {"n_features_in_": data.n_features, **summary.missing_attributes()}
         names = getattr(data, "feature_names", None)
         if names is not None:
             fitted["feature_names_in_"] = np.asarray(names, dtype=object)
@@ -454,6 +483,8 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
             spec, design = self._external_spec(X, y, sample_weight, offset)
             given_offset = design.pop(FORMULA_OFFSET, None)
         else:
+            X, y, sample_weight, offset, dropped = self._drop_missing(X, y, sample_weight, offset)
+            fitted.update(dropped)
             X, y, design = self._fit_design(X, y)
             offset = _add_offsets(offset, design.pop(FORMULA_OFFSET, None))
             sample_weight, weights = resolve_weights(
@@ -496,9 +527,12 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         """One epoch of the gradient-descent solver on a batch of data (streaming use).
 
         The first call needs ``classes`` (all labels that will ever appear) unless the model
-        is already fitted; later calls continue from the stored optimiser state.
+        is already fitted; later calls continue from the stored optimiser state. With
+        ``missing="drop"`` each batch's incomplete rows are left out (not counted in
+        ``n_dropped_``).
         """
         check_penalty_settings(self)
+        X, y, sample_weight, offset, _ = self._drop_missing(X, y, sample_weight, offset)
         old = self._snapshot()
         first = not hasattr(old, "coef_")
         given_offset = offset is not None
@@ -537,6 +571,20 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = not self._binary_only
         return tags
+
+
+def _describe(data, missing):
+    """The descriptive pass of streamed or Dask data, dropping incomplete rows with
+    ``missing="drop"`` where the source can (plain scans and Dask arrays and frames)."""
+    if missing == "raise":
+        return data.describe()
+    if "missing" not in inspect.signature(data.describe).parameters:
+        raise ValueError(
+            f"missing={missing!r} is not supported on {type(data).__name__} data (a formula "
+            "on a stream or a Dask frame, survey-design columns): drop the incomplete rows "
+            "first, or name the columns with target=/features= instead of a formula"
+        )
+    return data.describe(missing=missing)
 
 
 def _check_counts_weights(weights):
@@ -676,6 +724,16 @@ class LogisticRegression(_LinearClassifier):
         every coefficient; R's ``glm`` models the level that is not the first, so
         ``relevel(factor(y), ref = other)`` there matches ``positive_class`` here. A label
         that is not a class of ``y`` is a ValueError at ``fit``.
+    missing : {"raise", "drop"}
+        What a missing value (NaN, None, ``pd.NA``, an Arrow null) in the data does.
+        "raise" (default): an error naming its row and column. "drop": the fit uses the
+        complete rows only (R's ``na.omit``, statsmodels' ``missing="drop"``): a row is
+        dropped when its features, label, sample weight or offset (with a formula: any
+        column the formula reads) is missing, in memory, streamed and on Dask alike; infinite
+        values stay errors; for sparse ``X`` a stored NaN drops its row. ``predict``,
+        ``predict_proba``, ``predict_log_proba`` and ``decision_function`` then give a row
+        with a missing feature a missing result in its place (R's ``na.exclude``): NaN
+        rows, and None labels in an object array. See :mod:`softlogit.data.missing`.
 
     Attributes
     ----------
@@ -725,6 +783,15 @@ class LogisticRegression(_LinearClassifier):
         Whether the fit had an offset; then ``predict``, ``predict_proba``,
         ``predict_log_proba`` and ``decision_function`` need ``offset=`` (a ValueError
         otherwise), as R's ``predict`` needs the offset in ``newdata``.
+    n_dropped_ : int
+        With ``missing="drop"`` only: rows dropped for a missing value (each counted once);
+        ``nobs_`` counts the rows kept.
+    dropped_by_column_ : dict
+        With ``missing="drop"`` only: column name -> rows with a missing value there (the
+        features' names, ``x0, x1, ...`` for arrays; the names of the label, weight and
+        offset series or columns, else ``"y"``, ``"sample_weight"``, ``"offset"``; only
+        columns with some).
+
     Examples
     --------
     >>> import softlogit as sl
@@ -768,6 +835,7 @@ class LogisticRegression(_LinearClassifier):
         penalty_factor=None,
         standardize=False,
         grouped=False,
+        missing="raise",
         positive_class=None,
     ):
         super().__init__(
@@ -790,6 +858,7 @@ class LogisticRegression(_LinearClassifier):
             learning_rate=learning_rate,
             learning_rate_init=learning_rate_init,
             momentum=momentum,
+            missing=missing,
         )
         self.positive_class = positive_class
 
@@ -820,7 +889,7 @@ class SoftmaxRegression(_LinearClassifier):
         "first" (default) makes the lowest label the reference; a label picks that class.
     penalty, alpha, solver, fit_intercept, max_iter, tol, class_weight, warm_start, \
     random_state, verbose, batch_size, learning_rate, learning_rate_init, momentum, formula, \
-    l1_ratio, penalty_factor, standardize, grouped
+    l1_ratio, penalty_factor, standardize, grouped, missing
         As for :class:`LogisticRegression`.
 
     Attributes
@@ -835,7 +904,7 @@ class SoftmaxRegression(_LinearClassifier):
     feature_names_in_, n_features_in_, response_name_, n_iter_, converged_, loss_curve_, \
     solver_, aliased_, separation_, loglike_, null_loglike_, deviance_, aic_, bic_, \
     pseudo_r2_, lr_stat_, lr_pvalue_, df_model_, df_resid_, nobs_, results_, has_offset_, \
-    weight_type_
+    weight_type_, n_dropped_, dropped_by_column_
         As for :class:`LogisticRegression` (``null_loglike_``: the model with one intercept
         per class; ``coef_table`` rows are ``(class, term)`` pairs).
 
@@ -880,8 +949,10 @@ class SoftmaxRegression(_LinearClassifier):
         penalty_factor=None,
         standardize=False,
         grouped=False,
+        missing="raise",
     ):
         super().__init__(
+            missing=missing,
             formula=formula,
             l1_ratio=l1_ratio,
             penalty_factor=penalty_factor,

@@ -64,6 +64,7 @@ PARAMETER_CONSTRAINTS = {
     "penalty_factor": ["array-like", None],
     "standardize": ["boolean"],
     "grouped": ["boolean"],
+    "missing": [StrOptions({"raise", "drop"})],
 }
 
 #: The constraints of LogisticRegression's own parameters: the modelled class is a label

@@ -14,6 +14,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 
 from .data.design import validate_offset
+from .data.missing import feature_missing_rows, spread, take_rows
 from .model.fitting import build_objective
 
 __all__ = ["Prediction"]
@@ -40,6 +41,29 @@ class Prediction:
         if self.formula is None:
             raise ValueError("response_values needs a formula model; pass y to this model")
         return np.asarray(self._design(data, None, reset=False, need_y=True)[1]).ravel()
+
+    def _missing_rows(self, X, offset):
+        """Rows of ``X`` with a missing feature (or offset) when the model was fitted with
+        ``missing="drop"``: a boolean array, or None (no such row, or ``"raise"``)."""
+        check_is_fitted(self, "coef_")
+        if getattr(self, "missing", "raise") != "drop" or X is None:
+            return None
+        return feature_missing_rows(X, offset, self._formula if self.formula is not None else None)
+
+    def _placed(self, X, offset, compute, fill=np.nan, tail=(), parts=1):
+        """``compute(X, offset)``, on the complete rows only when the model drops missing
+        values (R's ``na.exclude``): a row with a missing feature gets ``fill`` in its place
+        (NaN; None for labels). ``tail``: the shape of one row's output; ``parts``: how many
+        arrays ``compute`` returns (a tuple when more than one)."""
+        missing = self._missing_rows(X, offset)
+        if missing is None:
+            return compute(X, offset)
+        if missing.all():
+            out = np.empty((missing.size, *tail), dtype=object if fill is None else float)
+            out[...] = fill
+            return out if parts == 1 else tuple(out.copy() for _ in range(parts))
+        keep = np.flatnonzero(~missing)
+        return spread(compute(take_rows(X, keep), take_rows(offset, keep)), missing, fill)
 
     def _free_logits(self, X, offset):
         check_is_fitted(self, "coef_")
@@ -73,8 +97,14 @@ class Prediction:
     def decision_function(self, X, offset=None):
         """Linear predictor: log-odds (n,) for two classes, else the K full logits (n, K)."""
         model = self._snapshot()
-        full = model._full(model._free_logits(X, offset))
-        return full[:, 1] - full[:, 0] if model.classes_.size == 2 else full
+        check_is_fitted(model, "coef_")
+        K = model.classes_.size
+
+        def compute(X, offset):
+            full = model._full(model._free_logits(X, offset))
+            return full[:, 1] - full[:, 0] if K == 2 else full
+
+        return model._placed(X, offset, compute, tail=() if K == 2 else (K,))
 
     def _full(self, eta):
         return self._family.full_logits(eta)
@@ -97,9 +127,22 @@ class Prediction:
         -------
         proba : ndarray of shape (n, K)
             Columns in ``classes_`` order. With ``return_ci=True`` the tuple
-            ``(proba, lower, upper)`` of three such arrays.
+            ``(proba, lower, upper)`` of three such arrays. A model fitted with
+            ``missing="drop"`` gives a row with a missing feature NaN in every column
+            (R's ``na.exclude``); so do ``predict_log_proba`` and ``decision_function``.
         """
         model = self._snapshot()
+
+        def compute(X, offset):
+            return model._proba(X, offset, return_ci, alpha, cov_type)
+
+        check_is_fitted(model, "coef_")
+        tail = (model.classes_.size,)
+        return model._placed(X, offset, compute, tail=tail, parts=3 if return_ci else 1)
+
+    def _proba(self, X, offset, return_ci, alpha, cov_type):
+        """:meth:`predict_proba` of rows without missing values."""
+        model = self
         eta = model._free_logits(X, offset)
         if not return_ci:
             return model._family.probabilities(eta)
@@ -117,14 +160,26 @@ class Prediction:
     def predict_log_proba(self, X, offset=None):
         """Log class probabilities (n, K), computed in log space (finite for any logit)."""
         model = self._snapshot()
-        eta = model._free_logits(X, offset)
-        return model._family.log_probabilities(eta)
+
+        def compute(X, offset):
+            return model._family.log_probabilities(model._free_logits(X, offset))
+
+        check_is_fitted(model, "coef_")
+        return model._placed(X, offset, compute, tail=(model.classes_.size,))
 
     def predict(self, X, offset=None):
-        """Most probable class label for each row."""
+        """Most probable class label for each row.
+
+        For a model fitted with ``missing="drop"``, a row with a missing feature gets None
+        (the result is then an object array, as pandas holds labels with gaps); the other
+        rows their label."""
         model = self._snapshot()
-        full = model._full(model._free_logits(X, offset))
-        return model.classes_[np.argmax(full, axis=1)]
+
+        def compute(X, offset):
+            full = model._full(model._free_logits(X, offset))
+            return model.classes_[np.argmax(full, axis=1)]
+
+        return model._placed(X, offset, compute, fill=None)
 
     def score(self, X, y=None, sample_weight=None, offset=None):
         """Mean accuracy of :meth:`predict` on ``X`` against the labels ``y``.
@@ -150,6 +205,8 @@ class Prediction:
         Returns
         -------
         float
+            A model fitted with ``missing="drop"`` scores the rows it predicts (those
+            without a missing feature).
         """
         model = self._snapshot()
         check_is_fitted(model, "coef_")
@@ -161,6 +218,11 @@ class Prediction:
                 )
             y = model.response_values(X)
         predicted = model.predict(X, offset=offset)
+        missing = model._missing_rows(X, offset)
+        if missing is not None:  # missing="drop": the rows it predicts (R's na.exclude)
+            keep = ~missing
+            y, predicted = np.asarray(y)[keep], predicted[keep].astype(model.classes_.dtype)
+            sample_weight = None if sample_weight is None else np.asarray(sample_weight)[keep]
         return float(accuracy_score(y, predicted, sample_weight=sample_weight))
 
     def objective(self, X, y=None, sample_weight=None, offset=None):

@@ -5,7 +5,7 @@ build on it; :mod:`~softlogit.data.external` sits on both."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,12 +28,32 @@ class DataSummary:
         Sum of prior weights per class (in ``classes`` order).
     class_counts : ndarray
         Rows per class.
+    drop_missing : bool
+        Whether rows with a missing value are dropped (``missing="drop"``): then ``n_rows``
+        counts the rows kept, and every pass drops the same rows, chunk by chunk.
+    n_dropped : int
+        Rows dropped (each once).
+    dropped_by_column : dict
+        Column name -> rows with a missing value there.
     """
 
     n_rows: int
     classes: np.ndarray
     class_weight_totals: np.ndarray
     class_counts: np.ndarray
+    drop_missing: bool = False
+    n_dropped: int = 0
+    dropped_by_column: dict = field(default_factory=dict)
+
+    def missing_attributes(self):
+        """The fitted attributes ``n_dropped_`` and ``dropped_by_column_`` of a fit with
+        ``missing="drop"`` (none otherwise)."""
+        if not self.drop_missing:
+            return {}
+        return {
+            "n_dropped_": int(self.n_dropped),
+            "dropped_by_column_": dict(self.dropped_by_column),
+        }
 
 
 def codes_of(labels, classes, where="y"):

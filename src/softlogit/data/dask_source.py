@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .bound import BoundSource, DataSummary, codes_of
+from .missing import merge_counts
 from .sources import Chunk, add_summaries
 
 __all__ = ["DaskData", "DaskSource"]
@@ -77,6 +78,10 @@ class DaskData:
     def __init__(self, X, y, weight=None, offset=None):
         _, da = _dask()
         self.feature_names = [str(c) for c in X.columns] if _is_frame(X) else None
+        self.names = [  # of the label, weight and offset (missing="drop" counts)
+            getattr(v, "name", None) if isinstance(getattr(v, "name", None), str) else default
+            for v, default in ((y, "y"), (weight, "sample_weight"), (offset, "offset"))
+        ]
         X = _as_array(X, "X")
         if X.ndim != 2:
             raise ValueError(f"X must be 2-dimensional, got shape {X.shape}")
@@ -124,25 +129,36 @@ class DaskData:
         os_ = [None] * len(xs) if self.offset is None else self.offset.to_delayed().ravel()
         return list(zip(xs, ys, ws, os_, strict=True))
 
-    def describe(self):
+    def describe(self, missing="raise"):
         """Rows, labels, weight and rows per label, in one tree reduction on the workers;
         a ValueError names the first row (and column) of ``X``, the weights or the offset
-        that is missing, infinite or (weights) negative, and the first missing label."""
+        that is missing, infinite or (weights) negative, and the first missing label. With
+        ``missing="drop"`` the rows with a missing value (NaN, None) are counted per column
+        and left out (:func:`block_missing`), as every pass leaves them, block by block."""
+        drop = missing == "drop"
         starts = np.concatenate([[0], np.cumsum(self.X.chunks[0])[:-1]]).astype(int)
         parts = [
-            _delayed(_block_summary)(*block, int(start))
+            _delayed(_block_summary)(*block, int(start), drop)
             for block, start in zip(self.blocks(), starts, strict=True)
         ]
-        labels, weights, counts, bad = _tree(parts, _merge_summaries)
+        labels, weights, counts, bad, dropped = _tree(parts, _merge_summaries)
         for name, found in zip(("y", "X", "sample_weight", "offset"), bad, strict=True):
             if found is not None:
                 raise ValueError(self._bad_value_message(name, *found))
         order = np.argsort(labels, kind="stable")
+        kept = int(np.sum(counts))
+        if drop and kept == 0:
+            raise ValueError("missing='drop' drops every row: each has a missing value")
+        names = self.feature_names or [f"x{j}" for j in range(self.n_features)]
+        columns = [*names, *self.names]
         return DataSummary(
-            int(self.X.shape[0]),
+            kept,
             np.asarray(labels)[order],
             np.asarray(weights, dtype=float)[order],
             np.asarray(counts, dtype=int)[order],
+            drop,
+            int(self.X.shape[0]) - kept,
+            {columns[j]: int(c) for j, c in sorted(dropped.items())},
         )
 
     def _bad_value_message(self, name, row, col, value):
@@ -162,7 +178,35 @@ class DaskData:
         return DaskSource(self, bound, offset_map)
 
 
-def _chunk(x, labels, weight, offset, classes, class_factor, offset_map, features):
+def block_missing(x, labels, weight, offset):
+    """``(rows, counts)`` of one block: which rows have a missing value (NaN, None) in the
+    features, label, weight or offset, and ``{column: rows missing there}`` over the
+    columns ``0 .. p-1`` (features), ``p`` (label), ``p + 1`` (weight), ``p + 2`` (offset)."""
+    x = np.asarray(x)
+    p = x.shape[1]
+    masks = [*np.asarray(pd.isna(x), dtype=bool).reshape(x.shape[0], p).T]
+    masks.append(np.asarray(pd.isna(np.asarray(labels)), dtype=bool))
+    for part in (weight, offset):
+        mask = None if part is None else np.asarray(pd.isna(np.asarray(part)), dtype=bool)
+        masks.append(None if mask is None else mask.reshape(x.shape[0], -1).any(axis=1))
+    rows, counts = np.zeros(x.shape[0], dtype=bool), {}
+    for j, mask in enumerate(masks):
+        if mask is not None and mask.any():
+            counts[j] = int(np.count_nonzero(mask))
+            rows |= mask
+    return rows, counts
+
+
+def _complete(x, labels, weight, offset):
+    """The block's rows without a missing value."""
+    keep = ~block_missing(x, labels, weight, offset)[0]
+    pick = lambda a: None if a is None else np.asarray(a)[keep]  # noqa: E731
+    return pick(x), pick(labels), pick(weight), pick(offset)
+
+
+def _chunk(x, labels, weight, offset, classes, class_factor, offset_map, features, drop=False):
+    if drop:
+        x, labels, weight, offset = _complete(x, labels, weight, offset)
     codes = codes_of(labels, classes)
     w = np.ones(codes.size) if weight is None else np.asarray(weight, dtype=float)
     off = None if offset is None else offset_map(np.asarray(offset, dtype=float))
@@ -200,20 +244,27 @@ def _first_bad(values, start, allow_negative=True):
     return int(start + index[0]), col, float(values[tuple(index)])
 
 
-def _block_summary(x, labels, weight, offset, start=0):
-    """Labels of one block with their weight and row totals, and the first invalid entry
-    of the labels, ``X``, the weights and the offset (None where there is none)."""
+def _block_summary(x, labels, weight, offset, start=0, drop=False):
+    """Labels of one block with their weight and row totals, the first invalid entry of
+    the labels, ``X``, the weights and the offset (None where there is none), and with
+    ``drop`` the missing values per column (the rows holding them left out)."""
     labels = np.asarray(labels)
-    missing = np.asarray(pd.isna(labels), dtype=bool) if labels.dtype.kind in "Of" else None
+    kept, dropped = slice(None), {}
+    if drop:  # missing entries are zeroed (not errors), their rows left out of the totals
+        gone, dropped = block_missing(x, labels, weight, offset)
+        x, weight, offset = (_zero_rows(a, gone) for a in (x, weight, offset))
+        kept = ~gone
+    missing = None
+    if not drop and labels.dtype.kind in "Of":
+        missing = np.asarray(pd.isna(labels), dtype=bool)
     bad_label = None
     if missing is not None and missing.any():
         row = int(np.flatnonzero(missing)[0])
         bad_label = (start + row, None, labels[row])
-        labels = labels[~missing]
+        kept = ~missing
+    labels = labels[kept]
     uniq, inv = np.unique(labels, return_inverse=True)
-    w = np.ones(inv.size) if weight is None else np.asarray(weight, dtype=float)
-    if missing is not None and weight is not None:
-        w = w[~missing]
+    w = np.ones(inv.size) if weight is None else np.asarray(weight, dtype=float)[kept]
     bad = (
         bad_label,
         _first_bad(x, start),
@@ -221,19 +272,30 @@ def _block_summary(x, labels, weight, offset, start=0):
         _first_bad(offset, start),
     )
     sums = np.bincount(inv, weights=np.where(np.isfinite(w), w, 0.0), minlength=uniq.size)
-    return list(uniq), list(sums), list(np.bincount(inv, minlength=uniq.size)), bad
+    return list(uniq), list(sums), list(np.bincount(inv, minlength=uniq.size)), bad, dropped
+
+
+def _zero_rows(values, rows):
+    """``values`` (a block's features, weights or offset) with ``rows`` set to 0: their
+    missing values are dropped, not errors."""
+    if values is None or not rows.any():
+        return None if values is None else np.asarray(values, dtype=float)
+    values = np.array(values, dtype=float)
+    values[rows] = 0.0
+    return values
 
 
 def _merge_summaries(*summaries):
-    totals = {}
+    totals, dropped = {}, {}
     bad = (None, None, None, None)
-    for labels, sums, counts, flags in summaries:
+    for labels, sums, counts, flags, missing in summaries:
         for label, s, c in zip(labels, sums, counts, strict=True):
             w0, c0 = totals.get(label, (0.0, 0))
             totals[label] = (w0 + s, c0 + c)
         bad = tuple(_earlier(a, b) for a, b in zip(bad, flags, strict=True))
+        merge_counts(dropped, missing)
     labels = list(totals)
-    return labels, [totals[k][0] for k in labels], [totals[k][1] for k in labels], bad
+    return labels, [totals[k][0] for k in labels], [totals[k][1] for k in labels], bad, dropped
 
 
 def _earlier(a, b):
@@ -266,7 +328,14 @@ class DaskSource(BoundSource):
         self.data = data
 
     def _blocks(self):
-        fixed = (self.bound.classes, self.bound.class_factor, self.offset_map, self.bound.features)
+        bound = self.bound
+        fixed = (
+            bound.classes,
+            bound.class_factor,
+            self.offset_map,
+            bound.features,
+            bound.summary.drop_missing,
+        )
         return [(*block, *fixed) for block in self.data.blocks()]
 
     def _data_owner(self):

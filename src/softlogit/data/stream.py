@@ -16,6 +16,7 @@ from collections import deque
 import numpy as np
 
 from .bound import BoundSource, DataSummary, codes_of
+from .missing import merge_counts
 from .sources import Chunk, _pool, add_summaries, single_threaded_blas
 
 __all__ = ["StreamSource", "TableFiles", "TableScan", "scan_csv", "scan_parquet"]
@@ -328,12 +329,22 @@ class TableScan:
             cols.append(self.weight)
         return cols + self.offset
 
-    def describe(self):
+    def describe(self, missing="raise"):
         """One pass: rows, sorted labels and prior-weight totals per label; checks every
-        value (missing, non-finite or negative values are errors naming column and row)."""
-        n, totals, counts = 0, {}, {}
+        value (missing, non-finite or negative values are errors naming column and row).
+        With ``missing="drop"`` rows with a missing value (null, NaN, a blank label) are
+        counted per column and left out (:func:`missing_rows`), as every pass leaves them."""
+        drop = missing == "drop"
+        n, start, totals, counts, dropped = 0, 0, {}, {}, {}
         for batch in self.record_batches(self._columns()):
-            self._check_batch(batch, n)
+            gone = None
+            if drop:
+                gone, by_column = missing_rows(batch, self.target)
+                merge_counts(dropped, by_column)
+            self._check_batch(batch, start, gone)
+            start += batch.num_rows
+            if gone is not None and gone.any():
+                batch = batch.filter(~gone)
             labels = batch.column(self.target).to_numpy(zero_copy_only=False)
             uniq, inv = np.unique(labels, return_inverse=True)
             sums = np.bincount(inv, weights=self._weights(batch), minlength=uniq.size)
@@ -343,26 +354,35 @@ class TableScan:
                 counts[label] = counts.get(label, 0) + int(c)
             n += batch.num_rows
         if n == 0:
-            raise ValueError(f"{self.paths[0]!r} has no rows")
+            detail = f" once the {start} rows with missing values are dropped" if start else ""
+            raise ValueError(f"{self.paths[0]!r} has no rows{detail}")
         order = sorted(totals)
         return DataSummary(
             n,
             np.array(order),
             np.array([totals[c] for c in order]),
             np.array([counts[c] for c in order]),
+            drop,
+            start - n,
+            {c: dropped[c] for c in self._columns() if c in dropped},  # in column order
         )
 
-    def _check_batch(self, batch, start):
+    def _check_batch(self, batch, start, dropped=None):
+        """Errors naming the column and row of a missing, non-finite or (weights) negative
+        value; rows in ``dropped`` (missing="drop") are not checked."""
         for col in batch.schema.names:
             arr = batch.column(col)
-            if arr.null_count:
+            if arr.null_count and dropped is None:
                 row = start + int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
                 raise ValueError(f"column {col!r} has a missing value at row {row}")
             if col == self.target:
-                _check_blank_labels(arr, col, start)
+                if dropped is None:
+                    _check_blank_labels(arr, col, start)
                 continue
             values = arr.to_numpy(zero_copy_only=False).astype(float, copy=False)
             bad = ~np.isfinite(values)
+            if dropped is not None:
+                bad &= ~dropped
             if col == self.weight:
                 bad |= values < 0
             if np.any(bad):
@@ -376,7 +396,12 @@ class TableScan:
         return batch.column(self.weight).to_numpy(zero_copy_only=False).astype(float)
 
     def chunk(self, batch, bound, offset_map):
-        """A :class:`Chunk` from one record batch (features as float64, C-contiguous)."""
+        """A :class:`Chunk` from one record batch (features as float64, C-contiguous); with
+        ``missing="drop"`` the batch's rows with a missing value left out."""
+        if bound.summary.drop_missing:
+            gone = missing_rows(batch, self.target)[0]
+            if gone.any():
+                batch = batch.filter(~gone)
         labels = batch.column(self.target).to_numpy(zero_copy_only=False)
         codes = codes_of(labels, bound.classes, self.target)
         rows = batch.num_rows
@@ -431,6 +456,33 @@ class TableScan:
         return list(self._fragments)
 
 
+def missing_rows(batch, target):
+    """``(rows, counts)``: which rows of a record batch have a missing value (a null, a NaN,
+    a blank label in ``target``) in any of its columns, and ``{column: rows missing there}``
+    for the columns with some (``missing="drop"``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows, counts = np.zeros(batch.num_rows, dtype=bool), {}
+    for name in batch.schema.names:
+        column = batch.column(name)
+        mask = column.is_null().to_numpy(zero_copy_only=False)
+        if pa.types.is_floating(column.type):
+            mask = mask | pc.fill_null(pc.is_nan(column), False).to_numpy(zero_copy_only=False)
+        elif name == target and _kind_of(column.type) == "text":
+            text = (
+                column.cast(column.type.value_type)
+                if pa.types.is_dictionary(column.type)
+                else column
+            )
+            blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), False)
+            mask = mask | blank.to_numpy(zero_copy_only=False)
+        if mask.any():
+            counts[name] = int(np.count_nonzero(mask))
+            rows |= mask
+    return rows, counts
+
+
 def _check_blank_labels(labels, column, start):
     """A label that is only white space (a CSV cell of spaces) is a missing value, not a
     class: a ValueError naming the column and the row (``start`` + its place in the batch)."""
@@ -469,9 +521,12 @@ class StreamSource(BoundSource):
 
     def chunks(self, fragments=None):
         """Chunks in file order (or of the given fragments)."""
-        columns = self.scan._columns(self.bound.features)
+        drop = self.bound.summary.drop_missing  # the features decide which rows are kept
+        columns = self.scan._columns(self.bound.features or drop)
         for batch in self.scan.record_batches(columns, fragments):
-            yield self.scan.chunk(batch, self.bound, self.offset_map)
+            chunk = self.scan.chunk(batch, self.bound, self.offset_map)
+            if chunk.n_rows or not drop:
+                yield chunk
 
     def reduce(self, fn):
         """Sum ``fn(chunk)`` over all chunks (one pass over the files)."""

@@ -299,7 +299,7 @@ def _fit_arguments(frame, weight, offset):
     """``sample_weight`` and ``offset`` for ``fit`` from their columns of ``frame``."""
     args = {}
     if weight:
-        args["sample_weight"] = frame[weight].to_numpy(dtype=float)
+        args["sample_weight"] = frame[weight].astype(float)  # named: --missing drop counts
     if offset:
         args["offset"] = cli_data.offset_values(frame, offset)
     return args
@@ -486,6 +486,14 @@ def _split_offset(ctx, param, value):
     help="Replace an existing output file that softlogit did not write (never an input).",
 )
 @click.option(
+    "--missing",
+    type=click.Choice(["raise", "drop"]),
+    default="raise",
+    show_default=True,
+    help="Rows with a missing value: an error naming the row, or dropped (R's na.omit; "
+    "the model then predicts empty cells for rows with missing features).",
+)
+@click.option(
     "--stream/--no-stream",
     default=None,
     help=f"Fit out of core, batch by batch (default: when DATA is over "
@@ -508,6 +516,10 @@ def fit(data, **options):
         **_penalty_params(o["penalty"], o["alpha"], o["l1_ratio"], o["cv"]),
     }
     params.update({k: o[k] for k in ("max_iter", "tol", "random_state") if o[k] is not None})
+    if o["missing"] != "raise":
+        if o["cv"] is not None:
+            raise click.UsageError("--missing drop does not combine with --cv yet")
+        params["missing"] = o["missing"]
     table = cli_data.open_table(data)
     outputs = [("--out", o["out"], "model"), ("--report", o["report"], "report")]
     cli_data.check_outputs(
@@ -536,6 +548,12 @@ def fit(data, **options):
     if o["cv"] is not None:
         _note(f"--cv {o['cv']}: alpha {model.alpha_selected_:.6g} (l1_ratio {model.l1_ratio_:g})")
     _modelled_note(model, o["positive"])
+    if hasattr(model, "n_dropped_"):
+        counts = ", ".join(f"{k}: {v}" for k, v in model.dropped_by_column_.items())
+        _note(
+            f"dropped {model.n_dropped_} rows with missing values"
+            + (f" ({counts})" if counts else "")
+        )
     click.echo(str(model.summary(cov_type=o["cov_type"])))
     if o["out"] is not None:
         from .modelfile import save
@@ -552,12 +570,27 @@ def _data_name(table):
     return first if len(table.paths) == 1 else f"{first} and {len(table.paths) - 1} more files"
 
 
+def _complete_rows(model, data):
+    """``(X, y, offset)`` without the rows a model fitted with ``--missing drop`` drops
+    (the report evaluates it on the rows it was fitted on); unchanged otherwise."""
+    X, y, offset = data
+    if X is None or getattr(model, "missing", "raise") != "drop":
+        return data
+    from ..data.missing import drop_missing, drop_missing_formula
+
+    if model.formula is not None:
+        X, y, _, offset, _ = drop_missing_formula(model.formula, X, y, None, offset)
+    else:
+        X, y, _, offset, _ = drop_missing(X, y, None, offset)
+    return X, y, offset
+
+
 def _write_report(model, path, train, streamed, data_name=None):
     from .report import write_report
 
     if streamed:
         _note("report: streamed data are not loaded, so it shows the model only")
-    X, y, offset = train
+    X, y, offset = _complete_rows(model, train)
     write_report(model, path, X=X, y=y, offset=offset, data_name=data_name)
     _note(f"report written to {path}")
 
@@ -738,10 +771,12 @@ def report(model_file, data, out, test, target, offset, force):
     cli_data.check_outputs([("--out", out, "report")], inputs, force)
     _check_report_path(out, "--out")
     _require_offset(model, offset)
-    X, y, off = _report_data(model, tables[0], target, offset)
+    X, y, off = _complete_rows(model, _report_data(model, tables[0], target, offset))
     X_test, y_test, test_off = (None, None, None)
     if test is not None:
-        X_test, y_test, test_off = _report_data(model, tables[1], target, offset)
+        X_test, y_test, test_off = _complete_rows(
+            model, _report_data(model, tables[1], target, offset)
+        )
     names = {"data_name": _data_name(tables[0])}
     if test is not None:
         names["test_data_name"] = _data_name(tables[1])

@@ -398,6 +398,7 @@ def _fitted_out(model):
         "aliased": _array_out(np.asarray(model.aliased_, dtype=bool), "aliased_"),
         "separation": _value_out(sep and dataclasses.asdict(sep), "separation_"),
         **_weights_out(model),
+        "dropped": _dropped_out(model),
     }
 
 
@@ -410,6 +411,25 @@ def _weights_out(model):
         "weight_clusters": bool(weights.has_clusters),
         "weight_strata": bool(weights.has_strata),
     }
+
+
+def _dropped_out(model):
+    """``{"n": rows, "by_column": {column: rows}}`` of a ``missing="drop"`` fit, or None."""
+    if not hasattr(model, "n_dropped_"):
+        return None
+    counts = {str(k): int(v) for k, v in model.dropped_by_column_.items()}
+    return {"n": int(model.n_dropped_), "by_column": counts}
+
+
+def _dropped_in(model, doc):
+    """Restore ``n_dropped_`` and ``dropped_by_column_`` (files without them: none)."""
+    if doc is None:
+        return
+    n, counts = (doc.get(k) for k in ("n", "by_column")) if isinstance(doc, dict) else (0, 0)
+    ok = _is_int(n) and n >= 0 and isinstance(counts, dict) and set(doc) == {"n", "by_column"}
+    ok = ok and all(_is_int(v) and 0 < v <= n for v in counts.values())
+    _need(ok, "fitted.dropped must be {'n': rows >= 0, 'by_column': {column: rows in [1, n]}}")
+    model.n_dropped_, model.dropped_by_column_ = n, dict(counts)
 
 
 def _covariance_out(model, results, n_params):
@@ -550,6 +570,7 @@ def _restore_fitted(model, doc):
     design = [doc.get("weight_clusters", False), doc.get("weight_strata", False)]
     _need(all(isinstance(v, bool) for v in design), "fitted.weight_clusters/strata: booleans")
     model._weight_design = WeightDesign(weight_type, None, None, *design)
+    _dropped_in(model, doc.get("dropped"))
     model._family = _families(K, ref, model._binary_only)[0]
     model._train_state = None
     if not model._binary_only:

@@ -133,6 +133,12 @@ def _scoring_model(template, spec, family, coef, intercept):
     return model
 
 
+def _without_missing(cls):
+    """The constraints of ``cls`` but ``missing``: the cross-validated estimators fit the
+    rows they are given (no ``missing="drop"``; drop incomplete rows first)."""
+    return {k: v for k, v in cls._parameter_constraints.items() if k != "missing"}
+
+
 class _CrossValidated:
     """Shared ``fit`` of the cross-validated estimators."""
 
@@ -295,7 +301,7 @@ class LogisticRegressionCV(_CrossValidated, LogisticRegression):
         _BASE_DOC
     )
 
-    _parameter_constraints: dict = {**LogisticRegression._parameter_constraints, **CV_CONSTRAINTS}
+    _parameter_constraints: dict = {**_without_missing(LogisticRegression), **CV_CONSTRAINTS}
 
     def __init__(
         self,
@@ -337,7 +343,7 @@ class SoftmaxRegressionCV(_CrossValidated, SoftmaxRegression):
         _BASE_DOC
     )
 
-    _parameter_constraints: dict = {**SoftmaxRegression._parameter_constraints, **CV_CONSTRAINTS}
+    _parameter_constraints: dict = {**_without_missing(SoftmaxRegression), **CV_CONSTRAINTS}
 
     def __init__(
         self,
