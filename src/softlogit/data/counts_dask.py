@@ -85,7 +85,9 @@ class DaskCountsData(DaskData):
             for block, start in zip(self.blocks(), starts, strict=True)
         ]
         totals, rows, n, scale = _tree(parts, _merge)
-        return CountsSummary(n, classes[self.order], totals, rows, scale, int(self.X.shape[0]))
+        return CountsSummary(
+            n, classes[self.order], totals, rows, grouped=scale, n_input=int(self.X.shape[0])
+        )
 
     def make_source(self, bound, offset_map, verbose=0):
         """A :class:`DaskSource` that expands every block."""

@@ -80,7 +80,7 @@ class CountsTableScan(TableScan):
         except ValueError as err:
             raise ValueError(f"{err} (row numbers within the batch from row {start})") from None
 
-    def _check_batch(self, batch, start):
+    def _check_batch(self, batch, start, dropped=None):
         names = [c for c in batch.schema.names if c not in self._columns(False)]
         super()._check_batch(batch.select(names), start)
 
@@ -115,7 +115,9 @@ class CountsTableScan(TableScan):
         classes = np.arange(2) if self.binomial else np.array(names, dtype=object)
         order = np.argsort(classes, kind="stable")
         self._order = order
-        return CountsSummary(n_exp, classes[order], totals[order], rows[order], scale, start)
+        return CountsSummary(
+            n_exp, classes[order], totals[order], rows[order], grouped=scale, n_input=start
+        )
 
     def chunk(self, batch, bound, offset_map):
         """The batch's expanded rows as a :class:`Chunk`."""

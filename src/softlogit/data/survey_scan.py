@@ -9,7 +9,7 @@ import copy
 import numpy as np
 
 from .sources import Chunk
-from .stream import TableScan
+from .stream import TableScan, missing_rows
 
 __all__ = ["DesignScan", "with_design"]
 
@@ -24,18 +24,24 @@ class DesignScan(TableScan):
         extra = [c for c in self.design_columns if c is not None]
         return super()._columns(features) + [c for c in extra if c not in (self.weight,)]
 
-    def _check_batch(self, batch, start):
-        """Missing design labels are errors; the other columns are checked as usual."""
+    def _check_batch(self, batch, start, dropped=None):
+        """Missing design labels are errors (with ``missing="drop"``: dropped rows, as
+        :func:`~softlogit.data.missing.missing_rows` finds them); the other columns are
+        checked as usual."""
         design = [c for c in self.design_columns if c is not None and c != self.weight]
         for col in design:
             arr = batch.column(col)
-            if arr.null_count:
+            if arr.null_count and dropped is None:
                 row = start + int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
                 raise ValueError(f"column {col!r} (survey design) has a missing value at row {row}")
         rest = [c for c in batch.schema.names if c not in design]
-        super()._check_batch(batch.select(rest), start)
+        super()._check_batch(batch.select(rest), start, dropped)
 
     def chunk(self, batch, bound, offset_map):
+        if bound.summary.drop_missing:  # the design labels of the rows kept
+            gone = missing_rows(batch, self.target)[0]
+            if gone.any():
+                batch = batch.filter(~gone)
         base = super().chunk(batch, bound, offset_map)
         fields = [_labels(batch, col, batch.num_rows) for col in self.design_columns]
         groups = np.rec.fromarrays(fields, names=["stratum", "psu"])
