@@ -400,3 +400,35 @@ def test_partial_fit_drops_each_batch(adm):
     a.partial_fit(X, y, classes=[0, 1])
     b.partial_fit(X[keep], y[keep], classes=[0, 1])
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-12)
+
+
+def test_drop_takes_the_rows_of_typed_weights_clusters_and_trials():
+    """missing="drop" drops a row whose probability weight is missing, and subsets the
+    survey design and the binomial trials with the other arguments: the fit equals the
+    complete rows' fit."""
+    rng = np.random.default_rng(1)
+    n = 300
+    X = rng.normal(size=(n, 2))
+    y = (rng.random(n) < 1 / (1 + np.exp(-X[:, 0]))).astype(int)
+    w, clusters = rng.uniform(0.5, 3, n), rng.integers(0, 30, n)
+    Xm, wm = X.copy(), w.copy()
+    Xm[[3, 7], 0], wm[11] = np.nan, np.nan
+    keep = np.ones(n, bool)
+    keep[[3, 7, 11]] = False
+    design = {"clusters": clusters, "strata": clusters % 3}
+    m = sl.LogisticRegression(missing="drop").fit(Xm, y, probability_weight=wm, **design)
+    ref = sl.LogisticRegression().fit(
+        X[keep], y[keep], probability_weight=w[keep], **{k: v[keep] for k, v in design.items()}
+    )
+    assert m.n_dropped_ == 3 and m.dropped_by_column_ == {"x0": 2, "probability_weight": 1}
+    np.testing.assert_allclose(m.coef_table(), ref.coef_table(), rtol=1e-12)
+    trials = rng.integers(1, 6, n)
+    prop = rng.binomial(trials, 0.4) / trials
+    prop_m = prop.copy()
+    prop_m[5] = np.nan
+    m = sl.LogisticRegression(missing="drop").fit(X, prop_m, trials=trials)
+    keep = np.arange(n) != 5
+    ref = sl.LogisticRegression().fit(X[keep], prop[keep], trials=trials[keep])
+    assert m.n_dropped_ == 1
+    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-12)
+    assert m.deviance_ == pytest.approx(ref.deviance_, rel=1e-12)

@@ -49,7 +49,7 @@ from .data.external import (
 )
 from .data.formula import FormulaDesign
 from .data.formula_stream import data_formula, formula_external_data
-from .data.missing import drop_missing, drop_missing_formula
+from .data.missing import drop_missing, drop_missing_formula, take_kept
 from .estimator_inference import Inference
 from .fitted_state import FittedState
 from .model.fitting import FitSpec, fit_model, solver_for
@@ -177,20 +177,23 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         fitted[FORMULA_OFFSET] = formula_offset
         return Xv, y, fitted
 
-    def _drop_missing(self, X, y, sample_weight, offset):
-        """With ``missing="drop"``, the complete rows of the fit's arguments and the fitted
+    def _drop_missing(self, X, y, sample_weight, offset, extras=None):
+        """With ``missing="drop"``, the complete rows of the fit's arguments (``extras``: a
+        dict of the other per-row ones, returned with their kept rows) and the fitted
         attributes ``n_dropped_`` and ``dropped_by_column_`` (:mod:`softlogit.data.missing`);
         with ``"raise"`` the arguments unchanged (validation names a missing value)."""
+        extras = {k: v for k, v in (extras or {}).items() if v is not None}
         if getattr(self, "missing", "raise") != "drop":
-            return X, y, sample_weight, offset, {}
+            return X, y, sample_weight, offset, {}, extras
         if self.formula is None:
-            X, y, sample_weight, offset, report = drop_missing(X, y, sample_weight, offset)
+            X, y, sample_weight, offset, report = drop_missing(X, y, sample_weight, offset, extras)
         else:
             check_unique_columns(X)
             X, y, sample_weight, offset, report = drop_missing_formula(
-                self.formula, X, y, sample_weight, offset
+                self.formula, X, y, sample_weight, offset, extras
             )
-        return X, y, sample_weight, offset, report.attributes()
+        kept = {k: take_kept(v, report) for k, v in extras.items()}
+        return X, y, sample_weight, offset, report.attributes(), kept
 
     def _fit_intercept(self, fitted=None):
         """Whether the model has an intercept; ``fitted``: the attributes of a fit under way
@@ -483,12 +486,25 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
             spec, design = self._external_spec(X, y, sample_weight, offset)
             given_offset = design.pop(FORMULA_OFFSET, None)
         else:
-            X, y, sample_weight, offset, dropped = self._drop_missing(X, y, sample_weight, offset)
+            rows = {
+                "trials": trials,
+                "probability_weight": probability_weight,
+                "analytic_weight": analytic_weight,
+                "clusters": clusters,
+                "strata": strata,
+            }
+            X, y, sample_weight, offset, dropped, rows = self._drop_missing(
+                X, y, sample_weight, offset, rows
+            )
             fitted.update(dropped)
+            trials = rows.get("trials")
             X, y, design = self._fit_design(X, y)
             offset = _add_offsets(offset, design.pop(FORMULA_OFFSET, None))
             sample_weight, weights = resolve_weights(
-                X.shape[0], sample_weight, probability_weight, analytic_weight, clusters, strata
+                X.shape[0],
+                sample_weight,
+                *(rows.get(k) for k in ("probability_weight", "analytic_weight")),
+                *(rows.get(k) for k in ("clusters", "strata")),
             )
             if trials is not None or is_counts_response(y):
                 spec = self._counts_spec(X, y, trials, sample_weight, offset, design)
@@ -532,7 +548,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         ``n_dropped_``).
         """
         check_penalty_settings(self)
-        X, y, sample_weight, offset, _ = self._drop_missing(X, y, sample_weight, offset)
+        X, y, sample_weight, offset, _, _ = self._drop_missing(X, y, sample_weight, offset)
         old = self._snapshot()
         first = not hasattr(old, "coef_")
         given_offset = offset is not None
@@ -604,6 +620,8 @@ def _check_weights_penalty(penalty, weights):
             f"penalty={penalty!r} takes frequency weights (sample_weight) only, not "
             f"{weights.weight_type} weights"
         )
+
+
 def _add_offsets(offset, terms):
     """The ``offset=`` passed plus the sum of a formula's ``offset(...)`` terms (either may
     be None); an (n, K) offset gets the terms in every column."""

@@ -29,6 +29,7 @@ __all__ = [
     "drop_missing",
     "drop_missing_formula",
     "feature_missing_rows",
+    "take_kept",
     "formula_columns",
     "merge_counts",
     "spread",
@@ -203,7 +204,7 @@ def _labels(y):
     return pd.Series(values, index=y.index, name=y.name) if isinstance(y, pd.Series) else values
 
 
-def drop_missing(X, y=None, sample_weight=None, offset=None):
+def drop_missing(X, y=None, sample_weight=None, offset=None, extras=None):
     """The complete rows of a fit's in-memory arguments, and what was dropped.
 
     Parameters
@@ -212,6 +213,10 @@ def drop_missing(X, y=None, sample_weight=None, offset=None):
     y, sample_weight, offset : optional
         Per-row arguments; those without ``n`` rows are returned unchanged (validation
         names their length).
+    extras : dict, optional
+        Other per-row arguments by name (``probability_weight``, ``clusters``, ``trials``,
+        ...): a missing value there drops the row too; the caller takes their kept rows
+        with ``report.keep`` (:func:`take_kept`).
 
     Returns
     -------
@@ -231,8 +236,24 @@ def drop_missing(X, y=None, sample_weight=None, offset=None):
         _name(y, "y"): _vector_mask(y, n_rows),
         _name(sample_weight, "sample_weight"): _vector_mask(sample_weight, n_rows),
         _name(offset, "offset"): _vector_mask(offset, n_rows),
+        **_extra_masks(extras, n_rows),
     }
     return _drop(X, y, sample_weight, offset, masks, n_rows)
+
+
+def _extra_masks(extras, n_rows):
+    """Missing-value masks of the ``extras`` of :func:`drop_missing` (by their names)."""
+    return {name: _vector_mask(values, n_rows) for name, values in (extras or {}).items()}
+
+
+def take_kept(values, report):
+    """The rows ``report.keep`` of a per-row argument of ``report.n_rows`` rows (others,
+    and None, unchanged: validation names their length)."""
+    if values is None or report.keep is None or not report.n_dropped:
+        return values
+    if np.ndim(values) == 0 or _n_rows(values) != report.n_rows:
+        return values
+    return take_rows(values, np.flatnonzero(report.keep))
 
 
 def formula_columns(formula, frame):
@@ -246,7 +267,7 @@ def formula_columns(formula, frame):
     return [c for c in frame.columns if c in needed]
 
 
-def drop_missing_formula(formula, data, y=None, sample_weight=None, offset=None):
+def drop_missing_formula(formula, data, y=None, sample_weight=None, offset=None, extras=None):
     """As :func:`drop_missing` for a formula fit: a row is dropped when a column the formula
     reads (response included), the weight or the offset is missing there; ``data`` is
     returned as a pandas DataFrame. A value that only a transform makes missing
@@ -259,6 +280,7 @@ def drop_missing_formula(formula, data, y=None, sample_weight=None, offset=None)
     masks = {str(c): frame[c].isna().to_numpy(dtype=bool) for c in columns}
     masks[_name(sample_weight, "sample_weight")] = _vector_mask(sample_weight, n_rows)
     masks[_name(offset, "offset")] = _vector_mask(offset, n_rows)
+    masks.update(_extra_masks(extras, n_rows))
     return _drop(frame, y, sample_weight, offset, masks, n_rows)
 
 
