@@ -551,8 +551,8 @@ def fit(data, **options):
     if hasattr(model, "n_dropped_"):
         counts = ", ".join(f"{k}: {v}" for k, v in model.dropped_by_column_.items())
         _note(
-            f"dropped {model.n_dropped_} rows with missing values"
-            + (f" ({counts})" if counts else "")
+            f"dropped {model.n_dropped_} row{'' if model.n_dropped_ == 1 else 's'} with "
+            "missing values" + (f" ({counts})" if counts else "")
         )
     click.echo(str(model.summary(cov_type=o["cov_type"])))
     if o["out"] is not None:

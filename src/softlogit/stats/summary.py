@@ -538,7 +538,8 @@ def _notes(model, cov_type):
     notes = []
     if getattr(model, "n_dropped_", 0):  # missing="drop" (softlogit.data.missing)
         counts = ", ".join(f"{k}: {v}" for k, v in model.dropped_by_column_.items())
-        notes.append(f"Dropped: {model.n_dropped_} rows with missing values ({counts})")
+        rows = "row" if model.n_dropped_ == 1 else "rows"
+        notes.append(f"Dropped: {model.n_dropped_} {rows} with missing values ({counts})")
     if model.separation_ is not None:
         kind = "complete" if model.separation_.complete else "quasi-complete"
         notes.append(
