@@ -556,6 +556,8 @@ def _check_weights_penalty(penalty, weights):
             f"penalty={penalty!r} takes frequency weights (sample_weight) only, not "
             f"{weights.weight_type} weights"
         )
+
+
 def _add_offsets(offset, terms):
     """The ``offset=`` passed plus the sum of a formula's ``offset(...)`` terms (either may
     be None); an (n, K) offset gets the terms in every column."""
