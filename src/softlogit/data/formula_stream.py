@@ -443,11 +443,12 @@ def _learn_on_partitions(sub, learner):
     returns its levels and the columns stateful transforms read)."""
     import dask
 
-    lengths = sub.map_partitions(len).compute().tolist()
+    blocks = sub.to_delayed()  # lengths of these very blocks (dask may regroup a graph)
+    lengths = dask.compute(*[dask.delayed(len)(b) for b in blocks])
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
     parts = [
         dask.delayed(_partition_summary)(p, learner, int(s))
-        for p, s in zip(sub.to_delayed(), starts, strict=True)
+        for p, s in zip(blocks, starts, strict=True)
     ]
     for first, levels, states in dask.compute(*parts):
         if first is None:
