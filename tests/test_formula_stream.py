@@ -424,3 +424,20 @@ def test_cbind_formula_stream_errors(counts, counts_parts, tmp_path):
         sl.LogisticRegression().fit(
             sl.scan_parquet(tmp_path / "bad.parquet", formula=BINOMIAL, batch_rows=100)
         )
+
+
+def test_cbind_formula_on_the_estimator_and_evaluation_on_scans(counts, counts_parts):
+    """A bare scan takes the estimator's cbind formula; goodness_of_fit and roc_auc of new
+    scans read through the fitted encoding equal the in-memory model's on its rows."""
+    formula = "cbind(s, f) ~ x + C(g)"
+    ref = sl.LogisticRegression(formula=formula).fit(counts)
+    files = counts_parts / "*.parquet"
+    m = sl.LogisticRegression(formula=formula).fit(sl.scan_parquet(files, batch_rows=70))
+    _assert_same_counts_fit(m, ref)
+    new = sl.scan_parquet(files, formula=formula, batch_rows=55)
+    a, b = ref.goodness_of_fit(), m.goodness_of_fit(new)
+    assert b.nobs == pytest.approx(counts.s.sum() + counts.f.sum(), rel=1e-12) == a.nobs
+    assert b.brier == pytest.approx(a.brier, rel=1e-8)
+    for name in ("pearson", "hosmer_lemeshow"):
+        assert getattr(b, name).statistic == pytest.approx(getattr(a, name).statistic, rel=1e-8)
+    assert m.roc_auc(new).auc == pytest.approx(ref.roc_auc().auc, rel=1e-10)
