@@ -275,3 +275,169 @@ def test_partial_fit_takes_the_offset_terms(data):
         plain.partial_fit(data.iloc[part], data.y.iloc[part], classes=[0, 1], offset=o[part])
     assert not m.has_offset_
     np.testing.assert_allclose(m.coef_, plain.coef_, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ cbind() counts responses
+BINOMIAL = "cbind(s, f) ~ x + C(g) + center(z)"
+MULTINOMIAL = "cbind(n3, n1, n2) ~ x + C(g) + center(z)"
+GROUPED = ("loglike_", "deviance_", "null_deviance_", "aic_", "bic_", "nobs_", "df_resid_")
+
+
+def _counts_data(data, seed=5):
+    """The formula data with binomial and 3-class counts per row (zeros included) and
+    prior weights."""
+    rng = np.random.default_rng(seed)
+    n = len(data)
+    trials = rng.integers(0, 7, size=n)
+    p = 1 / (1 + np.exp(-(0.5 * data.x - 0.3 * data.z + (data.g == "b"))))
+    s = rng.binomial(trials, p)
+    C = np.array([rng.multinomial(k, [0.2, 0.3 + 0.1 * (g == "c"), 0.5 - 0.1 * (g == "c")])
+                  for k, g in zip(trials + 1, data.g, strict=True)])  # fmt: skip
+    return data.assign(
+        s=s, f=trials - s, n1=C[:, 0], n2=C[:, 1], n3=C[:, 2], w=rng.uniform(0.5, 2.0, n)
+    )
+
+
+@pytest.fixture(scope="module")
+def counts(data):
+    return _counts_data(data)
+
+
+@pytest.fixture(scope="module")
+def counts_parts(counts, tmp_path_factory):
+    """Three Parquet files (row groups of 50) and one CSV file of the counts data."""
+    folder = tmp_path_factory.mktemp("cbind-stream")
+    for i, start in enumerate(range(0, len(counts), 400)):
+        counts.iloc[start : start + 400].to_parquet(folder / f"part-{i}.parquet", row_group_size=50)
+    counts.to_csv(folder / "all.csv", index=False, float_format="%.17g")
+    return folder
+
+
+def _assert_same_counts_fit(m, ref, rtol=1e-8):
+    _assert_same_fit(m, ref, rtol)
+    assert m.counts_response_ and list(m.classes_) == list(ref.classes_)
+    for name in GROUPED:
+        assert getattr(m, name) == pytest.approx(getattr(ref, name), rel=rtol), name
+    np.testing.assert_allclose(
+        m.coef_table(cov_type="HC0")["std_err"], ref.coef_table(cov_type="HC0")["std_err"], rtol
+    )
+
+
+def _cbind_sources(counts, counts_parts, formula):
+    """The streamed and Dask ways to fit ``formula`` with prior weights ``w``."""
+    parquet = str(counts_parts / "*.parquet")
+    yield "parquet", sl.scan_parquet(parquet, formula=formula, weight="w", batch_rows=37), {}
+    csv = sl.scan_csv(counts_parts / "all.csv", formula=formula, weight="w", batch_rows=41)
+    yield "csv", csv, {}
+    dd = pytest.importorskip("dask.dataframe")
+    frame = dd.from_pandas(counts, npartitions=4)
+    yield "dask", frame, {"sample_weight": frame["w"]}
+    yield "dask scan", sl.scan_parquet(parquet, formula=formula, weight="w", dask=True), {}
+
+
+@pytest.mark.parametrize(
+    "estimator, formula",
+    [(sl.LogisticRegression, BINOMIAL), (sl.SoftmaxRegression, MULTINOMIAL)],
+)
+def test_cbind_formula_streams_equal_in_memory(counts, counts_parts, estimator, formula):
+    ref = estimator(formula=formula).fit(counts, sample_weight=counts.w.to_numpy())
+    assert "C(g)[T.d]" in ref.feature_names_in_  # a level of the last file only
+    for where, X, kwargs in _cbind_sources(counts, counts_parts, formula):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # dask: string columns as objects
+            m = estimator(formula=formula if where == "dask" else None).fit(X, **kwargs)
+        try:
+            _assert_same_counts_fit(m, ref)
+        except AssertionError as err:
+            raise AssertionError(f"{where}: {err}") from None
+        assert m.formula == formula and m.response_name_ == formula.split(" ~")[0]
+        np.testing.assert_allclose(m.predict_proba(counts), ref.predict_proba(counts), rtol=1e-8)
+
+
+def test_streamed_cbind_formula_matches_r_glm(counts, counts_parts, tmp_path):
+    path = tmp_path / "d.csv"
+    counts.to_csv(path, index=False, float_format="%.17g")
+    m = sl.LogisticRegression().fit(
+        sl.scan_parquet(
+            counts_parts / "*.parquet", formula="cbind(s, f) ~ x + C(g)", weight="w", batch_rows=64
+        )
+    )
+    r = run_r(
+        f"d <- read.csv('{path}')\n"
+        "f <- glm(cbind(s, f) ~ x + factor(g), binomial, data=d, weights=w)\n"
+        "cat(format(c(coef(f), sqrt(diag(vcov(f))), deviance(f), logLik(f)), digits=17))"
+    )
+    k = len(m.feature_names_in_) + 1
+    table = m.coef_table()
+    np.testing.assert_allclose(table["coef"].to_numpy(), r[:k], rtol=1e-6)
+    np.testing.assert_allclose(table["std_err"].to_numpy(), r[k : 2 * k], rtol=1e-6)
+    assert m.deviance_ == pytest.approx(r[2 * k], rel=1e-6)
+    assert m.loglike_ == pytest.approx(r[2 * k + 1], rel=1e-6)
+
+
+def test_streamed_cbind_model_file_round_trip(counts, counts_parts, tmp_path):
+    ref = sl.SoftmaxRegression(formula=MULTINOMIAL).fit(counts)
+    m = sl.SoftmaxRegression().fit(
+        sl.scan_parquet(counts_parts / "*.parquet", formula=MULTINOMIAL, batch_rows=90)
+    )
+    save(m, tmp_path / "m.json")
+    back = load(tmp_path / "m.json")
+    assert back.formula == MULTINOMIAL and list(back.classes_) == ["n1", "n2", "n3"]
+    assert back.deviance_ == pytest.approx(ref.deviance_, rel=1e-8)
+    np.testing.assert_allclose(back.predict_proba(counts), ref.predict_proba(counts), rtol=1e-8)
+    assert str(back.summary()) == str(m.summary())
+
+
+def test_cli_streamed_cbind_formula_round_trip(counts, counts_parts, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "m.json"
+    args = ["fit", str(counts_parts / "all.csv"), "--formula", BINOMIAL, "--stream"]
+    result = runner.invoke(cli.main, [*args, "--weight", "w", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "grouped scale" in result.output
+    ref = sl.LogisticRegression(formula=BINOMIAL).fit(counts, sample_weight=counts.w.to_numpy())
+    back = load(out)
+    np.testing.assert_allclose(back.coef_, ref.coef_, rtol=1e-8)
+    assert back.deviance_ == pytest.approx(ref.deviance_, rel=1e-8)
+    pred = tmp_path / "p.csv"
+    result = runner.invoke(
+        cli.main,
+        ["predict", str(out), str(counts_parts / "all.csv"), "--proba", "--out", str(pred)],
+    )
+    assert result.exit_code == 0, result.output
+    got = pd.read_csv(pred)["proba_1"].to_numpy()
+    np.testing.assert_allclose(got, ref.predict_proba(counts)[:, 1], rtol=1e-8)
+    result = runner.invoke(cli.main, [*args, "--weight", "w", "--weight-type", "analytic"])
+    assert result.exit_code != 0 and "frequency weights" in result.output
+
+
+def test_cbind_formula_stream_errors(counts, counts_parts, tmp_path):
+    files = counts_parts / "*.parquet"
+    with pytest.raises(ValueError, match="2 columns, not 3.*SoftmaxRegression"):
+        sl.LogisticRegression().fit(sl.scan_parquet(files, formula=MULTINOMIAL))
+    with pytest.raises(ValueError, match="left side must be a column"):
+        sl.scan_parquet(files, formula="cbind(s, nope) ~ x")
+    bad = counts.copy()
+    bad.loc[321, "f"] = -1
+    bad.to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(ValueError, match=r"row 21.*-1.*from row 300"):
+        sl.LogisticRegression().fit(
+            sl.scan_parquet(tmp_path / "bad.parquet", formula=BINOMIAL, batch_rows=100)
+        )
+
+
+def test_cbind_formula_on_the_estimator_and_evaluation_on_scans(counts, counts_parts):
+    """A bare scan takes the estimator's cbind formula; goodness_of_fit and roc_auc of new
+    scans read through the fitted encoding equal the in-memory model's on its rows."""
+    formula = "cbind(s, f) ~ x + C(g)"
+    ref = sl.LogisticRegression(formula=formula).fit(counts)
+    files = counts_parts / "*.parquet"
+    m = sl.LogisticRegression(formula=formula).fit(sl.scan_parquet(files, batch_rows=70))
+    _assert_same_counts_fit(m, ref)
+    new = sl.scan_parquet(files, formula=formula, batch_rows=55)
+    a, b = ref.goodness_of_fit(), m.goodness_of_fit(new)
+    assert b.nobs == pytest.approx(counts.s.sum() + counts.f.sum(), rel=1e-12) == a.nobs
+    assert b.brier == pytest.approx(a.brier, rel=1e-8)
+    for name in ("pearson", "hosmer_lemeshow"):
+        assert getattr(b, name).statistic == pytest.approx(getattr(a, name).statistic, rel=1e-8)
+    assert m.roc_auc(new).auc == pytest.approx(ref.roc_auc().auc, rel=1e-10)

@@ -18,7 +18,8 @@ column a repeat of valid values). The state is therefore the one formulaic learn
 rows together, and the design columns equal the in-memory fit's. Every later pass applies
 that :class:`~softlogit.data.formula.FormulaDesign` to each batch's pandas frame.
 
-On streams, the left side must be a column, and a categorical term must be a column
+On streams, the left side must be a column or ``cbind(...)`` of columns (a counts
+response, :mod:`softlogit.data.formula_counts`), and a categorical term must be a column
 (``C(g)``, or a text column ``g``): ``C(np.floor(x))`` has levels known only after
 evaluating it on every row, and is refused with a message naming the term.
 """
@@ -78,10 +79,14 @@ class EncodingLearner:
     def __init__(self, formula, columns, text_columns=()):
         design = FormulaDesign(formula)
         parsed = check_formula(formula, columns=columns)
-        if design.response not in columns:
+        #: the counts columns of a ``cbind(...)`` left side, else None
+        self.counts_columns = design.counts_columns
+        responses = self.counts_columns or [design.response]
+        missing = [c for c in responses if c not in columns]
+        if missing:
             raise ValueError(
                 f"formula {formula!r}: on streamed or Dask data the left side must be a "
-                f"column of the data, one of {list(columns)[:20]}"
+                f"column of the data (or cbind() of columns), one of {list(columns)[:20]}"
             )
         factors = [f.expr for term in parsed.rhs for f in term.factors]
         variables = set()
@@ -92,11 +97,11 @@ class EncodingLearner:
             if _STATEFUL_CALL.search(expr):
                 self.state_columns += [c for c in read if c not in self.state_columns]
         categorical = {m.group(1).strip("`") for e in factors if (m := CATEGORICAL_CALL.match(e))}
-        self.variables = [c for c in columns if c in variables and c != design.response]
+        self.variables = [c for c in columns if c in variables and c not in responses]
         self.level_columns = [
             c for c in self.variables if c in categorical or c in set(text_columns)
         ]
-        self.formula, self.response = formula, design.response
+        self.formula, self.response, self.response_columns = formula, design.response, responses
         self.reset()
 
     def reset(self, collect=True):
@@ -109,8 +114,9 @@ class EncodingLearner:
 
     @property
     def columns(self):
-        """The columns a pass reads for the formula: the response and the variables."""
-        return [self.response, *self.variables]
+        """The columns a pass reads for the formula: the response (or the counts columns)
+        and the variables."""
+        return [*self.response_columns, *self.variables]
 
     def add(self, frame, start=0):
         """Take one batch (a pandas frame of :attr:`columns`, first row ``start``)."""
@@ -318,18 +324,25 @@ class FormulaScan(TableScan):
     def chunk(self, batch, bound, offset_map):
         """A :class:`Chunk` of one record batch: the formula applied to it."""
         frame = _pandas_batch(batch)
-        X, terms = self.design.transform_parts(frame)
+        X, offset = self._design_rows(frame, bound, offset_map)
         codes = codes_of(frame[self.target].to_numpy(), bound.classes, self.target)
-        X = np.ascontiguousarray(X.to_numpy(dtype=float)) if bound.features else None
-        if X is None:
-            X = np.empty((batch.num_rows, 0))
         weight = self._weights(batch) * bound.class_factor[codes]
+        return Chunk(X, codes, weight, offset)
+
+    def _design_rows(self, frame, bound, offset_map):
+        """The design columns (none when ``bound`` fits no features) and the mapped offset
+        (``offset(...)`` terms plus offset columns; None without) of one batch's frame."""
+        X, terms = self.design.transform_parts(frame)
+        if bound.features:
+            X = np.ascontiguousarray(X.to_numpy(dtype=float))
+        else:
+            X = np.empty((len(frame), 0))
         raw = None
         if self.offset:
             raw = np.column_stack([frame[c].to_numpy(dtype=float) for c in self.offset])
             raw = raw[:, 0] if raw.shape[1] == 1 else raw
         offset = _offset_sum(terms, raw)
-        return Chunk(X, codes, weight, None if offset is None else offset_map(offset))
+        return X, None if offset is None else offset_map(offset)
 
     def on_dask(self):
         """The files read by ``dask.dataframe.read_parquet``, the formula applied there."""
@@ -382,8 +395,8 @@ def formula_external_data(X, formula, y=None, sample_weight=None, offset=None, d
             )
         external_data(X, y, sample_weight, offset)  # refuses y=, sample_weight=, offset=
         if design is not None:
-            return X.with_design(design)
-        return X.with_formula(formula) if formula is not None else X
+            return _counts_aware(X.with_design(design))
+        return _counts_aware(X.with_formula(formula) if formula is not None else X)
     if not hasattr(X, "map_partitions"):
         raise ValueError(
             f"formula= needs a data frame: a pandas/polars frame, a Dask DataFrame or a scan "
@@ -392,6 +405,16 @@ def formula_external_data(X, formula, y=None, sample_weight=None, offset=None, d
     if y is not None:
         raise ValueError(f"formula={formula!r} takes the response from the data: no y")
     return _dask_design(X, formula, sample_weight, offset, design)
+
+
+def _counts_aware(scan):
+    """``scan``, as a :class:`~softlogit.data.formula_counts.FormulaCountsScan` when its
+    formula's left side is ``cbind(...)`` (a counts response)."""
+    if scan.learner is None or scan.learner.counts_columns is None:
+        return scan
+    from .formula_counts import FormulaCountsScan
+
+    return FormulaCountsScan.of(scan)
 
 
 def _partition_summary(frame, learner, start):
@@ -412,7 +435,7 @@ def _dask_design(frame, formula, weight, offset, design=None):
     learner = EncodingLearner(formula, columns, text)
     sub = frame[learner.columns]
     design = design or _learn_on_partitions(sub, learner)
-    return _dask_rows(sub, learner.response, design, weight, offset)
+    return _dask_rows(sub, learner.response_columns, design, weight, offset)
 
 
 def _learn_on_partitions(sub, learner):
@@ -420,11 +443,12 @@ def _learn_on_partitions(sub, learner):
     returns its levels and the columns stateful transforms read)."""
     import dask
 
-    lengths = sub.map_partitions(len).compute().tolist()
+    blocks = sub.to_delayed()  # lengths of these very blocks (dask may regroup a graph)
+    lengths = dask.compute(*[dask.delayed(len)(b) for b in blocks])
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
     parts = [
         dask.delayed(_partition_summary)(p, learner, int(s))
-        for p, s in zip(sub.to_delayed(), starts, strict=True)
+        for p, s in zip(blocks, starts, strict=True)
     ]
     for first, levels, states in dask.compute(*parts):
         if first is None:
@@ -438,7 +462,10 @@ def _learn_on_partitions(sub, learner):
 
 
 def _dask_rows(sub, response, design, weight, offset):
-    """DaskData of the design columns, labels, weights and offsets of ``sub``."""
+    """DaskData of the design columns, labels, weights and offsets of ``sub``;
+    ``response``: the label column, or the counts columns of a ``cbind(...)`` left side
+    (then a :class:`~softlogit.data.counts_dask.DaskCountsData`)."""
+    from .counts_dask import DaskCountsData
     from .dask_source import DaskData
 
     meta = pd.DataFrame({n: pd.Series([], dtype=float) for n in design.feature_names})
@@ -450,7 +477,10 @@ def _dask_rows(sub, response, design, weight, offset):
             meta=pd.Series([], dtype=float),
         )
         offset = terms if offset is None else offset + terms
-    data = DaskData(X, sub[response], weight, offset).persist()
+    if design.counts_columns is not None:
+        data = DaskCountsData(X, sub[design.counts_columns], weight, offset).persist()
+    else:
+        data = DaskData(X, sub[response[0]], weight, offset).persist()
     data.design, data.user_offset = design, user_given
     return data
 

@@ -611,12 +611,14 @@ def _load_model(path):
 
 def _input_columns(model, table):
     """The columns of ``table`` that ``model`` reads (None: all of them)."""
-    if model.formula is not None:
-        from formulaic import Formula
+    if model.formula is not None:  # the fitted terms' columns (formulaic's
+        # required_variables leaves out those of stateful transforms such as center(z))
+        from ..data.formula_stream import _factor_variables
 
-        parsed = Formula(model.formula)
-        needed = getattr(parsed, "rhs", parsed).required_variables
-        return [c for c in table.columns if c in needed] or None
+        spec, columns = model._formula.spec, list(table.columns)
+        factors = {f.expr for part in spec.structure for f in part.term.factors}
+        needed = {c for expr in factors for c in _factor_variables(expr, columns)}
+        return [c for c in columns if c in needed] or None
     names = getattr(model, "feature_names_in_", None)
     return None if names is None else [str(n) for n in names]
 

@@ -3,7 +3,9 @@
 ``--target s,f`` (two or more comma-separated columns: binomial ``[successes, failures]``
 or K class counts), ``--target p --trials n`` (a proportion and its trials) or
 ``--formula "cbind(s, f) ~ x"``. The data are read into memory, or streamed with
-``--stream`` (not with a formula). The printed summary and the saved model show R's grouped
+``--stream`` (a formula's encoding is then learnt in the descriptive pass,
+:mod:`softlogit.data.formula_counts`). Counts take frequency weights only (``--weight``
+with ``--weight-type frequency``). The printed summary and the saved model show R's grouped
 scale (:mod:`softlogit.stats.grouped`).
 """
 
@@ -47,6 +49,11 @@ def fit_counts(table, request, make, stream):
     columns = counts_columns(request["target"], trials, formula)
     if request["report"] is not None or request["cv"] is not None:
         raise DataError("--report and --cv are not supported for a counts response yet")
+    if request.get("weight_type", "frequency") != "frequency":
+        raise DataError(
+            f"--weight-type {request['weight_type']} with a counts response is not supported: "
+            "counts take frequency weights (--weight-type frequency)"
+        )
     response = columns + ([trials] if trials else [])
     table.require([*response, *special])
     model = make(_classes(columns, trials), {"formula": formula} if formula else {})
@@ -72,17 +79,21 @@ def fit_counts(table, request, make, stream):
 def _streamed(table, request, model, columns, trials):
     from ..data.stream import scan_csv, scan_parquet
 
-    if request["formula"] is not None:
-        raise DataError("--stream needs --target columns: formulas need the data in memory")
     scan_of = scan_parquet if table.format == "parquet" else scan_csv
     offset = request["offset"]
+    if request["formula"] is not None:  # the scan reads the cbind() columns itself
+        response = {"formula": request["formula"]}
+    else:
+        response = {
+            "target": columns[0] if trials else columns,
+            "features": request["features"],
+            "trials": trials,
+        }
     scan = scan_of(
         table.paths,
-        target=columns[0] if trials else columns,
-        features=request["features"],
+        **response,
         weight=request["weight"],
         offset=None if not offset else offset[0] if len(offset) == 1 else list(offset),
-        trials=trials,
     )
     with contextlib.redirect_stdout(sys.stderr):
         return model.fit(scan)
