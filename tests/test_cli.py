@@ -638,6 +638,14 @@ def test_readme_command_lines_run_and_run_again(tmp_path, monkeypatch):
     yes = np.where(abc["a"] - abc["c"] + rng.standard_normal(300) > 0, "yes", "no")
     d = abc.assign(w=rng.integers(1, 3, 300), off=0.1 * rng.standard_normal(300), y=yes)
     d.to_csv("d.csv", index=False)
+    trials = rng.integers(1, 8, 300)
+    s = rng.binomial(trials, 1 / (1 + np.exp(-abc["a"].to_numpy())))
+    groups = pd.DataFrame({"x": abc["a"], "s": s, "f": trials - s})
+    groups.loc[[4, 9], "x"] = np.nan  # --missing drop
+    groups.to_csv("groups.csv", index=False)
+    psu = rng.integers(0, 40, 300)
+    survey = d[["a", "y", "w"]].assign(psu=psu, st=psu % 4)
+    survey.to_csv("survey.csv", index=False)
     for _ in range(2):
         for args in commands:
             _invoke(*args)

@@ -3,7 +3,7 @@ seen as a GLM (Newton/IRLS, Fisher information) and as a neural network (SGD, Ad
 
 import sys
 
-from .data.stream import scan_csv, scan_parquet
+from .data.scans import scan_csv, scan_parquet
 from .estimators import LogisticRegression, SoftmaxRegression
 from .exceptions import CollinearityWarning, ConvergenceWarning, PerfectSeparationWarning
 from .model.separation import SeparationReport, find_separation

@@ -48,7 +48,7 @@ from .data.external import (
     is_external,
 )
 from .data.formula import FormulaDesign
-from .data.formula_stream import data_formula, formula_external_data
+from .data.formula_external import data_formula, formula_external_data
 from .data.missing import drop_missing, drop_missing_formula, take_kept
 from .estimator_inference import Inference
 from .fitted_state import FittedState
@@ -529,7 +529,7 @@ class _LinearClassifier(Prediction, Inference, FittedState, ClassifierMixin, Bas
         """A scan made with ``formula=`` (``scan_parquet(path, formula=...)``) gives its
         formula to an estimator without one, as if passed to it: ``self.formula`` is set,
         and set back to None by the next fit on other data. A different formula on both is
-        an error (raised by :func:`~softlogit.data.formula_stream.formula_external_data`)."""
+        an error (raised by :func:`~softlogit.data.formula_external.formula_external_data`)."""
         carried = data_formula(X)
         if self.__dict__.pop("_formula_from_data", False):
             self.formula = None

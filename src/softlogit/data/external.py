@@ -13,7 +13,7 @@ import numpy as np
 
 from ..numerics import scales_from_moments
 from .dask_source import DaskData
-from .formula_stream import DaskFormulaFrame
+from .formula_frame import DaskFormulaFrame
 from .stream import TableScan
 
 __all__ = [

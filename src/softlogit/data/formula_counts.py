@@ -15,7 +15,7 @@ also adds up the expanded rows, the class totals and the
 grouped scale. Each chunk's ``groups`` are the counts rows within its batch (the unit of the
 sandwich covariances). Dask data frames with a ``cbind`` formula become a
 :class:`~softlogit.data.counts_dask.DaskCountsData` of the design columns
-(:func:`~softlogit.data.formula_stream.formula_external_data`).
+(:func:`~softlogit.data.formula_external.formula_external_data`).
 """
 
 from __future__ import annotations

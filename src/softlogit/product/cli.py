@@ -337,7 +337,7 @@ def _fit_in_memory(table, request, make):
 
 def _fit_streamed(table, request, make):
     """Fit on ``scan_parquet``/``scan_csv`` of the table, with a progress bar on stderr."""
-    from ..data.stream import scan_csv, scan_parquet
+    from ..data.scans import scan_csv, scan_parquet
 
     scan_of = scan_parquet if table.format == "parquet" else scan_csv
     offset, formula = request["offset"], request["formula"]

@@ -77,7 +77,7 @@ def fit_counts(table, request, make, stream):
 
 
 def _streamed(table, request, model, columns, trials):
-    from ..data.stream import scan_csv, scan_parquet
+    from ..data.scans import scan_csv, scan_parquet
 
     scan_of = scan_parquet if table.format == "parquet" else scan_csv
     offset = request["offset"]

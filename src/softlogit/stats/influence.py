@@ -197,7 +197,7 @@ def scan_source(model, scan):
             "the model was fitted with an offset: name the scan's offset column (offset=)"
         )
     if model.formula is not None:  # the fitted encoding, applied batch by batch
-        from ..data.formula_stream import formula_external_data
+        from ..data.formula_external import formula_external_data
 
         scan = formula_external_data(scan, model.formula, design=model._formula)
     summary = scan.describe()
