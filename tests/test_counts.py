@@ -445,3 +445,23 @@ def test_formulas_with_counts():
     for bad in ("cbind(n1 + 1, n2) ~ x0", "cbind(n1) ~ x0", "cbind(__x, n2) ~ x0"):
         with pytest.raises(ValueError, match="cbind|response"):
             sl.LogisticRegression(formula=bad).fit(data)
+
+
+def test_new_in_memory_counts_rows_get_a_clear_error_in_goodness_of_fit_and_auc():
+    """goodness_of_fit / roc_auc of a counts model: the training rows work; new in-memory
+    counts rows (a 2-column y, a cbind formula's frame) are refused by name, not deep in
+    scikit-learn ("y should be a 1d array")."""
+    rng = np.random.default_rng(3)
+    n = 80
+    x = rng.normal(size=n)
+    trials = rng.integers(1, 9, n)
+    s = rng.binomial(trials, 1 / (1 + np.exp(-x)))
+    frame = pd.DataFrame({"x": x, "s": s, "f": trials - s})
+    m = sl.LogisticRegression(formula="cbind(s, f) ~ x").fit(frame)
+    assert np.isfinite(m.goodness_of_fit().pearson.statistic)
+    for method in ("goodness_of_fit", "roc_auc"):
+        with pytest.raises(ValueError, match=f"{method} on new in-memory counts rows"):
+            getattr(m, method)(frame)
+    a = sl.LogisticRegression().fit(frame[["x"]], frame[["s", "f"]].to_numpy())
+    with pytest.raises(ValueError, match="new in-memory counts rows"):
+        a.goodness_of_fit(frame[["x"]], frame[["s", "f"]].to_numpy())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .data.external import is_external
 from .stats import effects
 from .stats.goodness import goodness_of_fit, model_auc, model_delong_test
 from .stats.influence import influence, write_diagnostics
@@ -327,6 +328,7 @@ class Inference:
         """
         model = self._snapshot()
         check_is_fitted(model, "results_")
+        _refuse_new_counts(model, X, y, "goodness_of_fit")
         return goodness_of_fit(
             model, X, y, sample_weight, offset, groups, by_pattern, alpha, score_resolution
         )
@@ -350,6 +352,7 @@ class Inference:
         """
         model = self._snapshot()
         check_is_fitted(model, "results_")
+        _refuse_new_counts(model, X, y, "roc_auc")
         return model_auc(model, X, y, sample_weight, offset, alpha)
 
     def compare_auc(self, other, X=None, y=None, sample_weight=None, offset=None, offset_b=None):
@@ -513,3 +516,18 @@ def _refuse_counts_rows(model, X, y, what):
             "holds the expanded rows, one per class with a positive count, not the grouped "
             "rows R's residuals use); pass X and 0/1 labels y to evaluate rows"
         )
+
+
+def _refuse_new_counts(model, X, y, what):
+    """A ValueError for new in-memory counts rows (a two-dimensional ``y``, or a ``cbind``
+    formula's data) given to a counts model's ``what``: evaluated on the training rows, on
+    a scan or on 0/1 labels instead."""
+    if not getattr(model, "counts_response_", False) or X is None:
+        return
+    if is_external(X) or (y is not None and np.ndim(y) == 1):
+        return
+    raise ValueError(
+        f"{what} on new in-memory counts rows is not supported: call {what}() for the "
+        "training rows, pass the rows as a scan (scan_parquet/scan_csv), or pass 0/1 labels "
+        "y (one row per trial)"
+    )
