@@ -465,3 +465,25 @@ def test_new_in_memory_counts_rows_get_a_clear_error_in_goodness_of_fit_and_auc(
     a = sl.LogisticRegression().fit(frame[["x"]], frame[["s", "f"]].to_numpy())
     with pytest.raises(ValueError, match="new in-memory counts rows"):
         a.goodness_of_fit(frame[["x"]], frame[["s", "f"]].to_numpy())
+
+
+def test_counts_response_is_named_as_r_names_it(tmp_path):
+    """The summary's response of counts columns reads ``cbind(s, f)`` (R's left side) for a
+    frame y, a cbind formula and a counts scan; a proportion with trials keeps its name."""
+    rng = np.random.default_rng(4)
+    trials = rng.integers(1, 6, 40)
+    s = rng.binomial(trials, 0.4)
+    frame = pd.DataFrame({"x": rng.normal(size=40), "s": s, "f": trials - s})
+    frame.assign(p=s / trials, n=trials).to_parquet(tmp_path / "g.parquet")
+    fits = [
+        sl.LogisticRegression().fit(frame[["x"]], frame[["s", "f"]]),
+        sl.LogisticRegression(formula="cbind(s, f) ~ x").fit(frame),
+        sl.LogisticRegression().fit(
+            sl.scan_parquet(tmp_path / "g.parquet", target=["s", "f"], features=["x"])
+        ),
+    ]
+    for m in fits:
+        assert m.response_name_ == "cbind(s, f)"
+        assert "Response:             cbind(s, f)" in str(m.summary())
+    scan = sl.scan_parquet(tmp_path / "g.parquet", target="p", trials="n", features=["x"])
+    assert sl.LogisticRegression().fit(scan).response_name_ == "p"

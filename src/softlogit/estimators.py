@@ -635,7 +635,12 @@ def _add_offsets(offset, terms):
 
 def _response_name(X, y):
     """The label column's name when the input carries one (a named series, a scan's
-    target), else None."""
+    target; counts columns as ``cbind(s, f)``), else None."""
+    counts = getattr(X, "counts_columns", None)  # a counts scan, without trials
+    if counts is None and getattr(y, "ndim", 1) == 2:
+        counts = getattr(y, "columns", None)
+    if counts is not None and getattr(X, "trials", None) is None:
+        return f"cbind({', '.join(str(c) for c in counts)})"  # counts, as R names them
     target = getattr(X, "target", None)  # scan_parquet / scan_csv
     if isinstance(target, str):
         return target
