@@ -14,7 +14,7 @@ batch as it is read, so the fit equals the in-memory counts fit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,8 +31,8 @@ class CountsSummary(DataSummary):
     """A :class:`DataSummary` of expanded counts rows, with the grouped rows' sums and
     number (``n_input``)."""
 
-    grouped: GroupedScale = None
-    n_input: int = 0
+    grouped: GroupedScale = field(default=None, kw_only=True)
+    n_input: int = field(default=0, kw_only=True)
 
 
 class CountsTableScan(TableScan):

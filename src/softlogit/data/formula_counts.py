@@ -106,7 +106,7 @@ class FormulaCountsScan(FormulaScan):
             raise ValueError(f"{self.paths[0]!r} has no rows")
         self.design = self.fitted_design or self.learner.learn()
         self.feature_names = self.design.feature_names
-        return CountsSummary(n_exp, classes, totals, rows, scale, start)
+        return CountsSummary(n_exp, classes, totals, rows, grouped=scale, n_input=start)
 
     def chunk(self, batch, bound, offset_map):
         """The batch's expanded rows as a :class:`Chunk` (groups: its counts rows)."""
