@@ -37,6 +37,7 @@ __all__ = [
     "GroupedScale",
     "binomial_counts",
     "check_counts",
+    "counts_summary",
     "expand_counts",
     "grouped_scale",
     "is_counts_response",
@@ -192,3 +193,18 @@ def grouped_scale(counts, weight):
     log_coef = gammaln(N + 1.0) - gammaln(C + 1.0).sum(axis=1)
     saturated = xlogy(C, C / N[:, None]).sum(axis=1)
     return GroupedScale(float(used.sum()), float(w @ log_coef), float(w @ saturated))
+
+
+def counts_summary(counts, weight):
+    """One chunk's descriptive sums of ``counts`` (n, K) with prior weights (n,): the
+    weighted class totals, the rows with a positive count per class, the expanded rows
+    (positive counts) and the :class:`GroupedScale`; chunks' summaries add element by
+    element (:func:`~softlogit.data.sources.add_summaries`)."""
+    positive = counts > 0
+    totals = (weight[:, None] * counts).sum(axis=0)
+    return (
+        totals,
+        positive.sum(axis=0),
+        int(np.count_nonzero(positive)),
+        grouped_scale(counts, weight),
+    )

@@ -9,12 +9,14 @@ worker, so the fit equals the in-memory counts fit.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from .counts import check_counts, expand_counts, grouped_scale
+from .counts import check_counts, counts_summary, expand_counts
 from .counts_stream import CountsSummary
 from .dask_source import DaskData, DaskSource, _delayed, _first_bad, _is_frame, _tree
-from .sources import Chunk
+from .sources import Chunk, add_summaries
 
 __all__ = ["DaskCountsData"]
 
@@ -35,16 +37,11 @@ def _counts_summary(x, y, weight, offset, start, binomial, order):
     except ValueError as err:
         raise ValueError(f"{err} (row numbers within the block from row {start})") from None
     w = np.ones(C.shape[0]) if weight is None else np.asarray(weight, dtype=float)
-    totals = (w[:, None] * C).sum(axis=0)
-    rows = (C > 0).sum(axis=0)
-    return totals, rows, int(np.count_nonzero(C > 0)), grouped_scale(C, w)
+    return counts_summary(C, w)
 
 
 def _merge(*parts):
-    totals, rows, n, scale = parts[0]
-    for t, r, k, s in parts[1:]:
-        totals, rows, n, scale = totals + t, rows + r, n + k, scale + s
-    return totals, rows, n, scale
+    return functools.reduce(add_summaries, parts)
 
 
 def _counts_chunk(x, y, weight, offset, binomial, order, class_factor, offset_map, features):

@@ -19,8 +19,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .bound import DataSummary
-from .counts import GroupedScale, binomial_counts, check_counts, expand_counts, grouped_scale
-from .sources import Chunk
+from .counts import (
+    GroupedScale,
+    binomial_counts,
+    check_counts,
+    counts_summary,
+    expand_counts,
+)
+from .sources import Chunk, add_summaries
 from .stream import TableFiles, TableScan, _as_list
 
 __all__ = ["CountsSummary", "CountsTableScan"]
@@ -100,17 +106,15 @@ class CountsTableScan(TableScan):
 
     def describe(self):
         """:meth:`describe_counts` with the last setting."""
-        start, n_exp, totals, rows, scale = 0, 0, 0.0, 0, GroupedScale(0.0, 0.0, 0.0)
+        start, total = 0, None
         for batch in self.record_batches(self._columns()):
             self._check_batch(batch, start)
             C, w = self._counts(batch, start), self._weights(batch)
-            totals = totals + (w[:, None] * C).sum(axis=0)
-            rows = rows + (C > 0).sum(axis=0)
-            n_exp += int(np.count_nonzero(C > 0))
-            scale = scale + grouped_scale(C, w)
+            total = add_summaries(total, counts_summary(C, w))
             start += batch.num_rows
         if start == 0:
             raise ValueError(f"{self.paths[0]!r} has no rows")
+        totals, rows, n_exp, scale = total
         names = self.counts_columns
         classes = np.arange(2) if self.binomial else np.array(names, dtype=object)
         order = np.argsort(classes, kind="stable")

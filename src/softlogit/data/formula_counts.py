@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .counts import GroupedScale, check_counts, expand_counts, grouped_scale
+from .counts import check_counts, counts_summary, expand_counts
 from .counts_stream import CountsSummary
 from .formula_stream import FormulaScan, _pandas_batch
-from .sources import Chunk
+from .sources import Chunk, add_summaries
 
 __all__ = ["FormulaCountsScan"]
 
@@ -88,8 +88,7 @@ class FormulaCountsScan(FormulaScan):
         return self.describe_counts(self.binomial)
 
     def _describe_counts(self, classes):
-        start, n_exp, totals, rows = 0, 0, 0.0, 0
-        scale = GroupedScale(0.0, 0.0, 0.0)
+        start, total = 0, None
         self.learner.reset(collect=self.fitted_design is None)
         special = [c for c in [self.weight, *self.offset] if c]
         for batch in self.record_batches(self._columns()):
@@ -97,13 +96,11 @@ class FormulaCountsScan(FormulaScan):
             self.learner.add(frame, start)
             self._check_batch(batch.select(special), start)
             C, w = self._counts(frame, start), self._weights(batch)
-            totals = totals + (w[:, None] * C).sum(axis=0)
-            rows = rows + (C > 0).sum(axis=0)
-            n_exp += int(np.count_nonzero(C > 0))
-            scale = scale + grouped_scale(C, w)
+            total = add_summaries(total, counts_summary(C, w))
             start += batch.num_rows
         if start == 0:
             raise ValueError(f"{self.paths[0]!r} has no rows")
+        totals, rows, n_exp, scale = total
         self.design = self.fitted_design or self.learner.learn()
         self.feature_names = self.design.feature_names
         return CountsSummary(n_exp, classes, totals, rows, grouped=scale, n_input=start)
